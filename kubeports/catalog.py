@@ -1,0 +1,186 @@
+"""Load every spec file, validate each alone, then check the names they share.
+
+Rules of this file:
+- every problem in every file is collected; the caller gets them all at once;
+- pydantic's messages are rewritten into short sentences (see `_message`);
+- a name defined in two files (a named port, a CIDR set) must agree, so a stack
+  override means the same thing everywhere.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import KubeportsError, Problem
+from .spec import PEER_ALIASES, ROLES, Cni, CidrSet, Flow, SpecFile, When
+from .yamlsrc import Located, dotted, load_file
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class SourcedFlow:
+    flow: Flow
+    file_when: When | None
+    where: str  # "portspecs/x.yaml:12"
+    source: str  # URL
+
+
+@dataclass
+class Catalog:
+    files: dict[str, SpecFile] = field(default_factory=dict)
+    flows: list[SourcedFlow] = field(default_factory=list)
+    ports: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cidr_sets: dict[str, CidrSet] = field(default_factory=dict)
+    cnis: dict[str, Cni] = field(default_factory=dict)
+    addons: dict[str, str] = field(default_factory=dict)
+
+
+def pydantic_problems(doc: Located, exc: ValidationError, where: Callable[[tuple], tuple] = tuple) -> list[Problem]:
+    """One Problem per pydantic error; `where` maps a model location to a document path."""
+    out = []
+    for err in exc.errors():
+        loc = where(tuple(err["loc"]))
+        out.append(Problem(doc.path, doc.line_of(loc), dotted(loc), _message(err)))
+    return out
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required"
+    if kind == "literal_error":
+        return f"{err['input']!r} is not one of: " + msg.split("Input should be ", 1)[-1].replace("'", "")
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{err['input']!r}: " + msg[0].lower() + msg[1:]
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    return msg
+
+
+def load_catalog(directory: str) -> Catalog:
+    """Load `directory/*.yaml`; raise KubeportsError with every problem found."""
+    paths = sorted(glob.glob(os.path.join(directory, "*.yaml")))
+    if not paths:
+        raise KubeportsError([Problem(directory, 1, "(catalog)", "no spec files (*.yaml) here")])
+    return load_paths(paths)
+
+
+def load_paths(paths: list[str]) -> Catalog:
+    problems: list[Problem] = []
+    docs: list[tuple[Located, SpecFile]] = []
+    for path in paths:
+        doc, found = load_file(path)
+        problems += found
+        if doc is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(path, 1, "(document)", "must be a mapping with source, title and flows"))
+            continue
+        try:
+            docs.append((doc, SpecFile.model_validate(doc.data)))
+        except ValidationError as exc:
+            problems += pydantic_problems(doc, exc)
+    catalog = Catalog()
+    problems += _gather(catalog, docs)
+    problems += _check_references(catalog, docs)
+    if problems:
+        raise KubeportsError(problems)
+    return catalog
+
+
+def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Problem]:
+    """Merge the names each file defines; two files defining one name must agree."""
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str], tuple[Any, str]] = {}
+
+    def define(kind: str, key: str, name: str, value: Any, doc: Located) -> bool:
+        where = f"{doc.path}:{doc.line_of((key, name))}"
+        earlier = seen.setdefault((kind, name), (value, where))
+        if earlier[0] != value:
+            problems.append(Problem(doc.path, doc.line_of((key, name)), f"{key}.{name}",
+                                    f"differs from the {kind} defined at {earlier[1]}"))
+            return False
+        return True
+
+    for doc, spec in docs:
+        catalog.files[doc.path] = spec
+        for name, port in spec.ports.items():
+            if define("named port", "ports", name, port.port, doc):
+                catalog.ports[name] = port.port
+        for name, cset in spec.cidr_sets.items():
+            if name == "anywhere" or name in ROLES or name in PEER_ALIASES:
+                problems.append(Problem(doc.path, doc.line_of(("cidr-sets", name)), f"cidr-sets.{name}",
+                                        "name is reserved for a role or built-in peer"))
+            elif define("CIDR set", "cidr-sets", name, tuple(cset.default), doc):
+                catalog.cidr_sets[name] = cset
+        if spec.cni and define("CNI", "cni", spec.cni.name, spec.cni, doc):
+            catalog.cnis[spec.cni.name] = spec.cni
+        for name, purpose in spec.addons.items():
+            catalog.addons.setdefault(name, purpose)
+        names: dict[str, int] = {}
+        for key, entries in (("flows", spec.flows), ("local-only", spec.local_only)):
+            for i, entry in enumerate(entries):
+                line = doc.line_of((key, i))
+                if entry.name in names:
+                    problems.append(Problem(doc.path, line, f"{key}[{i}].name",
+                                            f"duplicate entry name {entry.name!r} (first at line {names[entry.name]})"))
+                names.setdefault(entry.name, line)
+                if key == "flows":
+                    catalog.flows.append(SourcedFlow(entry, spec.when, f"{doc.path}:{line}", entry.source or spec.source))
+    catalog.cidr_sets["anywhere"] = CidrSet(purpose="every address", default=list(ANYWHERE))
+    return problems
+
+
+def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Problem]:
+    problems: list[Problem] = []
+    roles = set(ROLES) | {"nodes"}
+    for doc, spec in docs:
+        def bad(loc: tuple, message: str) -> None:
+            problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc), message))
+
+        problems += _check_when(doc, ("when",), spec.when, catalog)
+        for i, flow in enumerate(spec.flows):
+            loc = ("flows", i)
+            problems += _check_when(doc, (*loc, "when"), flow.when, catalog)
+            for j, port in enumerate(flow.ports or ()):
+                if isinstance(port, str) and port not in catalog.ports:
+                    bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),
+                        f"unknown named port {port!r}")
+            for key, names in (("to", flow.to), ("from", flow.from_)):
+                for j, name in enumerate(names):
+                    allowed = roles | set(catalog.cidr_sets) | ({"self"} if key == "from" else set())
+                    if name not in allowed:
+                        bad((*loc, key, j), f"unknown role or CIDR set {name!r}")
+            if all(n in catalog.cidr_sets for n in flow.to) and all(n in catalog.cidr_sets for n in flow.from_):
+                bad(loc, "a flow needs a role on at least one side")
+        for i, entry in enumerate(spec.local_only):
+            for j, name in enumerate(entry.on):
+                if name not in roles:
+                    bad(("local-only", i, "on", j), f"unknown role {name!r}")
+    return problems
+
+
+def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog) -> list[Problem]:
+    if when is None:
+        return []
+    problems = []
+    known_modes = {m for c in catalog.cnis.values() for m in c.modes}
+    known_features = {f for c in catalog.cnis.values() for f in c.features}
+    checks = (("cni", when.cni, catalog.cnis, "CNI"), ("cni-mode", when.cni_mode, known_modes, "CNI mode"),
+              ("cni-features", when.cni_features, known_features, "CNI feature"),
+              ("addons", when.addons, catalog.addons, "add-on"))
+    for key, names, known, what in checks:
+        for j, name in enumerate(names or ()):
+            if name not in known:
+                where = (*loc, key, j)
+                problems.append(Problem(doc.path, doc.line_of(where), dotted(where), f"unknown {what} {name!r}"))
+    return problems
+

@@ -1,0 +1,27 @@
+"""Errors that reach a user: always one line, `path:line: field: message`.
+
+Code in the core collects these instead of raising on the first problem, so that
+`kubeports lint` can report every problem in every file at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class KubeportsError(Exception):
+    """Raised with every problem found; `str()` is one line per problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))

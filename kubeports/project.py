@@ -1,0 +1,64 @@
+"""Load a stack end to end: catalog + stack file -> checked settings -> resolution.
+
+This is the one entry point the CLI, `__main__.py` and the tests share, so that every
+path validates the same way and reports the same `path:line:` errors.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import Catalog, load_catalog
+from .errors import KubeportsError, Problem
+from .paths import PORTSPECS, ROOT, display_path
+from .quota import quota_problems
+from .resolver import Resolution, check_settings, resolve
+from .settings import StackConfig, parse_stack_config
+from .yamlsrc import Located, load_file
+
+
+
+@dataclass(frozen=True)
+class Project:
+    catalog: Catalog
+    stack: StackConfig
+    resolution: Resolution
+
+
+def default_portspecs() -> str:
+    return os.environ.get("KUBEPORTS_PORTSPECS", PORTSPECS)
+
+
+def stack_path(stack: str, root: str = ROOT) -> str:
+    return os.path.join(root, f"Pulumi.{stack}.yaml")
+
+
+def load_stack_doc(path: str) -> tuple[Located, dict[str, Any]]:
+    doc, problems = load_file(path)
+    if doc is None:
+        raise KubeportsError(problems)
+    config = doc.data.get("config") if isinstance(doc.data, dict) else None
+    if not isinstance(config, dict):
+        raise KubeportsError([Problem(path, 1, "config", "a stack file needs a config: mapping")])
+    return doc, config
+
+
+def load_project(stack_file: str, portspecs: str | None = None, config: dict[str, Any] | None = None) -> Project:
+    """`config` replaces the file's `config:` (Pulumi hands the program its own copy);
+    the file is still read, when it exists, for line numbers."""
+    catalog = load_catalog(portspecs or default_portspecs())
+    if os.path.exists(stack_file) or config is None:
+        doc, file_config = load_stack_doc(stack_file)
+    else:
+        doc, file_config = Located(display_path(stack_file), {}), {}
+    stack = parse_stack_config(config if config is not None else file_config, doc)
+    problems = check_settings(catalog, stack.cluster, display_path(stack_file), doc.line_of)
+    if problems:
+        raise KubeportsError(problems)
+    resolution = resolve(catalog, stack.cluster)
+    over = quota_problems(stack.cloud, resolution.rules, stack.cluster)
+    if over:
+        line = doc.line_of(("config", "kubeports:cluster"))
+        raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster.quota", m) for m in over])
+    return Project(catalog, stack, resolution)

@@ -1,0 +1,272 @@
+"""Flows + cluster settings -> a flat, sorted tuple of frozen Rules. Pure: no pulumi.
+
+Rules of this file:
+- one flow gives an ingress rule on each listening role and an egress rule on each
+  connecting role; egress `open` adds allow-all egress, which then covers the rest;
+- the result does not depend on file or entry order: rules are merged by identity
+  and sorted by content;
+- a rule covered by another (same peer and a wider range, or a world-wide peer of
+  its family) collapses into it; adjacent ranges are NOT merged, so that adding a
+  port never renames the rules already there;
+- whatever is dropped (absent role, empty CIDR set, disabled family) becomes a note:
+  the caller prints notes, nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from packaging.specifiers import SpecifierSet
+
+from .catalog import Catalog, SourcedFlow
+from .errors import KubeportsError, Problem
+from .rules import ANYWHERE_BY_FAMILY, Rule
+from .settings import ClusterSettings
+from .spec import ICMP_TYPES, When
+
+# Roles that run a kubelet and a CNI agent. kubeadm's external etcd nodes run neither;
+# RKE/RKE2/k3s etcd nodes are Kubernetes nodes (the Rancher table gives them 8472).
+KUBELET_ROLES = ("control-plane", "worker", "etcd")
+# Who stands in for an absent role: etcd stacked on the control plane; without a
+# bastion, operators reach nodes straight from the `admin` CIDR set.
+FALLBACK = {"etcd": "control-plane", "bastion": "admin"}
+DESCRIPTION_MAX = 255  # AWS and Neutron both cap rule descriptions at 255 characters
+
+
+class Endpoint(NamedTuple):
+    kind: str  # "role" | "cidr"
+    value: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    rules: tuple[Rule, ...]
+    notes: tuple[str, ...] = ()
+    local_roles: tuple[str, ...] = ()
+
+
+@dataclass
+class _Pending:
+    rule: Rule
+    purposes: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+
+
+LineOf = Callable[[tuple], int]
+
+
+def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(stack)",
+                   line_of: LineOf = lambda loc: 1) -> list[Problem]:
+    """Settings that name catalog things the catalog does not define."""
+    problems: list[Problem] = []
+    base = ("config", "kubeports:cluster")
+
+    def bad(loc: tuple, message: str) -> None:
+        full = base + loc
+        problems.append(Problem(path, line_of(full), "kubeports:cluster." + ".".join(map(str, loc)), message))
+
+    cni = catalog.cnis.get(cluster.cni.name)
+    if cni is None:
+        bad(("cni", "name"), f"unknown CNI {cluster.cni.name!r}; known: {', '.join(sorted(catalog.cnis))}")
+    else:
+        if cluster.cni.mode not in cni.modes:
+            bad(("cni", "mode"), f"unknown mode {cluster.cni.mode!r} for {cni.name}; known: {', '.join(sorted(cni.modes))}")
+        for i, feature in enumerate(cluster.cni.features):
+            if feature not in cni.features:
+                bad(("cni", "features", i), f"unknown feature {feature!r} for {cni.name}; known: "
+                    f"{', '.join(sorted(cni.features)) or 'none'}")
+    for i, addon in enumerate(cluster.addons):
+        if addon not in catalog.addons:
+            bad(("addons", i), f"unknown add-on {addon!r}; known: {', '.join(sorted(catalog.addons))}")
+    for name in cluster.ports:
+        if name not in catalog.ports:
+            bad(("ports", name), f"no spec defines a named port {name!r}")
+    for name in cluster.cidrs:
+        if name == "anywhere":
+            bad(("cidrs", name), "'anywhere' is built in and cannot be changed")
+        elif name not in catalog.cidr_sets:
+            bad(("cidrs", name), f"no spec defines a CIDR set {name!r}")
+    return problems
+
+
+def applies(when: When | None, cluster: ClusterSettings) -> bool:
+    if when is None:
+        return True
+    checks = (
+        when.distribution is None or cluster.distribution in when.distribution,
+        when.cni is None or cluster.cni.name in when.cni,
+        when.cni_mode is None or cluster.cni.mode in when.cni_mode,
+        when.cni_features is None or set(when.cni_features) <= set(cluster.cni.features),
+        when.kubernetes is None or SpecifierSet(when.kubernetes).contains(cluster.version, prereleases=True),
+        when.addons is None or set(when.addons) <= set(cluster.addons),
+    )
+    return all(checks)
+
+
+def resolve(catalog: Catalog, cluster: ClusterSettings) -> Resolution:
+    problems = check_settings(catalog, cluster)
+    if problems:
+        raise KubeportsError(problems)
+    builder = _Builder(catalog, cluster)
+    for sourced in catalog.flows:
+        if applies(sourced.file_when, cluster) and applies(sourced.flow.when, cluster):
+            builder.add_flow(sourced)
+    if cluster.egress == "open":
+        for role in sorted(cluster.roles):
+            for family in cluster.ip_families:
+                builder.add(Rule(role, "egress", "all", None, None, "cidr", ANYWHERE_BY_FAMILY[family], family,
+                                 "", ()), "egress open: allow all outbound", "kubeports:cluster.egress")
+    return Resolution(collapse(builder.pending.values()), tuple(sorted(builder.notes)), tuple(sorted(cluster.roles)))
+
+
+class _Builder:
+    def __init__(self, catalog: Catalog, cluster: ClusterSettings):
+        self.catalog, self.cluster = catalog, cluster
+        self.pending: dict[tuple, _Pending] = {}
+        self.notes: set[str] = set()
+        self.present = cluster.present_roles
+        self.local = frozenset(cluster.roles)
+
+    def add(self, rule: Rule, purpose: str, source: str) -> None:
+        local_peer = rule.peer_kind == "role" and rule.peer in self.local
+        if rule.role not in self.local and not local_peer:
+            return  # both ends belong to another stack
+        entry = self.pending.setdefault(rule.identity, _Pending(rule))
+        entry.purposes.add(purpose)
+        entry.sources.add(source)
+
+    def add_flow(self, sourced: SourcedFlow) -> None:
+        flow = sourced.flow
+        note = lambda msg: self.notes.add(f"{sourced.where}: {flow.name}: {msg}")  # noqa: E731
+        pairs = [(lis, con) for lis in self._expand(flow.to, note)
+                 for con in self._expand(flow.from_, note, self_role=lis)]
+        if flow.bidirectional:
+            pairs += [(con, lis) for lis, con in pairs]
+        families = [f for f in self.cluster.ip_families if flow.family in (None, f)]
+        for listener, connector in pairs:
+            for family in families:
+                for proto, low, high in self._shapes(sourced, family):
+                    self._emit(listener, connector, family, proto, low, high, flow.purpose, sourced.where, note)
+
+    def _shapes(self, sourced: SourcedFlow, family: str) -> Iterable[tuple[str, int | None, int | None]]:
+        flow = sourced.flow
+        if flow.protocol == "icmp":
+            if flow.icmp is None:
+                yield ("icmp" if family == "IPv4" else "icmpv6"), None, None
+            else:
+                v4, v6, code = ICMP_TYPES[flow.icmp]
+                yield ("icmp", v4, code) if family == "IPv4" else ("icmpv6", v6, code)
+            return
+        protos = ("tcp", "udp") if flow.protocol == "tcp+udp" else (flow.protocol,)
+        ranges = [self._port(p) for p in flow.ports] if flow.ports else [(None, None)]
+        for proto in protos:
+            for low, high in ranges:
+                yield proto, low, high
+
+    def _port(self, port: tuple[int, int] | str) -> tuple[int, int]:
+        if isinstance(port, str):
+            return self.cluster.ports.get(port) or self.catalog.ports[port]
+        return port
+
+    def _expand(self, names: list[str], note: Callable[[str], None], self_role: Endpoint | None = None) -> list[Endpoint]:
+        out: list[Endpoint] = []
+        for name in names:
+            if name == "self":
+                out.append(self_role)  # type: ignore[arg-type]  # `self` is only allowed in from
+            elif name == "nodes":
+                roles = [r for r in KUBELET_ROLES if r in self.present
+                         and not (r == "etcd" and self.cluster.distribution == "kubeadm")]
+                out += [Endpoint("role", r) for r in roles]
+            elif name in self.catalog.cidr_sets:
+                out += self._cidr_set(name, note)
+            elif name in self.present:
+                out.append(Endpoint("role", name))
+            elif FALLBACK.get(name) in self.present:
+                note(f"no {name} role: its side lands on {FALLBACK[name]} (stacked)")
+                out.append(Endpoint("role", FALLBACK[name]))
+            elif FALLBACK.get(name) in self.catalog.cidr_sets and self_role is not None:  # connecting side only
+                note(f"no {name} role: its side comes from CIDR set {FALLBACK[name]!r}")
+                out += self._cidr_set(FALLBACK[name], note)
+            else:
+                note(f"no {name} role in this cluster; its side of the flow is dropped")
+        return list(dict.fromkeys(out))
+
+    def _cidr_set(self, name: str, note: Callable[[str], None]) -> list[Endpoint]:
+        cidrs = self.cluster.cidrs.get(name, self.catalog.cidr_sets[name].default)
+        if not cidrs:
+            note(f"CIDR set {name!r} is empty in this stack; no rule for it")
+        return [Endpoint("cidr", c) for c in cidrs]
+
+    def _emit(self, listener: Endpoint, connector: Endpoint, family: str, proto: str, low: int | None,
+              high: int | None, purpose: str, where: str, note: Callable[[str], None]) -> None:
+        for end in (listener, connector):
+            if end.kind == "cidr" and _family(end.value) != family:
+                if _family(end.value) not in self.cluster.ip_families:
+                    note(f"{end.value} is {_family(end.value)}, which this cluster does not use; no rule")
+                return
+        if listener.kind == "role":
+            self.add(Rule(listener.value, "ingress", proto, low, high, connector.kind, connector.value, family,
+                          "", ()), purpose, where)
+        if connector.kind == "role":
+            self.add(Rule(connector.value, "egress", proto, low, high, listener.kind, listener.value, family,
+                          "", ()), purpose, where)
+
+
+def _family(cidr: str) -> str:
+    return "IPv4" if ipaddress.ip_network(cidr).version == 4 else "IPv6"
+
+
+def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
+    """Drop every rule another rule covers, folding its sources into the coverer."""
+    groups: dict[tuple, list[_Pending]] = defaultdict(list)
+    for entry in pending:
+        groups[(entry.rule.role, entry.rule.direction, entry.rule.ethertype)].append(entry)
+    out: list[Rule] = []
+    for entries in groups.values():
+        kept = [e for e in entries if not any(covers(o.rule, e.rule) for o in entries if o is not e)]
+        for entry in entries:
+            if entry not in kept:
+                for coverer in kept:
+                    if covers(coverer.rule, entry.rule):
+                        coverer.sources |= entry.sources
+        out += [_finish(e) for e in kept]
+    return tuple(sorted(out, key=Rule.sort_key))
+
+
+def _finish(entry: _Pending) -> Rule:
+    description = "; ".join(sorted(entry.purposes))
+    if len(description) > DESCRIPTION_MAX:
+        description = description[: DESCRIPTION_MAX - 3] + "..."
+    rule = entry.rule
+    return Rule(rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer_kind, rule.peer,
+                rule.ethertype, description, tuple(sorted(entry.sources)))
+
+
+def covers(wide: Rule, narrow: Rule) -> bool:
+    """Does `wide` allow every packet `narrow` allows? (Same role, direction, family.)"""
+    if wide.identity == narrow.identity:
+        return False
+    if wide.protocol != narrow.protocol and wide.protocol != "all":
+        return False
+    if wide.protocol != "all" and not _ports_cover(wide, narrow):
+        return False
+    if wide.is_anywhere:
+        return True
+    if wide.peer_kind != narrow.peer_kind:
+        return False
+    if wide.peer_kind == "role":
+        return wide.peer == narrow.peer
+    return ipaddress.ip_network(narrow.peer).subnet_of(ipaddress.ip_network(wide.peer))  # type: ignore[arg-type]
+
+
+def _ports_cover(wide: Rule, narrow: Rule) -> bool:
+    if wide.from_port is None:
+        return True
+    if narrow.from_port is None:
+        return False
+    if wide.is_icmp:
+        return wide.from_port == narrow.from_port and (wide.to_port is None or wide.to_port == narrow.to_port)
+    return wide.from_port <= narrow.from_port and narrow.to_port <= wide.to_port  # type: ignore[operator]

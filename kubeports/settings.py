@@ -1,0 +1,165 @@
+"""Stack settings: the `kubeports:*` keys of a `Pulumi.<stack>.yaml`.
+
+Rules of this file:
+- a stack file is all a cluster needs; every key has a default or is required here;
+- keys are camelCase, as Pulumi config keys conventionally are;
+- checks that need the catalog (is this CNI known? this port named?) live in
+  `resolver.check_settings`, so this file stays independent of `portspecs/`.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .catalog import pydantic_problems
+from .errors import KubeportsError
+from .spec import DISTRIBUTIONS, ROLES, Cidr, Name, parse_port_range
+from .yamlsrc import Located
+
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Family = Literal["IPv4", "IPv6"]
+CLOUDS = ("openstack", "aws")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleSettings(_Model):
+    count: int = Field(ge=0)
+    flavor: str | None = Field(None, description="OpenStack flavor; default kubeports:openstack.flavor")
+    instance_type: str | None = Field(None, alias="instanceType", description="AWS type; default kubeports:aws")
+    image: str | None = Field(None, description="image name/id (OpenStack) or AMI id (AWS) for this role")
+    volume_size: int | None = Field(None, alias="volumeSize", ge=8)
+    protect: bool = Field(False, description="Pulumi protect: the instances cannot be deleted by `pulumi up`")
+
+
+class CniSettings(_Model):
+    name: Name
+    mode: Name
+    features: list[Name] = Field(default_factory=list)
+
+
+class QuotaSettings(_Model):
+    neutron_rules: int = Field(100, alias="neutronRules", ge=1, description="security group rules per project")
+    neutron_groups: int = Field(10, alias="neutronGroups", ge=1)
+    aws_rules_per_group: int = Field(60, alias="awsRulesPerGroup", ge=1, description="per direction and family")
+
+
+class ClusterSettings(_Model):
+    name: Name
+    distribution: Literal[DISTRIBUTIONS]  # type: ignore[valid-type]
+    kubernetes_version: str = Field(alias="kubernetesVersion")
+    cni: CniSettings
+    addons: list[Name] = Field(default_factory=list)
+    ip_families: list[Family] = Field(default_factory=lambda: ["IPv4"], alias="ipFamilies", min_length=1)
+    egress: Literal["open", "strict"] = "open"
+    ports: dict[Name, tuple[int, int]] = Field(default_factory=dict, description="named-port overrides")
+    cidrs: dict[Name, list[Cidr]] = Field(default_factory=dict, description="CIDR set values")
+    roles: dict[Role, RoleSettings] = Field(min_length=1)
+    external_roles: list[Role] = Field(default_factory=list, alias="externalRoles",
+                                       description="roles whose groups another stack manages")
+    pod_cidrs: list[Cidr] = Field(default_factory=list, alias="podCidrs")
+    roll: list[Role] = Field(default_factory=list, description="stateful roles allowed to take a new image now")
+    quota: QuotaSettings = QuotaSettings()
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> str:
+        try:
+            Version(str(value))
+        except InvalidVersion:
+            raise ValueError(f"{value!r} is not a version like '1.31'") from None
+        return str(value)
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _ports(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for name, port in value.items():
+            parsed = parse_port_range(port)
+            if isinstance(parsed, str):
+                raise ValueError(f"{name}: {port!r} must be a port number or a range")
+            out[name] = parsed
+        return out
+
+    @field_validator("ip_families")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a family twice")
+        return value
+
+    @model_validator(mode="after")
+    def _roles(self) -> ClusterSettings:
+        cp = self.roles.get("control-plane")
+        if cp is not None and cp.count == 0:
+            raise ValueError("roles.control-plane: a control plane needs at least 1 node")
+        both = sorted(set(self.roles) & set(self.external_roles))
+        if both:
+            raise ValueError(f"roles {both} are both local and external")
+        return self
+
+    @property
+    def version(self) -> Version:
+        return Version(self.kubernetes_version)
+
+    @property
+    def present_roles(self) -> frozenset[str]:
+        return frozenset(self.roles) | frozenset(self.external_roles)
+
+
+class OpenStackSettings(_Model):
+    image: str
+    flavor: str
+    key_pair: str | None = Field(None, alias="keyPair")
+    network_id: str = Field(alias="networkId")
+    subnet_id: str | None = Field(None, alias="subnetId")
+    boot_from_volume: bool = Field(False, alias="bootFromVolume")
+    volume_size: int = Field(50, alias="volumeSize", ge=8)
+    availability_zone: str | None = Field(None, alias="availabilityZone")
+    user_data: str | None = Field(None, alias="userData", description="cloud-init; a default is generated")
+
+
+class AwsSettings(_Model):
+    ami: str
+    instance_type: str = Field(alias="instanceType")
+    key_name: str | None = Field(None, alias="keyName")
+    vpc_id: str = Field(alias="vpcId")
+    subnet_ids: list[str] = Field(alias="subnetIds", min_length=1)
+    volume_size: int = Field(50, alias="volumeSize", ge=8)
+    user_data: str | None = Field(None, alias="userData")
+
+
+class StackConfig(_Model):
+    cloud: Literal[CLOUDS]  # type: ignore[valid-type]
+    cluster: ClusterSettings
+    openstack: OpenStackSettings | None = None
+    aws: AwsSettings | None = None
+    peer_groups: dict[Role, str] = Field(default_factory=dict, alias="peerGroups",
+                                         description="group ids of externalRoles, for stacks that join a cluster")
+
+    @model_validator(mode="after")
+    def _cloud_settings(self) -> StackConfig:
+        if getattr(self, self.cloud) is None:
+            raise ValueError(f"kubeports:{self.cloud} is required when kubeports:cloud is {self.cloud}")
+        return self
+
+
+NAMESPACE = "kubeports:"
+
+
+def parse_stack_config(config: dict[str, Any], doc: Located) -> StackConfig:
+    """Validate the `config:` mapping of a stack file (or what Pulumi hands the program)."""
+    ours = {k[len(NAMESPACE):]: v for k, v in config.items() if isinstance(k, str) and k.startswith(NAMESPACE)}
+    try:
+        return StackConfig.model_validate(ours)
+    except ValidationError as exc:
+        def where(loc: tuple) -> tuple:
+            return ("config", f"{NAMESPACE}{loc[0]}", *loc[1:]) if loc else ("config",)
+        raise KubeportsError(pydantic_problems(doc, exc, where)) from None
+

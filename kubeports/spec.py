@@ -1,0 +1,255 @@
+"""The shape of one `portspecs/*.yaml` file: a source document's port table as flows.
+
+Rules of this file:
+- it checks what one file can check alone (types, ranges, typos); names that refer
+  to other files (named ports, CIDR sets, CNIs, add-ons) are checked by `catalog`;
+- every message is one plain sentence; `catalog` adds `path:line: field:`;
+- it is also the single source of `schema/portspec.schema.json`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+# Node roles kubeports knows. Components exist per role; `bastion` guards SSH.
+ROLES = ("control-plane", "worker", "etcd", "load-balancer", "rancher-server", "registry", "bastion")
+DISTRIBUTIONS = ("kubeadm", "rke", "rke2")
+# Peers that are not roles or CIDR sets: `self` is the listening role itself; `nodes`
+# is every role that runs a kubelet (see resolver.KUBELET_ROLES).
+PEER_ALIASES = ("self", "nodes")
+PORTED_PROTOCOLS = ("tcp", "udp", "tcp+udp")
+NAMED_PROTOCOLS = (*PORTED_PROTOCOLS, "icmp", "all")
+# Numbers that have a name above: writing the name keeps rules readable.
+_NAMED_NUMBERS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp"}
+# ICMP messages by name, as (IPv4 type, IPv6 type, code): one spec row serves both families.
+ICMP_TYPES = {
+    "echo-request": (8, 128, 0),
+    "echo-reply": (0, 129, 0),
+    "destination-unreachable": (3, 1, None),
+    "time-exceeded": (11, 3, None),
+}
+SOURCE_RE = r"^(https?://|seed:)\S+$"
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a lowercase-kebab name")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
+def _one_line(value: str) -> str:
+    if not value.strip() or "\n" in value.strip():
+        raise ValueError("must be one non-empty line")
+    if len(value) > 120:
+        raise ValueError("must be at most 120 characters")
+    return value.strip()
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
+def parse_port_range(value: Any) -> tuple[int, int] | str:
+    """An int, "lo-hi", or a named port (returned as its name, resolved by the catalog)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not a port, a range 'lo-hi' or a named port")
+    if isinstance(value, str) and NAME_RE.match(value):
+        return value
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", text)
+    if not match:
+        raise ValueError(f"{value!r} is not a port, a range 'lo-hi' or a named port")
+    low, high = int(match[1]), int(match[2] or match[1])
+    for port in (low, high):
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range 1-65535")
+    if low > high:
+        raise ValueError(f"range {low}-{high} is reversed")
+    return (low, high)
+
+
+def _ports(value: Any) -> tuple[tuple[int, int] | str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError("must list at least one port")
+    return tuple(parse_port_range(item) for item in items)
+
+
+PortList = Annotated[
+    tuple[tuple[int, int] | str, ...],
+    BeforeValidator(_ports),
+    WithJsonSchema({
+        "description": "A port (6443), a range ('2379-2380'), a named port, or a list of these.",
+        "anyOf": [
+            {"$ref": "#/$defs/PortItem"},
+            {"type": "array", "items": {"$ref": "#/$defs/PortItem"}, "minItems": 1},
+        ],
+    }),
+]
+PORT_ITEM_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 65535},
+        {"type": "string", "pattern": r"^\d+\s*-\s*\d+$"},
+        {"type": "string", "pattern": NAME_RE.pattern},
+    ]
+}
+
+
+def _protocol(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError(f"unknown protocol {value!r}")
+    if isinstance(value, int):
+        if value in _NAMED_NUMBERS:
+            raise ValueError(f"write {_NAMED_NUMBERS[value]!r} instead of protocol number {value}")
+        if not 0 <= value <= 255:
+            raise ValueError(f"IP protocol number {value} is out of range 0-255")
+        return str(value)
+    if value in NAMED_PROTOCOLS:
+        return value
+    raise ValueError(f"unknown protocol {value!r}; use tcp, udp, tcp+udp, icmp, all or an IP protocol number")
+
+
+Protocol = Annotated[
+    str,
+    BeforeValidator(_protocol),
+    WithJsonSchema({
+        "description": "tcp, udp, tcp+udp, icmp, all, or a raw IP protocol number (4 IP-in-IP, 50 ESP, 112 VRRP).",
+        "anyOf": [{"enum": list(NAMED_PROTOCOLS)}, {"type": "integer", "minimum": 0, "maximum": 255}],
+    }),
+]
+
+
+def _cidr(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value), strict=True))
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a CIDR") from None
+        raise ValueError(f"{value!r} has host bits set; did you mean {loose}?") from None
+
+
+Cidr = Annotated[str, BeforeValidator(_cidr), WithJsonSchema({"type": "string", "description": "a.b.c.d/n or x::/n"})]
+
+
+def _specifier(value: Any) -> str:
+    try:
+        SpecifierSet(str(value))
+    except InvalidSpecifier:
+        raise ValueError(f"{value!r} is not a version range like '>=1.20,<1.23'") from None
+    return str(value)
+
+
+VersionRange = Annotated[str, AfterValidator(_specifier)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class When(_Model):
+    """All given conditions must hold (lists: any of; addons and cni-features: all of)."""
+
+    distribution: list[Literal[DISTRIBUTIONS]] | None = None  # type: ignore[valid-type]
+    cni: list[Name] | None = None
+    cni_mode: list[Name] | None = Field(None, alias="cni-mode")
+    cni_features: list[Name] | None = Field(None, alias="cni-features")
+    kubernetes: VersionRange | None = Field(None, description="PEP 440 range, e.g. '<1.23'")
+    addons: list[Name] | None = None
+
+
+class NamedPort(_Model):
+    port: Annotated[tuple[int, int], BeforeValidator(lambda v: _fixed(parse_port_range(v)))] = Field(
+        json_schema_extra={"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    )
+    purpose: OneLine
+
+
+def _fixed(value: tuple[int, int] | str) -> tuple[int, int]:
+    if isinstance(value, str):
+        raise ValueError("a named port's default must be a number or a range")
+    return value
+
+
+class CidrSet(_Model):
+    purpose: OneLine
+    default: list[Cidr] = Field(default_factory=list, description="empty means closed until a stack sets it")
+
+
+class CniMode(_Model):
+    purpose: OneLine
+    routes_pod_ips: bool = Field(False, alias="routes-pod-ips", description="pod IPs leave the node unencapsulated")
+
+
+class Cni(_Model):
+    name: Name
+    purpose: OneLine
+    modes: dict[Name, CniMode] = Field(min_length=1)
+    features: dict[Name, OneLine] = Field(default_factory=dict)
+
+
+class Flow(_Model):
+    """Peers in `from` connect to roles in `to` on `protocol`/`ports`."""
+
+    name: Name
+    purpose: OneLine
+    protocol: Protocol
+    ports: PortList | None = None
+    icmp: Literal[tuple(ICMP_TYPES)] | None = None  # type: ignore[valid-type]
+    to: list[Name] = Field(min_length=1)
+    from_: list[Name] = Field(alias="from", min_length=1)
+    bidirectional: bool = Field(False, description="the seeds' 双向: also derive the reverse flow")
+    when: When | None = None
+    family: Literal["IPv4", "IPv6"] | None = Field(None, description="only this address family (WireGuard ports)")
+    source: str | None = Field(None, pattern=SOURCE_RE, description="a more precise source than the file's")
+
+    @model_validator(mode="after")
+    def _ports_fit_protocol(self) -> Flow:
+        if self.protocol in PORTED_PROTOCOLS and self.ports is None:
+            raise ValueError(f"protocol {self.protocol} needs ports")
+        if self.protocol not in PORTED_PROTOCOLS and self.ports is not None:
+            raise ValueError(f"protocol {self.protocol} has no ports")
+        if self.icmp is not None and self.protocol != "icmp":
+            raise ValueError("icmp is only for protocol icmp")
+        if "self" in self.to:
+            raise ValueError("'self' belongs in from, not to")
+        return self
+
+
+class LocalOnly(_Model):
+    """Documented by a source, but bound to loopback (or chosen at run time): no rule."""
+
+    name: Name
+    purpose: OneLine
+    protocol: Protocol
+    ports: PortList
+    on: list[Name] = Field(min_length=1)
+
+
+class SpecFile(_Model):
+    source: str = Field(pattern=SOURCE_RE, description="the upstream URL, or seed:<file> for ../shared/seeds")
+    title: OneLine
+    notes: list[str] = Field(default_factory=list)
+    when: When | None = None
+    ports: dict[Name, NamedPort] = Field(default_factory=dict)
+    cidr_sets: dict[Name, CidrSet] = Field(default_factory=dict, alias="cidr-sets")
+    cni: Cni | None = None
+    addons: dict[Name, OneLine] = Field(default_factory=dict, description="add-ons this file declares")
+    flows: list[Flow] = Field(default_factory=list)
+    local_only: list[LocalOnly] = Field(default_factory=list, alias="local-only")
+
+
+def json_schema() -> dict[str, Any]:
+    schema = SpecFile.model_json_schema(by_alias=True)
+    schema.setdefault("$defs", {})["PortItem"] = PORT_ITEM_SCHEMA
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/kubeports/kubeports/schema/portspec.schema.json"
+    return schema

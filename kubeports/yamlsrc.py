@@ -1,0 +1,115 @@
+"""Read YAML into plain Python values plus a map from each value's path to its line.
+
+Why not `yaml.safe_load`: it forgets where things were, and every error we print
+must name `path:line`. It also silently keeps the last of two duplicate keys, which
+hides typos in a port table. Rules of this file:
+- only plain data: mappings with scalar keys, sequences, scalars (no merge keys);
+- a syntax error, a duplicate key, an empty document or too deep a nesting is a
+  Problem, never an exception escaping to the user.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from .errors import Problem
+from .paths import display_path
+
+Path = tuple[str | int, ...]
+MAX_DEPTH = 64  # hostile input: deeply nested or self-referencing aliases
+
+
+@dataclass
+class Located:
+    """A parsed document and the 1-based line of every key and item in it."""
+
+    path: str
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Path) -> int:
+        """The line of the deepest known prefix of `loc` (a pydantic error location)."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return 1
+
+
+class _Reject(Exception):
+    def __init__(self, line: int, field_: str, message: str):
+        self.line, self.field, self.message = line, field_, message
+
+
+def dotted(loc: Path) -> str:
+    """`("flows", 3, "ports")` -> `flows[3].ports`; the empty path is the document."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def load_text(text: str, path: str) -> tuple[Located | None, list[Problem]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        return None, [Problem(path, line, "(syntax)", f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:  # reader errors (bad bytes) carry no mark
+        return None, [Problem(path, 1, "(syntax)", f"YAML syntax error: {exc}".splitlines()[0])]
+    if node is None:
+        return None, [Problem(path, 1, "(document)", "file is empty")]
+    doc = Located(path, None)
+    try:
+        doc.data = _build(node, (), doc.lines, SafeConstructor(), 0)
+    except _Reject as rej:
+        return None, [Problem(path, rej.line, rej.field, rej.message)]
+    return doc, []
+
+
+def load_file(path: str) -> tuple[Located | None, list[Problem]]:
+    """Read and parse `path`; problems and line maps name it as `display_path` shows it."""
+    real, path = path, display_path(path)
+    try:
+        with open(real, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError:
+        return None, [Problem(path, 1, "(file)", "not UTF-8 text")]
+    except OSError as exc:
+        return None, [Problem(path, 1, "(file)", f"cannot read: {exc.strerror}")]
+    return load_text(text, path)
+
+
+def _build(node: yaml.Node, loc: Path, lines: dict[Path, int], ctor: SafeConstructor, depth: int) -> Any:
+    line = node.start_mark.line + 1
+    lines.setdefault(loc, line)
+    if depth > MAX_DEPTH:
+        raise _Reject(line, dotted(loc), f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Reject(key_node.start_mark.line + 1, dotted(loc), "keys must be plain scalars")
+            key = _scalar(key_node, ctor, loc)
+            if isinstance(key, bool | float) or key is None:
+                key = str(key_node.value)
+            if key in out:
+                raise _Reject(key_node.start_mark.line + 1, dotted(loc + (key,)), "duplicate key")
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, loc + (key,), lines, ctor, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, loc + (i,), lines, ctor, depth + 1) for i, item in enumerate(node.value)]
+    return _scalar(node, ctor, loc)
+
+
+def _scalar(node: yaml.Node, ctor: SafeConstructor, loc: Path) -> Any:
+    try:
+        return ctor.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise _Reject(node.start_mark.line + 1, dotted(loc), f"bad value: {exc}".splitlines()[0]) from None
