@@ -82,17 +82,6 @@ def _ports(value: Any) -> tuple[tuple[int, int] | str, ...]:
     return tuple(parse_port_range(item) for item in items)
 
 
-PortList = Annotated[
-    tuple[tuple[int, int] | str, ...],
-    BeforeValidator(_ports),
-    WithJsonSchema({
-        "description": "A port (6443), a range ('2379-2380'), a named port, or a list of these.",
-        "anyOf": [
-            {"$ref": "#/$defs/PortItem"},
-            {"type": "array", "items": {"$ref": "#/$defs/PortItem"}, "minItems": 1},
-        ],
-    }),
-]
 PORT_ITEM_SCHEMA = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -100,6 +89,14 @@ PORT_ITEM_SCHEMA = {
         {"type": "string", "pattern": NAME_RE.pattern},
     ]
 }
+PortList = Annotated[
+    tuple[tuple[int, int] | str, ...],
+    BeforeValidator(_ports),
+    WithJsonSchema({
+        "description": "A port (6443), a range ('2379-2380'), a named port, or a list of these.",
+        "anyOf": [PORT_ITEM_SCHEMA, {"type": "array", "items": PORT_ITEM_SCHEMA, "minItems": 1}],
+    }),
+]
 
 
 def _protocol(value: Any) -> str:
@@ -249,7 +246,6 @@ class SpecFile(_Model):
 
 def json_schema() -> dict[str, Any]:
     schema = SpecFile.model_json_schema(by_alias=True)
-    schema.setdefault("$defs", {})["PortItem"] = PORT_ITEM_SCHEMA
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/kubeports/kubeports/schema/portspec.schema.json"
     return schema
