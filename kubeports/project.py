@@ -25,13 +25,23 @@ class Project:
     stack: StackConfig
     resolution: Resolution
 
+    def port(self, name: str) -> tuple[int, int]:
+        """A named port as this stack resolves it (its override, else the catalog's)."""
+        return self.stack.cluster.ports.get(name) or self.catalog.ports[name]
+
+    @property
+    def routes_pod_ips(self) -> bool:
+        cni = self.stack.cluster.cni
+        return self.catalog.cnis[cni.name].modes[cni.mode].routes_pod_ips
+
 
 def default_portspecs() -> str:
     return os.environ.get("KUBEPORTS_PORTSPECS", PORTSPECS)
 
 
 def stack_path(stack: str, root: str = ROOT) -> str:
-    return os.path.join(root, f"Pulumi.{stack}.yaml")
+    """The stack's file; `kubeports plan --stack-file` points the program elsewhere."""
+    return os.environ.get("KUBEPORTS_STACK_FILE") or os.path.join(root, f"Pulumi.{stack}.yaml")
 
 
 def load_stack_doc(path: str) -> tuple[Located, dict[str, Any]]:

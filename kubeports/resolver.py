@@ -114,9 +114,9 @@ def resolve(catalog: Catalog, cluster: ClusterSettings) -> Resolution:
     for sourced in catalog.flows:
         if applies(sourced.file_when, cluster) and applies(sourced.flow.when, cluster):
             builder.add_flow(sourced)
-    if cluster.egress == "open":
+    if cluster.egress == "open":  # like Neutron's default group: all out, both families
         for role in sorted(cluster.roles):
-            for family in cluster.ip_families:
+            for family in ANYWHERE_BY_FAMILY:
                 builder.add(Rule(role, "egress", "all", None, None, "cidr", ANYWHERE_BY_FAMILY[family], family,
                                  "", ()), "egress open: allow all outbound", "kubeports:cluster.egress")
     return Resolution(collapse(builder.pending.values()), tuple(sorted(builder.notes)), tuple(sorted(cluster.roles)))

@@ -1,0 +1,46 @@
+"""kubeports Pulumi program: stack config -> port catalog -> resolved rules -> cloud -> components.
+
+Wiring only. Everything that decides a port lives in kubeports/ (pure, testable without
+Pulumi); everything that creates a resource lives in components/. Bad input stops the
+program here, with `path:line: field: message`, before any resource is registered.
+"""
+import pulumi
+
+from components import Cluster, ClusterArgs, backend_for
+from kubeports.errors import KubeportsError
+from kubeports.project import Project, load_project, stack_path
+from kubeports.runtime_config import kubeports_config
+
+
+def load() -> Project:
+    try:
+        return load_project(stack_path(pulumi.get_stack()), config=kubeports_config())
+    except KubeportsError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def main() -> None:
+    project = load()
+    for note in project.resolution.notes:
+        pulumi.log.info(f"kubeports: {note}")
+    stack = project.stack
+    cluster = Cluster(
+        stack.cluster.name,
+        ClusterArgs(
+            backend=backend_for(stack),
+            rules=project.resolution.rules,
+            routes_pod_ips=project.routes_pod_ips,
+            peer_group_ids=stack.peer_groups,
+            api_port=project.port("kube-apiserver")[0],
+        ),
+    )
+    pulumi.export("security_group_ids", cluster.security_group_ids)
+    pulumi.export("api_endpoint", cluster.api_endpoint)
+    for role, component in cluster.roles.items():
+        pulumi.export(f"{role}_instance_ids", component.instance_ids)
+        pulumi.export(f"{role}_private_ips", component.private_ips)
+    pulumi.export("rule_count", len(project.resolution.rules))
+
+
+if __name__ == "__main__":  # Pulumi runs this file as __main__; importing it creates nothing
+    main()

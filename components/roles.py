@@ -1,0 +1,103 @@
+"""One ComponentResource per node role: its security group, its rules, its VMs.
+
+Rules of this file:
+- every role is a thin subclass of NodeRole that only fixes its type token;
+- a role alone (e.g. an extra worker pool in another stack) is given its rules and
+  peer group ids and creates them itself; inside a Cluster, the Cluster creates every
+  group first and then calls `add_rules`, which breaks control-plane <-> worker cycles;
+- VMs never depend on rules, so a port-spec change cannot replace a VM.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+
+from kubeports.rules import Rule
+from kubeports.settings import RoleSettings
+
+from .backend import STATEFUL_ROLES, CloudBackend, NodeSpec, default_user_data
+
+
+class NodeRoleArgs:
+    """Inputs of one role.
+
+    :param backend: the stack's cloud backend (see components.backend.backend_for).
+    :param settings: the role's settings (count, image, flavor/instance type, protect).
+    :param routes_pod_ips: the CNI mode routes pod IPs natively.
+    :param rules: rules to create now; leave None when a Cluster adds them later.
+    :param peer_group_ids: group ids of peer roles managed elsewhere (e.g. a StackReference).
+    """
+
+    def __init__(self, backend: CloudBackend, settings: RoleSettings, routes_pod_ips: bool = False,
+                 rules: Sequence[Rule] | None = None,
+                 peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None):
+        self.backend = backend
+        self.settings = settings
+        self.routes_pod_ips = routes_pod_ips
+        self.rules = rules
+        self.peer_group_ids = dict(peer_group_ids or {})
+
+
+class NodeRole(pulumi.ComponentResource):
+    role: str = ""
+    security_group_id: pulumi.Output[str]
+    instance_ids: pulumi.Output[list[str]]
+    private_ips: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: NodeRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"kubeports:index:{type(self).__name__}", name, None, opts)
+        self._backend = args.backend
+        child = pulumi.ResourceOptions(parent=self)
+        group = args.backend.security_group(name, self.role, child)
+        self.security_group_id = group.id
+        cluster = args.backend.cluster
+        spec = NodeSpec(
+            cluster=cluster.name, role=self.role, settings=args.settings, routes_pod_ips=args.routes_pod_ips,
+            pod_cidrs=tuple(cluster.pod_cidrs),
+            hold_image=self.role in STATEFUL_ROLES and self.role not in cluster.roll,
+            user_data=default_user_data(cluster.name, self.role),
+        )
+        nodes = args.backend.nodes(spec, group.id, child)
+        self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
+        self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
+        if args.rules is not None:
+            self.add_rules([r for r in args.rules if r.role == self.role],
+                           {**args.peer_group_ids, self.role: self.security_group_id})
+        self.register_outputs({"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
+                               "private_ips": self.private_ips})
+
+    def add_rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]]) -> None:
+        self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
+
+
+class ControlPlane(NodeRole):
+    role = "control-plane"
+
+
+class Worker(NodeRole):
+    role = "worker"
+
+
+class Etcd(NodeRole):
+    role = "etcd"
+
+
+class LoadBalancer(NodeRole):
+    role = "load-balancer"
+
+
+class RancherServer(NodeRole):
+    role = "rancher-server"
+
+
+class Registry(NodeRole):
+    role = "registry"
+
+
+class Bastion(NodeRole):
+    role = "bastion"
+
+
+ROLE_CLASSES: dict[str, type[NodeRole]] = {cls.role: cls for cls in
+                                           (ControlPlane, Worker, Etcd, LoadBalancer, RancherServer, Registry, Bastion)}

@@ -1,0 +1,200 @@
+"""`kubeports plan`: run the real Pulumi program under Pulumi's mock runtime, offline.
+
+This is the imperative shell (it imports pulumi). Rules of this file:
+- it runs `__main__.py` itself, unchanged, with the stack's config, through
+  `pulumi.runtime.set_mocks(..., preview=False)`, so checks inside `apply` run too;
+- mock ids are `<name>-id`, so every cross-reference in the inputs names the resource
+  it points to; mock IPs are derived from the resource name, so plans are stable;
+- no provider plugin runs and no cloud is contacted, and the output says so.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import runpy
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from . import cli
+from .paths import ROOT, display_path
+from .project import load_stack_doc
+
+PROGRAM = os.path.join(ROOT, "__main__.py")
+NOTICE = "offline plan: computed under Pulumi's mock runtime; no cloud was contacted and no provider plugin ran"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    id: str
+    options: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"notice": NOTICE, "stack": self.stack, "resources": [r.to_json() for r in self.resources],
+                "options": {r.urn: r.options for r in self.resources if r.options}, "outputs": self.outputs}
+
+
+def mock_ip(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).digest()
+    return f"10.{digest[0]}.{digest[1]}.{digest[2] % 254 + 1}"
+
+
+class PlanMocks(runtime_mocks.Mocks):
+    """Echo inputs as state, add the few computed outputs the program reads."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def new_resource(self, args: runtime_mocks.MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        if args.typ == "openstack:networking/port:Port":
+            state["allFixedIps"] = [mock_ip(args.name)]
+        elif args.typ == "aws:ec2/instance:Instance":
+            state["privateIp"] = mock_ip(args.name)
+        return f"{args.name}-id", state
+
+    def call(self, args: runtime_mocks.MockCallArgs) -> tuple[dict, list]:
+        if args.token == "openstack:images/getImage:getImage":
+            name = args.args.get("name", "image")
+            return {"id": f"image-{name}-id", "name": name}, []
+        return {}, []
+
+
+class RecordingMonitor(runtime_mocks.MockMonitor):
+    """The stock mock monitor, also noting each resource's parent and options."""
+
+    def __init__(self, mocks: PlanMocks):
+        super().__init__(mocks)
+        self.plan_mocks = mocks
+        self.records: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            options = {k: v for k, v in (("protect", request.protect),
+                                         ("ignoreChanges", list(request.ignoreChanges)),
+                                         ("deleteBeforeReplace", request.deleteBeforeReplace)) if v}
+            inputs = self.plan_mocks.inputs.get((request.type, request.name), {})
+            parent = request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None
+            self.records.append(PlannedResource(response.urn, request.type, request.name, parent,
+                                                _plain(inputs), response.id, options))
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-able data (mocks hand back resolved values; unknowns become null)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def stack_name_of(stack_file: str) -> str:
+    base = os.path.basename(stack_file)
+    return base[len("Pulumi."):-len(".yaml")] if base.startswith("Pulumi.") and base.endswith(".yaml") else base
+
+
+def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM) -> Plan:
+    """Run `program` for the stack in `stack_file` under mocks; return what it registered."""
+    _doc, config = load_stack_doc(stack_file)
+    stack = stack_name_of(stack_file)
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
+    runtime_mocks.set_mocks(mocks, project="kubeports", stack=stack, preview=False, monitor=monitor)
+    runtime_config.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    env = {"KUBEPORTS_STACK_FILE": os.path.abspath(stack_file)}
+    if portspecs:
+        env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
+    with _environ(**env):
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+    plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn))  # registration order is async
+    root = runtime_settings.get_root_resource()
+    for key, value in sorted(getattr(root, "outputs", {}).items()):
+        plan.outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
+    return plan
+
+
+def as_text(plan: Plan) -> str:
+    names = {r.urn: r.name for r in plan.resources}
+    lines = [f"# {NOTICE}.", f"# stack {plan.stack}: {len(plan.resources)} resources", ""]
+    for res in plan.resources:
+        lines.append(f"+ {res.type}  {res.name}  (id {res.id})")
+        lines.append(f"    parent: {names.get(res.parent or '', '(stack)')}")
+        for key, value in res.inputs.items():
+            lines.append(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+        for key, value in res.options.items():
+            lines.append(f"    [{key}]: {json.dumps(value)}")
+    lines += ["", "outputs:"] + [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in plan.outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("plan", help="print every resource the stack would create (offline, mocks)")
+    cli.add_stack_args(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    stack_file = cli.stack_file_of(args)
+    cli.open_project(args)  # validate first: errors and notes print before Pulumi starts
+    plan = run_plan(stack_file, args.portspecs)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(as_text(plan))
+    print(f"{NOTICE} ({display_path(stack_file)}).", file=sys.stderr)
+    return 0
+
+
+cli.EXTENSIONS.append(_register)
+cli.COMMANDS["plan"] = cmd_plan
