@@ -45,7 +45,9 @@ def pydantic_problems(doc: Located, exc: ValidationError, where: Callable[[tuple
     """One Problem per pydantic error; `where` maps a model location to a document path."""
     out = []
     for err in exc.errors():
-        loc = where(tuple(err["loc"]))
+        # "[key]" is pydantic's marker for an invalid dict key: the key itself is the field.
+        loc = tuple(part for part in err["loc"] if part != "[key]")
+        loc = where(loc + getattr(err.get("ctx", {}).get("error"), "loc", ()))
         out.append(Problem(doc.path, doc.line_of(loc), dotted(loc), _message(err)))
     return out
 

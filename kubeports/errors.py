@@ -19,6 +19,15 @@ class Problem:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
 
 
+class At(ValueError):
+    """A validator's error about a part of the value it checks: `loc` extends the
+    location pydantic reports, so the problem names that key and carries its line."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
 class KubeportsError(Exception):
     """Raised with every problem found; `str()` is one line per problem."""
 

@@ -69,6 +69,7 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     resolution = resolve(catalog, stack.cluster)
     over = quota_problems(stack.cloud, resolution.rules, stack.cluster)
     if over:
-        line = doc.line_of(("config", "kubeports:cluster"))
-        raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster.quota", m) for m in over])
+        line = doc.line_of(("config", "kubeports:cluster", "quota"))
+        raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)
+                              for m in over])
     return Project(catalog, stack, resolution)

@@ -26,6 +26,7 @@ from .errors import KubeportsError, Problem
 from .rules import ANYWHERE_BY_FAMILY, Rule
 from .settings import ClusterSettings
 from .spec import ICMP_TYPES, When
+from .yamlsrc import dotted
 
 # Roles that run a kubelet and a CNI agent. kubeadm's external etcd nodes run neither;
 # RKE/RKE2/k3s etcd nodes are Kubernetes nodes (the Rancher table gives them 8472).
@@ -66,7 +67,7 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
 
     def bad(loc: tuple, message: str) -> None:
         full = base + loc
-        problems.append(Problem(path, line_of(full), "kubeports:cluster." + ".".join(map(str, loc)), message))
+        problems.append(Problem(path, line_of(full), dotted(full), message))
 
     cni = catalog.cnis.get(cluster.cni.name)
     if cni is None:

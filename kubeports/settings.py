@@ -8,19 +8,29 @@ Rules of this file:
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .catalog import pydantic_problems
-from .errors import KubeportsError
+from .errors import At, KubeportsError
 from .spec import DISTRIBUTIONS, ROLES, Cidr, Name, parse_port_range
 from .yamlsrc import Located
 
 Role = Literal[ROLES]  # type: ignore[valid-type]
 Family = Literal["IPv4", "IPv6"]
 CLOUDS = ("openstack", "aws")
+
+
+def _port_override(value: Any) -> tuple[int, int]:
+    parsed = parse_port_range(value)
+    if isinstance(parsed, str):
+        raise ValueError(f"{value!r} must be a port number or a range")
+    return parsed
+
+
+PortOverride = Annotated[tuple[int, int], BeforeValidator(_port_override)]
 
 
 class _Model(BaseModel):
@@ -56,7 +66,7 @@ class ClusterSettings(_Model):
     addons: list[Name] = Field(default_factory=list)
     ip_families: list[Family] = Field(default_factory=lambda: ["IPv4"], alias="ipFamilies", min_length=1)
     egress: Literal["open", "strict"] = "open"
-    ports: dict[Name, tuple[int, int]] = Field(default_factory=dict, description="named-port overrides")
+    ports: dict[Name, PortOverride] = Field(default_factory=dict, description="named-port overrides")
     cidrs: dict[Name, list[Cidr]] = Field(default_factory=dict, description="CIDR set values")
     roles: dict[Role, RoleSettings] = Field(min_length=1)
     external_roles: list[Role] = Field(default_factory=list, alias="externalRoles",
@@ -68,24 +78,13 @@ class ClusterSettings(_Model):
     @field_validator("kubernetes_version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> str:
+        if not isinstance(value, str):  # YAML reads 1.30 as the number 1.3
+            raise ValueError(f"{value!r} is a number; quote the version, e.g. \"1.30\" (YAML reads 1.30 as 1.3)")
         try:
             Version(str(value))
         except InvalidVersion:
             raise ValueError(f"{value!r} is not a version like '1.31'") from None
         return str(value)
-
-    @field_validator("ports", mode="before")
-    @classmethod
-    def _ports(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        out = {}
-        for name, port in value.items():
-            parsed = parse_port_range(port)
-            if isinstance(parsed, str):
-                raise ValueError(f"{name}: {port!r} must be a port number or a range")
-            out[name] = parsed
-        return out
 
     @field_validator("ip_families")
     @classmethod
@@ -98,10 +97,10 @@ class ClusterSettings(_Model):
     def _roles(self) -> ClusterSettings:
         cp = self.roles.get("control-plane")
         if cp is not None and cp.count == 0:
-            raise ValueError("roles.control-plane: a control plane needs at least 1 node")
+            raise At(("roles", "control-plane", "count"), "a control plane needs at least 1 node")
         both = sorted(set(self.roles) & set(self.external_roles))
         if both:
-            raise ValueError(f"roles {both} are both local and external")
+            raise At(("externalRoles", self.external_roles.index(both[0])), f"roles {both} are both local and external")
         return self
 
     @property

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from .errors import At
+
 # Node roles kubeports knows. Components exist per role; `bastion` guards SSH.
 ROLES = ("control-plane", "worker", "etcd", "load-balancer", "rancher-server", "registry", "bastion")
 DISTRIBUTIONS = ("kubeadm", "rke", "rke2")
@@ -211,13 +213,13 @@ class Flow(_Model):
     @model_validator(mode="after")
     def _ports_fit_protocol(self) -> Flow:
         if self.protocol in PORTED_PROTOCOLS and self.ports is None:
-            raise ValueError(f"protocol {self.protocol} needs ports")
+            raise At(("protocol",), f"protocol {self.protocol} needs ports")
         if self.protocol not in PORTED_PROTOCOLS and self.ports is not None:
-            raise ValueError(f"protocol {self.protocol} has no ports")
+            raise At(("ports",), f"protocol {self.protocol} has no ports")
         if self.icmp is not None and self.protocol != "icmp":
-            raise ValueError("icmp is only for protocol icmp")
+            raise At(("icmp",), "icmp is only for protocol icmp")
         if "self" in self.to:
-            raise ValueError("'self' belongs in from, not to")
+            raise At(("to", self.to.index("self")), "'self' belongs in from, not to")
         return self
 
 
