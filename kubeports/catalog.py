@@ -77,25 +77,64 @@ def load_catalog(directory: str) -> Catalog:
 
 def load_paths(paths: list[str]) -> Catalog:
     problems: list[Problem] = []
-    docs: list[tuple[Located, SpecFile]] = []
+    docs: list[tuple[Located, SpecFile]] = []  # files that validated
+    defining: list[tuple[Located, SpecFile]] = []  # and what invalid files still define validly
+    unsure: set[str] | None = set()  # names whose definition is broken (None: unknowable)
     for path in paths:
         doc, found = load_file(path)
         problems += found
-        if doc is None:
-            continue
-        if not isinstance(doc.data, dict):
-            problems.append(Problem(path, 1, "(document)", "must be a mapping with source, title and flows"))
+        if doc is None or not isinstance(doc.data, dict):
+            if doc is not None:
+                problems.append(Problem(doc.path, 1, "(document)", "must be a mapping with source, title and flows"))
+            unsure = None
             continue
         try:
             docs.append((doc, SpecFile.model_validate(doc.data)))
+            defining.append(docs[-1])
         except ValidationError as exc:
             problems += pydantic_problems(doc, exc)
+            spec, broken = _salvage(doc.data)
+            defining.append((doc, spec))
+            if unsure is not None:
+                unsure |= broken
     catalog = Catalog()
-    problems += _gather(catalog, docs)
-    problems += _check_references(catalog, docs)
+    problems += _gather(catalog, defining)
+    # A name defined by a file that cannot be read, or by a broken entry, is reported there
+    # once; its uses elsewhere are not reported again as unknown.
+    if unsure is not None:
+        problems += _check_references(catalog, docs, unsure)
     if problems:
         raise KubeportsError(problems)
     return catalog
+
+
+def _salvage(data: dict[Any, Any]) -> tuple[SpecFile, set[str]]:
+    """The definitions (named ports, CIDR sets, CNI, add-ons) of a file that failed
+    validation that are valid by themselves, and the names of those that are not."""
+    def valid(part: dict[str, Any]) -> bool:
+        try:
+            SpecFile.model_validate({"source": "seed:salvaged", "title": "salvaged", **part})
+            return True
+        except ValidationError:
+            return False
+
+    kept: dict[str, Any] = {}
+    broken: set[str] = set()
+    for key in ("ports", "cidr-sets", "addons"):
+        entries = data.get(key)
+        for name, value in entries.items() if isinstance(entries, dict) else ():
+            if valid({key: {name: value}}):
+                kept.setdefault(key, {})[name] = value
+            else:
+                broken.add(str(name))
+    cni = data.get("cni")
+    if valid({"cni": cni}):
+        kept["cni"] = cni
+    elif isinstance(cni, dict):
+        broken.add(str(cni.get("name")))
+        for key in ("modes", "features"):
+            broken |= {str(n) for n in cni.get(key, {})} if isinstance(cni.get(key), dict) else set()
+    return SpecFile.model_validate({"source": "seed:salvaged", "title": "salvaged", **kept}), broken
 
 
 def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Problem]:
@@ -141,19 +180,19 @@ def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Prob
     return problems
 
 
-def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Problem]:
+def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], unsure: set[str]) -> list[Problem]:
     problems: list[Problem] = []
-    roles = set(ROLES) | {"nodes"}
+    roles = set(ROLES) | {"nodes"} | unsure
     for doc, spec in docs:
         def bad(loc: tuple, message: str) -> None:
             problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc), message))
 
-        problems += _check_when(doc, ("when",), spec.when, catalog)
+        problems += _check_when(doc, ("when",), spec.when, catalog, unsure)
         for i, flow in enumerate(spec.flows):
             loc = ("flows", i)
-            problems += _check_when(doc, (*loc, "when"), flow.when, catalog)
+            problems += _check_when(doc, (*loc, "when"), flow.when, catalog, unsure)
             for j, port in enumerate(flow.ports or ()):
-                if isinstance(port, str) and port not in catalog.ports:
+                if isinstance(port, str) and port not in catalog.ports and port not in unsure:
                     bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),
                         f"unknown named port {port!r}")
             for key, names in (("to", flow.to), ("from", flow.from_)):
@@ -164,13 +203,13 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) ->
             if all(n in catalog.cidr_sets for n in flow.to) and all(n in catalog.cidr_sets for n in flow.from_):
                 bad(loc, "a flow needs a role on at least one side")
         for i, entry in enumerate(spec.local_only):
-            for j, name in enumerate(entry.on):
+            for j, name in enumerate(entry.roles):
                 if name not in roles:
-                    bad(("local-only", i, "on", j), f"unknown role {name!r}")
+                    bad(("local-only", i, "roles", j), f"unknown role {name!r}")
     return problems
 
 
-def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog) -> list[Problem]:
+def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog, unsure: set[str]) -> list[Problem]:
     if when is None:
         return []
     problems = []
@@ -181,7 +220,7 @@ def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog) -
               ("addons", when.addons, catalog.addons, "add-on"))
     for key, names, known, what in checks:
         for j, name in enumerate(names or ()):
-            if name not in known:
+            if name not in known and name not in unsure:
                 where = (*loc, key, j)
                 problems.append(Problem(doc.path, doc.line_of(where), dotted(where), f"unknown {what} {name!r}"))
     return problems
