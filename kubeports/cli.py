@@ -153,6 +153,3 @@ def _load_extensions() -> None:
             if exc.name != name:
                 raise
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -230,7 +230,7 @@ class LocalOnly(_Model):
     purpose: OneLine
     protocol: Protocol
     ports: PortList
-    on: list[Name] = Field(min_length=1)
+    roles: list[Name] = Field(min_length=1, description="roles where it listens (not `on`: YAML 1.1 reads that as true)")
 
 
 class SpecFile(_Model):

@@ -1,0 +1,82 @@
+"""Shared helpers for tests that run the Pulumi program under mocks (kubeports.plan)."""
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import random
+import shutil
+
+import yaml
+
+from kubeports.paths import PORTSPECS, ROOT
+from kubeports.plan import Plan, PlannedResource, run_plan
+from kubeports.project import load_project
+from kubeports.rules import Rule
+
+STACK_FILES = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
+
+
+def stack_cloud(stack_file: str) -> str:
+    with open(stack_file, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["config"]["kubeports:cloud"]
+
+
+def stacks_of(cloud: str) -> list[str]:
+    return [s for s in STACK_FILES if stack_cloud(s) == cloud]
+
+
+@functools.lru_cache(maxsize=None)
+def plan_of(stack_file: str, portspecs: str | None = None) -> Plan:
+    return run_plan(stack_file, portspecs)
+
+
+def rules_of(stack_file: str, portspecs: str | None = None) -> tuple[Rule, ...]:
+    return load_project(stack_file, portspecs).resolution.rules
+
+
+def by_name(plan: Plan) -> dict[str, PlannedResource]:
+    names = [r.name for r in plan.resources]
+    assert len(names) == len(set(names)), "resource names must be unique in a plan"
+    return {r.name: r for r in plan.resources}
+
+
+def copy_catalog(dest: str) -> str:
+    target = os.path.join(dest, "portspecs")
+    shutil.copytree(PORTSPECS, target)
+    return target
+
+
+def reorder_catalog(directory: str, seed: int) -> None:
+    """Shuffle every list of entries and every mapping's keys in every spec file."""
+    rng = random.Random(seed)
+
+    def shuffle(value):
+        if isinstance(value, dict):
+            items = list(value.items())
+            rng.shuffle(items)
+            return {k: shuffle(v) for k, v in items}
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            items = [shuffle(v) for v in value]
+            rng.shuffle(items)
+            return items
+        return value
+
+    for path in glob.glob(os.path.join(directory, "*.yaml")):
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+        with open(path, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(shuffle(data), handle, allow_unicode=True, sort_keys=False)
+
+
+def append_flow(directory: str, filename: str, flow: dict) -> None:
+    path = os.path.join(directory, filename)
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data.setdefault("flows", []).append(flow)
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True, sort_keys=False)
+
+
+def fingerprint(plan: Plan) -> dict[str, tuple]:
+    return {r.urn: (r.type, r.parent, r.inputs, r.options) for r in plan.resources}
