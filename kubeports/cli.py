@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .catalog import load_paths
-from .errors import KubeportsError
+from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .project import Project, load_project, stack_path
 from .render import as_json, as_markdown, as_table
@@ -73,12 +73,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
     paths = args.paths or [PORTSPECS, *sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))]
     stacks = [p for p in paths if os.path.basename(p).startswith("Pulumi.") and p.endswith(".yaml")]
     specs: list[str] = []
+    problems: list = []
     for path in paths:
         if os.path.isdir(path):
-            specs += sorted(glob.glob(os.path.join(path, "*.yaml")))
+            found = sorted(glob.glob(os.path.join(path, "*.yaml")))
+            if not found:
+                problems.append(Problem(path, 1, "(catalog)", "no spec files (*.yaml) here"))
+            specs += found
         elif path not in stacks:
             specs.append(path)
-    problems: list = []
     try:
         load_paths(specs or sorted(glob.glob(os.path.join(PORTSPECS, "*.yaml"))))
     except KubeportsError as exc:
