@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from .errors import KubeportsError, Problem
-from .spec import PEER_ALIASES, ROLES, Cni, CidrSet, Flow, SpecFile, When
+from .spec import PEER_ALIASES, ROLES, CidrSet, Cni, Flow, SpecFile, When
 from .yamlsrc import Located, dotted, load_file
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -184,13 +184,13 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], un
     problems: list[Problem] = []
     roles = set(ROLES) | {"nodes"} | unsure
     for doc, spec in docs:
-        def bad(loc: tuple, message: str) -> None:
+        def bad(loc: tuple, message: str, doc: Located = doc) -> None:
             problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc), message))
 
-        problems += _check_when(doc, ("when",), spec.when, catalog, unsure)
+        problems.extend(_check_when(doc, ("when",), spec.when, catalog, unsure))
         for i, flow in enumerate(spec.flows):
             loc = ("flows", i)
-            problems += _check_when(doc, (*loc, "when"), flow.when, catalog, unsure)
+            problems.extend(_check_when(doc, (*loc, "when"), flow.when, catalog, unsure))
             for j, port in enumerate(flow.ports or ()):
                 if isinstance(port, str) and port not in catalog.ports and port not in unsure:
                     bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),

@@ -18,7 +18,6 @@ from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file
 
 
-
 @dataclass(frozen=True)
 class Project:
     catalog: Catalog

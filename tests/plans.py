@@ -26,7 +26,7 @@ def stacks_of(cloud: str) -> list[str]:
     return [s for s in STACK_FILES if stack_cloud(s) == cloud]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plan_of(stack_file: str, portspecs: str | None = None) -> Plan:
     return run_plan(stack_file, portspecs)
 
