@@ -1,0 +1,362 @@
+"""kubeports policies: what no stack may deploy, whatever the port specs say.
+
+The resolver already keeps these properties; the pack checks the resources Pulumi is
+about to create, so a hand-written resource, another program or a future bug is caught
+too. Rules of this file:
+- importing it starts nothing: `__main__.py` builds the PolicyPack (which serves gRPC
+  and blocks), tests call each policy's `validate` directly;
+- every rule type is first read into one neutral shape (`SgRule`), so each policy is
+  written once for OpenStack, AWS standalone rules and AWS inline rules;
+- property names are the engine's camelCase inputs;
+- during preview a value may be unknown (the proxy raises UnknownValueError, or the
+  raw sentinel string shows): a check that needs it is skipped, never reported;
+- when in doubt the reading is the wider one (a missing port bound is open-ended,
+  protocol 0 counts as "all"), since a false alarm is cheaper than an open etcd.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError, _is_unknown
+from pulumi_policy.secret import Secret
+
+# Control-plane ports that must never face the internet (kubeadm ports-and-protocols,
+# plus the legacy insecure ports 10251/10252 and the disabled kubelet read-only port).
+CONTROL_PORTS: dict[str, tuple[int, int]] = {
+    "etcd": (2379, 2381),
+    "kubelet": (10250, 10250),
+    "kubelet read-only": (10255, 10255),
+    "kube-scheduler": (10259, 10259),
+    "kube-scheduler (insecure)": (10251, 10251),
+    "kube-controller-manager": (10257, 10257),
+    "kube-controller-manager (insecure)": (10252, 10252),
+}
+
+OPENSTACK_RULE = "openstack:networking/secGroupRule:SecGroupRule"
+AWS_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+AWS_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+AWS_EC2_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+AWS_DEFAULT_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+AWS_INSTANCES = ("aws:ec2/instance:Instance", "aws:ec2/spotInstanceRequest:SpotInstanceRequest")
+AWS_VOLUME = "aws:ebs/volume:Volume"
+# Keys under which a security group resource may carry inline rules (AWS: ingress and
+# egress; OpenStack's old nova groups: rules). Neutron groups have none today.
+INLINE_KEYS = ("ingress", "egress", "rules", "rule")
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = _Unknown()  # a value the engine does not know yet (preview)
+
+
+def get(obj: Any, *path: str | int) -> Any:
+    """Follow `path`; None when absent, UNKNOWN when unknown during preview."""
+    for key in path:
+        if obj is None or obj is UNKNOWN:
+            return obj
+        try:
+            if isinstance(obj, Mapping):
+                obj = obj[key] if key in obj else None
+            elif isinstance(obj, Sequence) and not isinstance(obj, str) and isinstance(key, int):
+                obj = obj[key] if 0 <= key < len(obj) else None
+            else:
+                return None
+        except UnknownValueError:
+            return UNKNOWN
+        if isinstance(obj, Secret):
+            obj = obj.value
+        if _is_unknown(obj):
+            return UNKNOWN
+    return obj
+
+
+def items(obj: Any, *path: str | int) -> list[Any] | Any:
+    """The list at `path` ([] when absent), each element read through `get`; UNKNOWN when
+    the list itself is unknown. A lone string counts as a one-element list."""
+    seq = get(obj, *path)
+    if seq is None or seq is UNKNOWN:
+        return [] if seq is None else UNKNOWN
+    if isinstance(seq, str) or not isinstance(seq, Sequence):
+        return [seq]
+    return [get(seq, i) for i in range(len(seq))]
+
+
+def _number(value: Any) -> int | None | Any:
+    """A port bound as an int; None for absent/-1/unreadable (open-ended), or UNKNOWN."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+_ALL_PROTOCOLS = ("", "-1", "all", "any", "0")  # "0": Neutron/AWS drivers differ on it; read it wide
+
+
+def protocol_of(value: Any) -> str | Any:
+    """"all", "tcp", "udp", "icmp", … or UNKNOWN. An omitted protocol is "all" (Neutron)."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value is None:
+        return "all"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip().lower()
+    if text in _ALL_PROTOCOLS:
+        return "all"
+    return _PROTOCOL_NUMBERS.get(text, text)
+
+
+def is_world(cidr: Any) -> bool:
+    """0.0.0.0/0 or ::/0 in any spelling. Unknown or unparseable is not (proven) world."""
+    if not isinstance(cidr, str):
+        return False
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class SgRule:
+    """One security-group rule, whatever resource it came from."""
+
+    where: str  # "" for a standalone rule resource, "ingress[2]: " for an inline one
+    direction: Any  # "ingress" | "egress" | other | UNKNOWN
+    protocol: Any  # protocol_of(...)
+    low: Any  # int | None (open) | UNKNOWN
+    high: Any
+    peers: tuple[Any, ...]  # CIDR strings or UNKNOWN; "0.0.0.0/0"/"::/0" for an implied "any"
+    description: Any
+
+    @property
+    def ingress(self) -> bool:
+        return self.direction == "ingress"
+
+    @property
+    def ports(self) -> tuple[int, int] | None:
+        """The covered TCP/all port range, or None when it is not known."""
+        if self.low is UNKNOWN or self.high is UNKNOWN:
+            return None
+        if self.protocol == "all":
+            return (0, 65535)
+        return (0 if self.low is None else self.low, 65535 if self.high is None else self.high)
+
+    def world_peers(self) -> list[str]:
+        return [p for p in self.peers if is_world(p)]
+
+
+def _openstack_rule(props: Mapping[str, Any]) -> Iterator[SgRule]:
+    remotes = [get(props, k) for k in ("remoteIpPrefix", "remoteGroupId", "remoteAddressGroupId")]
+    prefix = remotes[0]
+    if prefix is UNKNOWN:
+        peers: tuple[Any, ...] = (UNKNOWN,)
+    elif prefix:
+        peers = (prefix,)
+    elif any(r is UNKNOWN or r for r in remotes[1:]):
+        peers = ()  # another group or an address group: not a CIDR
+    else:  # Neutron: no remote at all means any address of the rule's ethertype
+        ethertype = get(props, "ethertype")
+        peers = (UNKNOWN,) if ethertype is UNKNOWN else ("::/0",) if ethertype == "IPv6" else ("0.0.0.0/0",)
+    yield SgRule("", get(props, "direction"), protocol_of(get(props, "protocol")),
+                 _number(get(props, "portRangeMin")), _number(get(props, "portRangeMax")), peers,
+                 get(props, "description"))
+
+
+def _aws_vpc_rule(props: Mapping[str, Any], direction: str) -> Iterator[SgRule]:
+    peers = tuple(p for p in (get(props, "cidrIpv4"), get(props, "cidrIpv6")) if p is not None)
+    yield SgRule("", direction, protocol_of(get(props, "ipProtocol")), _number(get(props, "fromPort")),
+                 _number(get(props, "toPort")), peers, get(props, "description"))
+
+
+def _aws_blocks(entry: Any) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for key in ("cidrBlocks", "ipv6CidrBlocks"):
+        blocks = items(entry, key)
+        out += [UNKNOWN] if blocks is UNKNOWN else blocks
+    return tuple(out)
+
+
+def _aws_ec2_rule(props: Mapping[str, Any]) -> Iterator[SgRule]:
+    yield SgRule("", get(props, "type"), protocol_of(get(props, "protocol")), _number(get(props, "fromPort")),
+                 _number(get(props, "toPort")), _aws_blocks(props), get(props, "description"))
+
+
+def inline_rules(props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(key, entries) for every non-empty inline rule list; entries may be UNKNOWN."""
+    for key in INLINE_KEYS:
+        entries = items(props, key)
+        if entries is UNKNOWN or entries:
+            yield key, entries
+
+
+def _aws_group(props: Mapping[str, Any]) -> Iterator[SgRule]:
+    for key, entries in inline_rules(props):
+        if entries is UNKNOWN or key not in ("ingress", "egress"):
+            continue
+        for i, entry in enumerate(entries):
+            if entry is UNKNOWN or not isinstance(entry, Mapping):
+                continue
+            yield SgRule(f"{key}[{i}]: ", key, protocol_of(get(entry, "protocol")), _number(get(entry, "fromPort")),
+                         _number(get(entry, "toPort")), _aws_blocks(entry), get(entry, "description"))
+
+
+READERS: dict[str, Callable[[Mapping[str, Any]], Iterator[SgRule]]] = {
+    OPENSTACK_RULE: _openstack_rule,
+    AWS_INGRESS_RULE: lambda props: _aws_vpc_rule(props, "ingress"),
+    AWS_EGRESS_RULE: lambda props: _aws_vpc_rule(props, "egress"),
+    AWS_EC2_RULE: _aws_ec2_rule,
+    AWS_GROUP: _aws_group,
+    AWS_DEFAULT_GROUP: _aws_group,
+}
+
+
+def sg_rules(args: ResourceValidationArgs) -> list[SgRule]:
+    reader = READERS.get(args.resource_type)
+    return list(reader(args.props)) if reader else []
+
+
+def is_security_group(resource_type: str) -> bool:
+    """aws:ec2/securityGroup, openstack:networking/secGroup, … (not their rule types)."""
+    kind = resource_type.rsplit(":", 1)[-1].lower()
+    return kind in ("securitygroup", "secgroup", "defaultsecuritygroup")
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+# --- the policies ---------------------------------------------------------------------------
+
+def control_ports_not_public(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for rule in sg_rules(args):
+        if not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
+            continue
+        low, high = rule.ports
+        hit = [f"{name} {_span(*ports)}" for name, ports in CONTROL_PORTS.items()
+               if low <= ports[1] and ports[0] <= high]
+        if not hit:
+            continue
+        for peer in rule.world_peers():
+            what = "all protocols" if rule.protocol == "all" else f"tcp {_span(low, high)}"
+            report_violation(f"{rule.where}{what} from {peer} reaches {', '.join(hit)}", None)
+
+
+def rule_has_description(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for rule in sg_rules(args):
+        if rule.description is UNKNOWN:
+            continue
+        if not isinstance(rule.description, str) or not rule.description.strip():
+            report_violation(f"{rule.where}security group rule has no description", None)
+
+
+def no_inline_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if not is_security_group(args.resource_type):
+        return
+    for key, entries in inline_rules(args.props):
+        if entries is UNKNOWN:
+            continue  # computed during preview: checked again at update
+        report_violation(f"{key} holds {len(entries)} inline rule(s); declare each rule as its own resource "
+                         "(aws.vpc.SecurityGroupIngressRule/EgressRule, openstack.networking.SecGroupRule)", None)
+
+
+def no_all_protocols_from_world(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for rule in sg_rules(args):
+        if rule.ingress and rule.protocol == "all":
+            for peer in rule.world_peers():
+                report_violation(f"{rule.where}ingress of all protocols from {peer}", None)
+
+
+def aws_instance_imdsv2(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in AWS_INSTANCES:
+        return
+    tokens = get(args.props, "metadataOptions", "httpTokens")
+    endpoint = get(args.props, "metadataOptions", "httpEndpoint")
+    if tokens is UNKNOWN or endpoint is UNKNOWN or endpoint == "disabled" or tokens == "required":
+        return
+    shown = "unset (AWS allows IMDSv1)" if tokens is None else repr(tokens)
+    report_violation(f"metadataOptions.httpTokens is {shown}; set it to 'required' (IMDSv2 only)", None)
+
+
+def _encrypted_problem(value: Any, where: str) -> str | None:
+    if value is UNKNOWN or value is True or (isinstance(value, str) and value.lower() == "true"):
+        return None
+    return f"{where}.encrypted is {'unset' if value is None else repr(value)}; set it to true"
+
+
+def aws_volumes_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    problems: list[str | None] = []
+    if args.resource_type in AWS_INSTANCES:
+        root = get(args.props, "rootBlockDevice")
+        if root is not UNKNOWN:
+            problems.append(_encrypted_problem(get(root, "encrypted"), "rootBlockDevice"))
+        devices = items(args.props, "ebsBlockDevices")
+        for i, device in enumerate([] if devices is UNKNOWN else devices):
+            if device is not UNKNOWN:
+                problems.append(_encrypted_problem(get(device, "encrypted"), f"ebsBlockDevices[{i}]"))
+    elif args.resource_type == AWS_VOLUME:
+        problems.append(_encrypted_problem(get(args.props, "encrypted"), "volume"))
+    for problem in problems:
+        if problem:
+            report_violation(problem, None)
+
+
+MANDATORY = EnforcementLevel.MANDATORY
+
+POLICIES: list[ResourceValidationPolicy] = [
+    ResourceValidationPolicy(
+        name="kubeports-control-plane-ports-not-public",
+        description="etcd (2379-2381), kubelet (10250, 10255), kube-scheduler (10259, 10251) and "
+                    "kube-controller-manager (10257, 10252) are never reachable from 0.0.0.0/0 or ::/0.",
+        validate=control_ports_not_public,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="kubeports-rule-description",
+        description="Every security group rule has a non-empty description.",
+        validate=rule_has_description,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="kubeports-aws-imdsv2",
+        description="AWS instances require IMDSv2 (metadataOptions.httpTokens = required).",
+        validate=aws_instance_imdsv2,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="kubeports-aws-encrypted-volumes",
+        description="AWS instance root and EBS volumes are encrypted.",
+        validate=aws_volumes_encrypted,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="kubeports-no-inline-rules",
+        description="Security groups carry no inline rules; every rule is its own resource.",
+        validate=no_inline_rules,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="kubeports-no-all-protocols-from-world",
+        description="No ingress rule allows all protocols from 0.0.0.0/0 or ::/0.",
+        validate=no_all_protocols_from_world,
+        enforcement_level=MANDATORY,
+    ),
+]
