@@ -67,7 +67,8 @@ def test_git_refs_of_a_repository(tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "--quiet", ROOT, str(repo)], check=True)
     stack = repo / "Pulumi.dev.yaml"
-    stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: open\n    ports: {nodeport-range: 31000-31999}\n"))
+    moved = "    egress: open\n    ports: {nodeport-range: 31000-31999}\n"
+    stack.write_text(stack.read_text().replace("    egress: open\n", moved))
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "commit", "--quiet", "-am", "move NodePorts"], check=True)
     result = kubeports("diff", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--stack", "dev",
