@@ -147,6 +147,8 @@ class _Builder:
         if flow.bidirectional:
             pairs += [(con, lis) for lis, con in pairs]
         families = [f for f in self.cluster.ip_families if flow.family in (None, f)]
+        if not families:
+            note(f"{flow.family} only, which this cluster does not use; no rule")
         for listener, connector in pairs:
             for family in families:
                 for proto, low, high in self._shapes(sourced, family):
@@ -180,6 +182,8 @@ class _Builder:
             elif name == "nodes":
                 roles = [r for r in KUBELET_ROLES if r in self.present
                          and not (r == "etcd" and self.cluster.distribution == "kubeadm")]
+                if not roles:
+                    note("no role in this cluster runs a kubelet (nodes); its side of the flow is dropped")
                 out += [Endpoint("role", r) for r in roles]
             elif name in self.catalog.cidr_sets:
                 out += self._cidr_set(name, note)
