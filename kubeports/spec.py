@@ -87,7 +87,7 @@ def _ports(value: Any) -> tuple[tuple[int, int] | str, ...]:
 PORT_ITEM_SCHEMA = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "maximum": 65535},
-        {"type": "string", "pattern": r"^\d+\s*-\s*\d+$"},
+        {"type": "string", "pattern": r"^\s*\d+(\s*-\s*\d+)?\s*$"},
         {"type": "string", "pattern": NAME_RE.pattern},
     ]
 }
@@ -166,9 +166,12 @@ class When(_Model):
 
 
 class NamedPort(_Model):
-    port: Annotated[tuple[int, int], BeforeValidator(lambda v: _fixed(parse_port_range(v)))] = Field(
-        json_schema_extra={"anyOf": [{"type": "integer"}, {"type": "string"}]}
-    )
+    port: Annotated[
+        tuple[int, int],
+        BeforeValidator(lambda v: _fixed(parse_port_range(v))),
+        WithJsonSchema({"description": "the default: a port (6443) or a range ('30000-32767')",
+                        "anyOf": PORT_ITEM_SCHEMA["anyOf"][:2]}),
+    ]
     purpose: OneLine
 
 
