@@ -185,7 +185,9 @@ def _why(rule: Rule) -> str:
 def nftables_ruleset(project: Project, role: str, addresses: Addresses, title: str) -> str:
     cluster = project.stack.cluster
     rules = [r for r in project.resolution.rules if r.role == role]
-    ipv6 = "IPv6" in cluster.ip_families
+    # IPv6 is in use when the stack enables it or a rule allows it (egress open allows it
+    # always, like Neutron's default group); either way neighbour discovery must pass.
+    ipv6 = "IPv6" in cluster.ip_families or any(r.ethertype == "IPv6" for r in rules)
     strict = cluster.egress == "strict"
     table = table_name(role)
     out = [
