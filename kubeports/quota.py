@@ -40,7 +40,8 @@ def aws_counts(rules: tuple[Rule, ...]) -> Counter:
 
 
 def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
-    return [f"AWS quota: security group {role} has {n} {direction} {family} rules; the limit is {limit}"
+    return [f"AWS quota: security group {role} has {n} {direction} {family} rules; the limit is {limit} "
+            "(kubeports:cluster.quota.awsRulesPerGroup)"
             for (role, direction, family), n in sorted(aws_counts(rules).items()) if n > limit]
 
 
@@ -51,5 +52,6 @@ def _neutron(rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
                         f"{cluster.quota.neutron_rules} (kubeports:cluster.quota.neutronRules)")
     groups = len(cluster.roles)
     if groups > cluster.quota.neutron_groups:
-        problems.append(f"Neutron quota: {groups} security groups; the project allows {cluster.quota.neutron_groups}")
+        problems.append(f"Neutron quota: {groups} security groups; the project allows {cluster.quota.neutron_groups} "
+                        "(kubeports:cluster.quota.neutronGroups)")
     return problems
