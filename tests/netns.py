@@ -97,9 +97,9 @@ class Lab:
 
     def start(self) -> None:
         self._add_netns(self.switch)
-        self.sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
-                netns=self.switch)
+        # The switch has no address of either family: it forwards and never speaks.
         self.sh("ip", "-n", self.switch, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+        self.sh("ip", "-n", self.switch, "link", "set", "br0", "addrgenmode", "none")
         self.sh("ip", "-n", self.switch, "link", "set", "br0", "up")
 
     def add_host(self, name: str, role: str | None, index: int) -> Host:
@@ -107,7 +107,6 @@ class Lab:
         host = Host(name, role, index, f"{self.prefix}-{name}")
         ns, port = host.netns, f"p{len(self.hosts)}"
         self._add_netns(ns)
-        self.sh("sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", netns=ns)
         batch = "\n".join([
             f"link add eth0 type veth peer name {port} netns {self.switch}",
             "link set lo up",
@@ -116,6 +115,7 @@ class Lab:
             "link set eth0 up",
         ])
         self.sh("ip", "-n", ns, "-batch", "-", stdin=batch + "\n")
+        self.sh("ip", "-n", self.switch, "link", "set", port, "addrgenmode", "none")
         self.sh("ip", "-n", self.switch, "link", "set", port, "master", "br0", "up")
         self.hosts.append(host)
         return host
