@@ -369,6 +369,21 @@ def test_the_world_subsumes_role_peers_of_its_family_only(projects, families, cl
         assert peers == ([anywhere] if anywhere in clients else ["control-plane", "worker"])
 
 
+@pytest.mark.parametrize("egress", ["strict", "open"])
+def test_a_bidirectional_flow_opens_both_ways(projects, egress):
+    """The seeds' 双向: the catalog's own two-way flows are node-to-node, symmetric anyway."""
+    prod = projects["prod-aws"].stack.cluster.model_copy(update={"egress": egress})
+    both = sourced("both", 1, protocol="udp", ports=55000, to=["etcd"], **{"from": ["worker"]}, bidirectional=True)
+    one = sourced("one", 2, protocol="udp", ports=55001, to=["etcd"], **{"from": ["worker"]})
+    keys = by_key(resolve(with_flows(CATALOG, both, one), prod).rules)
+    assert {"etcd-in-udp-55000-from-worker-v4", "worker-in-udp-55000-from-etcd-v4"} <= keys.keys()
+    assert "etcd-in-udp-55001-from-worker-v4" in keys and "worker-in-udp-55001-from-etcd-v4" not in keys
+    if egress == "strict":
+        assert {"worker-out-udp-55000-to-etcd-v4", "etcd-out-udp-55000-to-worker-v4",
+                "worker-out-udp-55001-to-etcd-v4"} <= keys.keys()
+        assert "etcd-out-udp-55001-to-worker-v4" not in keys
+
+
 # --------------------------------------------------------------------------- named ports
 
 
