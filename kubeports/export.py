@@ -9,6 +9,9 @@ Rules of this file:
 - every peer is a named set (`@role_worker_v4`, `@cidr_10_0_0_0_8_v4`). Role sets are
   filled from `--addresses FILE`; without it they stay empty with a commented
   placeholder, which fails closed: an unfilled set matches nothing;
+- IPv6 in use (enabled, or allowed by any rule) means neighbour discovery is accepted
+  both ways, or IPv6 breaks; podCidrs, when set, are accepted inbound (pods reaching
+  host-network services arrive from pod addresses, which security groups never see);
 - every nftables rule carries its rule key as comment; every request row its sources;
 - rows and rules come from `Resolution.rules` only: the plan is the single truth.
 """
