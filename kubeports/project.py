@@ -14,6 +14,7 @@ from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
 from .resolver import Resolution, check_settings, resolve
+from .safety import exposure_problems
 from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file
 
@@ -66,6 +67,10 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if problems:
         raise KubeportsError(problems)
     resolution = resolve(catalog, stack.cluster)
+    exposed = exposure_problems(catalog, stack.cluster, resolution.rules)
+    if exposed:
+        line = doc.line_of(("config", "kubeports:cluster"))
+        raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])
     over = quota_problems(stack.cloud, resolution.rules, stack.cluster)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))

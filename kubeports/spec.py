@@ -209,6 +209,8 @@ class Flow(_Model):
     to: list[Name] = Field(min_length=1)
     from_: list[Name] = Field(alias="from", min_length=1)
     bidirectional: bool = Field(False, description="the seeds' 双向: also derive the reverse flow")
+    sensitive: bool = Field(False, description="control-plane internals (etcd, kubelet, scheduler, controller-manager): "
+                            "no stack may let a CIDR set reach these ports, whatever overrides it sets")
     when: When | None = None
     family: Literal["IPv4", "IPv6"] | None = Field(None, description="only this address family (WireGuard ports)")
     source: str | None = Field(None, pattern=SOURCE_RE, description="a more precise source than the file's")
