@@ -1,0 +1,167 @@
+"""Rule economy: how many security-group rules each example stack costs, against what it
+could cost at best and at worst, and how much cloud quota is left.
+
+Usage:
+    .venv/bin/python bench/rules.py                      # every Pulumi.*.yaml at the project root
+    .venv/bin/python bench/rules.py --stacks dev,prod-aws
+    .venv/bin/python bench/rules.py --portspecs DIR      # another catalog
+    .venv/bin/python bench/rules.py --no-details         # the table only
+
+Columns (pure: no Pulumi runs, a second or two):
+- naive: one rule per spec row x peer x family x protocol, as the resolver first emits
+  them, before merging rules of one identity and before dropping covered rules;
+- distinct: after merging rules with one identity (same role, direction, protocol, ports,
+  peer, family);
+- emitted: what kubeports creates (`kubeports rules`), covered rules dropped;
+- lower bound: the minimal cover after also merging adjacent and overlapping port ranges
+  per (role, direction, protocol, peer, family). kubeports does not merge them on
+  purpose: a merged range is renamed whenever a port next to it is added;
+- Neutron: emitted rules against the project quota (100 by default; the project's
+  `default` group holds a few more); AWS: the fullest (group, direction, family) against
+  60, counting a group reference in both families as kubeports.quota.aws_counts does.
+Both quotas are shown for every stack; "*" marks the stack's own cloud. The quota values
+come from each stack's `kubeports:cluster.quota`.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+
+from _util import csv_arg, example_stacks, md_table, stack_name
+
+from kubeports import resolver
+from kubeports.project import load_project
+from kubeports.quota import aws_counts
+from kubeports.rules import Rule
+
+
+class _CountingPending(dict):
+    """The resolver's pending map, counting every rule offered to it (before identity merge)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offered = 0
+
+    def setdefault(self, key, default=None):  # type: ignore[override]
+        self.offered += 1
+        return super().setdefault(key, default)
+
+
+@contextlib.contextmanager
+def counting_resolver() -> Iterator[list]:
+    """Swap in a _Builder whose pending map counts; yields the builders resolve() made.
+    Only counts: the resolution is the same as without it."""
+    builders: list = []
+    original = resolver._Builder
+
+    class Counting(original):  # type: ignore[misc,valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pending = _CountingPending()
+            builders.append(self)
+
+    resolver._Builder = Counting  # type: ignore[misc]
+    try:
+        yield builders
+    finally:
+        resolver._Builder = original  # type: ignore[misc]
+
+
+def _label(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def lower_bound(rules: tuple[Rule, ...]) -> tuple[int, list[str]]:
+    """Minimal rule count once adjacent/overlapping tcp/udp ranges merge per
+    (role, direction, protocol, peer, family); and a line per group that shrinks."""
+    groups: dict[tuple, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        groups[(rule.role, rule.direction, rule.protocol, rule.peer_kind, rule.peer, rule.ethertype)].append(rule)
+    total, merges = 0, []
+    for (role, direction, proto, _kind, peer, family), members in sorted(groups.items()):
+        if proto not in ("tcp", "udp"):
+            total += len(members)  # ICMP types, raw protocols and "all" do not merge
+            continue
+        if any(r.from_port is None for r in members):
+            total += 1
+            continue
+        spans = sorted((r.from_port, r.to_port) for r in members)  # type: ignore[type-var]
+        merged: list[list[int]] = []
+        for low, high in spans:
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], high)
+            else:
+                merged.append([low, high])
+        total += len(merged)
+        if len(merged) < len(spans):
+            before = ", ".join(_label(lo, hi) for lo, hi in spans)
+            after = ", ".join(_label(lo, hi) for lo, hi in merged)
+            merges.append(f"{role} {direction} {proto} {'from' if direction == 'ingress' else 'to'} {peer} "
+                          f"{'v4' if family == 'IPv4' else 'v6'}: {before} -> {after}")
+    return total, merges
+
+
+def measure(stack_file: str, portspecs: str | None) -> dict:
+    with counting_resolver() as builders:
+        project = load_project(stack_file, portspecs)
+    builder = builders[-1]
+    rules = project.resolution.rules
+    cluster = project.stack.cluster
+    bound, merges = lower_bound(rules)
+    counts = aws_counts(rules)
+    (role, direction, family), fullest = max(counts.items(), key=lambda kv: (kv[1], kv[0])) if counts else \
+        (("-", "-", "-"), 0)
+    return {
+        "stack": stack_name(stack_file), "cloud": project.stack.cloud, "naive": builder.pending.offered,
+        "distinct": len(builder.pending), "emitted": len(rules), "bound": bound, "merges": merges,
+        "neutron": len(rules), "neutron_limit": cluster.quota.neutron_rules,
+        "groups": len(cluster.roles), "neutron_groups": cluster.quota.neutron_groups,
+        "aws": fullest, "aws_limit": cluster.quota.aws_rules_per_group, "aws_group": f"{role} {direction} {family}",
+    }
+
+
+def render(results: list[dict], details: bool = True) -> str:
+    rows = []
+    for r in results:
+        own_os, own_aws = ("*", "") if r["cloud"] == "openstack" else ("", "*")
+        rows.append((
+            r["stack"], r["cloud"], r["naive"], r["distinct"], r["emitted"], r["bound"],
+            f"{r['emitted'] / r['bound']:.2f}" if r["bound"] else "-",
+            f"{r['neutron']}/{r['neutron_limit']}{own_os}", r["neutron_limit"] - r["neutron"],
+            f"{r['aws']}/{r['aws_limit']}{own_aws} ({r['aws_group']})", r["aws_limit"] - r["aws"],
+        ))
+    out = ["## Rule economy per example stack\n\n", md_table(
+        ["Stack", "Cloud", "Naive", "Distinct", "Emitted", "Lower bound", "Emitted / bound",
+         "Neutron rules", "Neutron headroom", "AWS fullest group", "AWS headroom"],
+        rows, right=(2, 3, 4, 5, 6, 8, 10))]
+    out.append("\nNaive = one rule per spec row x peer x family x protocol; distinct = identities; emitted = after "
+               "dropping covered rules; lower bound = emitted with adjacent/overlapping port ranges merged. "
+               "`*` = the stack's own cloud.\n")
+    if details:
+        out.append("\n### Where the lower bound saves rules\n\n")
+        any_merge = False
+        for r in results:
+            for line in r["merges"]:
+                out.append(f"- {r['stack']}: {line}\n")
+                any_merge = True
+        if not any_merge:
+            out.append("- nowhere: no two emitted port ranges of one role, peer and protocol touch.\n")
+    return "".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stacks", type=csv_arg, default=None, help="stack names, comma-separated (default: all)")
+    parser.add_argument("--portspecs", default=None, help="catalog directory (default: portspecs/)")
+    parser.add_argument("--no-details", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    results = [measure(path, args.portspecs) for path in example_stacks(args.stacks)]
+    sys.stdout.write(render(results, details=not args.no_details))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
