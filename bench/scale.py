@@ -6,7 +6,7 @@ Usage:
     .venv/bin/python bench/scale.py --sizes 10,100       # faster
     .venv/bin/python bench/scale.py --sizes 5000         # the big one (a few minutes)
     .venv/bin/python bench/scale.py --clouds aws --repeat 3
-    .venv/bin/python bench/scale.py --profile 1000       # cProfile one plan: where the time goes
+    .venv/bin/python bench/scale.py --profile 0          # no profile section (faster)
     .venv/bin/python bench/scale.py --no-replay          # skip the replay baseline (faster)
 
 What runs: a stack file generated in a temp dir from an example stack (openstack:
@@ -27,6 +27,8 @@ Figures:
 - GC share: CPU time in Python's cyclic garbage collector, of the plan's CPU time.
 Ratios use CPU time, which other processes on a shared machine disturb less than wall
 time. The targets: ratio <= 1.15, and ms/res flat from 100 to 5,000 nodes.
+Under the table: a cProfile of one plan (the largest size run, at most 1,000 nodes;
+`--profile N` picks another): own time by area and the top functions.
 """
 from __future__ import annotations
 
@@ -219,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clouds", type=csv_arg, default=["openstack", "aws"])
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best counts (default 1)")
     parser.add_argument("--profile", type=int, default=None, metavar="NODES",
-                        help="also profile one openstack plan of NODES nodes (default: none)")
+                        help="profile one plan of NODES nodes on the first cloud (default: the largest size, "
+                             "at most 1000; 0: no profile)")
     parser.add_argument("--no-replay", action="store_true", help="skip the replay baseline")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -244,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"measured {cloud} {nodes}", file=sys.stderr, flush=True)
     sys.stdout.write(render(rows, replay=not args.no_replay))
-    if args.profile:
-        sys.stdout.write(run_child("profile", args.clouds[0], str(args.profile)))
+    profile = args.profile if args.profile is not None else min(max(int(n) for n in args.sizes), 1000)
+    if profile:
+        sys.stdout.write(run_child("profile", args.clouds[0], str(profile)))
     return 0
 
 

@@ -34,6 +34,8 @@ def test_script_prints_a_markdown_table(script, args, first_cells):
     rows = table_rows(out)
     assert rows[0][0] in ("Stack", "Cloud"), out
     assert any(row[: len(first_cells)] == first_cells for row in rows[1:]), out
+    if script == "scale.py":
+        assert "### Profile: openstack, 10 nodes" in out and "Top 15 functions by own time" in out
 
 
 def test_usage_is_documented():
