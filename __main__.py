@@ -19,6 +19,13 @@ def load() -> Project:
         raise pulumi.RunError(str(exc)) from None
 
 
+def one_port(project: Project, name: str) -> int:
+    low, high = project.port(name)
+    if low != high:
+        raise pulumi.RunError(f"kubeports:cluster.ports.{name}: a listener needs one port, not the range {low}-{high}")
+    return low
+
+
 def main() -> None:
     project = load()
     for note in project.resolution.notes:
@@ -32,6 +39,7 @@ def main() -> None:
             routes_pod_ips=project.routes_pod_ips,
             peer_group_ids=stack.peer_groups,
             api_port=project.port("kube-apiserver")[0],
+            api_lb_port=one_port(project, "kube-apiserver-lb") if "load-balancer" in stack.cluster.roles else None,
         ),
     )
     pulumi.export("security_group_ids", cluster.security_group_ids)
@@ -39,6 +47,10 @@ def main() -> None:
     for role, component in cluster.roles.items():
         pulumi.export(f"{role}_instance_ids", component.instance_ids)
         pulumi.export(f"{role}_private_ips", component.private_ips)
+        if component.public:
+            pulumi.export(f"{role}_public_ips", component.public_ips)
+    if cluster.load_balancer is not None:
+        pulumi.export("load_balancer_address", cluster.load_balancer.address)
     pulumi.export("rule_count", len(project.resolution.rules))
 
 

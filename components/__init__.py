@@ -6,11 +6,11 @@ Usage in another stack (an extra worker pool):
 """
 from .backend import CloudBackend, backend_for
 from .cluster import Cluster, ClusterArgs
+from .loadbalancer import LoadBalancer, LoadBalancerArgs
 from .roles import (
     Bastion,
     ControlPlane,
     Etcd,
-    LoadBalancer,
     NodeRole,
     NodeRoleArgs,
     RancherServer,
@@ -19,6 +19,6 @@ from .roles import (
 )
 
 __all__ = [
-    "Bastion", "CloudBackend", "Cluster", "ClusterArgs", "ControlPlane", "Etcd", "LoadBalancer", "NodeRole",
-    "NodeRoleArgs", "RancherServer", "Registry", "Worker", "backend_for",
+    "Bastion", "CloudBackend", "Cluster", "ClusterArgs", "ControlPlane", "Etcd", "LoadBalancer", "LoadBalancerArgs",
+    "NodeRole", "NodeRoleArgs", "RancherServer", "Registry", "Worker", "backend_for",
 ]

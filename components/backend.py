@@ -33,12 +33,53 @@ class NodeSpec:
     pod_cidrs: tuple[str, ...]
     hold_image: bool  # stateful role not named in `roll`: ignore image changes
     user_data: str
+    public: bool = False  # each VM also gets a public address (the bastion)
 
 
 @dataclass(frozen=True)
 class Node:
     id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
+    name: str = ""  # the VM's resource name (names what refers to it, e.g. a load balancer member)
+    public_ip: pulumi.Output[str] | None = None  # NodeSpec.public: its floating IP / Elastic IP
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One port of a load balancer: clients connect to `port`, members of `target_role` get `target_port`.
+
+    `name` names its resources (e.g. `kube-apiserver`): content, never a position."""
+
+    name: str
+    port: int
+    target_role: str
+    target_port: int
+
+
+@dataclass(frozen=True)
+class LoadBalancerSpec:
+    """Everything a backend needs to create the cloud's load balancer (cloud-neutral).
+
+    `rules` are the resolved rules of the load-balancer role itself (who may reach it,
+    where it may send); a cloud that filters at the listener (Octavia) reads them there,
+    one with a group (AWS) gets them from `rules()` like any role."""
+
+    cluster: str
+    role: str
+    listeners: tuple[Listener, ...]
+    members: Mapping[str, Sequence[Node]]  # target role -> its VMs
+    rules: tuple[Rule, ...]
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class CloudLoadBalancer:
+    """What a load balancer gives back: the group other rules reference (None where the
+    cloud's balancer has none, as Octavia), and the address clients use."""
+
+    group_id: pulumi.Output[str] | None
+    address: pulumi.Output[str]
+
 
 
 class CloudBackend(ABC):
@@ -63,6 +104,11 @@ class CloudBackend(ABC):
     @abstractmethod
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
         """The role's VMs, with the group attached."""
+
+    def load_balancer(self, name: str, spec: LoadBalancerSpec, opts: pulumi.ResourceOptions) -> CloudLoadBalancer:
+        """The cloud's load balancer: listeners, member pools with TCP health checks, an address.
+        Called before `rules()`, which may need to know it (Octavia's members see its subnet)."""
+        raise NotImplementedError(f"{self.cloud}: no load balancer")
 
     def rule_name(self, rule: Rule) -> str:
         return f"{self.cluster.name}-{rule.key}"

@@ -5,6 +5,9 @@ then every rule as its own resource. A rule on the control plane may reference t
 worker group and vice versa; with groups first there is no cycle.
 Rules on a role another stack manages (externalRoles) attach to that stack's group,
 whose id comes from `peer_group_ids` (e.g. a StackReference output).
+The `load-balancer` role has no VMs: after the node roles (it needs the control plane's
+nodes as members) comes the cloud's load balancer (components/loadbalancer.py), then
+the rules; `api_endpoint` then points at the load balancer.
 """
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ from collections.abc import Mapping, Sequence
 import pulumi
 
 from kubeports.rules import Rule
+from kubeports.settings import LOAD_BALANCER
 
-from .backend import CloudBackend
+from .backend import CloudBackend, Listener
+from .loadbalancer import LoadBalancer, LoadBalancerArgs
 from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs
 
 
@@ -22,19 +27,27 @@ class ClusterArgs:
     """:param rules: the resolver's output for this stack.
     :param routes_pod_ips: the CNI mode routes pod IPs natively.
     :param peer_group_ids: group ids of the stack's externalRoles.
-    :param api_port: the API server port as resolved (overrides included)."""
+    :param api_port: the API server port as resolved (overrides included).
+    :param api_lb_port: the port the `load-balancer` role listens on for the API
+        (`project.port("kube-apiserver-lb")[0]`); needed only with that role."""
 
     def __init__(self, backend: CloudBackend, rules: Sequence[Rule], routes_pod_ips: bool = False,
-                 peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_port: int = 6443):
+                 peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_port: int = 6443,
+                 api_lb_port: int | None = None):
         self.backend = backend
         self.rules = tuple(rules)
         self.routes_pod_ips = routes_pod_ips
         self.peer_group_ids = dict(peer_group_ids or {})
         self.api_port = api_port
+        self.api_lb_port = api_lb_port
 
 
 class Cluster(pulumi.ComponentResource):
+    """Every role, then every rule. With a `load-balancer` role: `load_balancer` (a
+    LoadBalancer, not in `roles`), and `api_endpoint` is `https://<its address>:<port>`."""
+
     roles: dict[str, NodeRole]
+    load_balancer: LoadBalancer | None
     security_group_ids: dict[str, pulumi.Output[str]]
     api_endpoint: pulumi.Output[str]
 
@@ -44,22 +57,42 @@ class Cluster(pulumi.ComponentResource):
         self.roles = {
             role: ROLE_CLASSES[role](f"{name}-{role}", NodeRoleArgs(args.backend, settings, args.routes_pod_ips),
                                      pulumi.ResourceOptions(parent=self))
-            for role, settings in sorted(cluster.roles.items())
+            for role, settings in sorted(cluster.roles.items()) if role != LOAD_BALANCER
         }
+        self.load_balancer = self._load_balancer(name, args)  # needs the control plane's nodes
+        parts: dict[str, NodeRole | LoadBalancer] = {**self.roles}
+        if self.load_balancer is not None:
+            parts[LOAD_BALANCER] = self.load_balancer
         group_ids: dict[str, pulumi.Input[str]] = {**args.peer_group_ids}
-        group_ids.update({role: comp.security_group_id for role, comp in self.roles.items()})
-        missing = sorted({r.role for r in args.rules} - set(group_ids))
+        group_ids.update({role: comp.security_group_id for role, comp in parts.items()
+                          if comp.security_group_id is not None})
+        missing = sorted({r.role for r in args.rules} - set(group_ids) - set(parts))  # a group-less LB: see cloud
         if missing:
             raise ValueError(f"rules name roles with no group id: {missing}; set kubeports:peerGroups")
-        for role, comp in self.roles.items():
+        for role, comp in parts.items():
             comp.add_rules([r for r in args.rules if r.role == role], group_ids)
-        external = [r for r in args.rules if r.role not in self.roles]
+        external = [r for r in args.rules if r.role not in parts]
         args.backend.rules(external, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
-        self.security_group_ids = {role: comp.security_group_id for role, comp in self.roles.items()}
+        self.security_group_ids = {role: comp.security_group_id for role, comp in parts.items()
+                                   if comp.security_group_id is not None}
         self.api_endpoint = self._api_endpoint(args)
         self.register_outputs({"security_group_ids": self.security_group_ids, "api_endpoint": self.api_endpoint})
 
+    def _load_balancer(self, name: str, args: ClusterArgs) -> LoadBalancer | None:
+        """The cloud's load balancer: one listener, api_lb_port -> the control plane's API port."""
+        settings = args.backend.cluster.roles.get(LOAD_BALANCER)
+        if settings is None:
+            return None
+        if args.api_lb_port is None:
+            raise ValueError("a load-balancer role needs ClusterArgs.api_lb_port (project.port('kube-apiserver-lb'))")
+        api = Listener("kube-apiserver", args.api_lb_port, "control-plane", args.api_port)
+        members = {"control-plane": self.roles["control-plane"].nodes}  # settings require a control plane
+        return LoadBalancer(f"{name}-{LOAD_BALANCER}", LoadBalancerArgs(args.backend, settings, [api], members,
+                                                                       args.rules), pulumi.ResourceOptions(parent=self))
+
     def _api_endpoint(self, args: ClusterArgs) -> pulumi.Output[str]:
+        if self.load_balancer is not None:
+            return pulumi.Output.concat("https://", self.load_balancer.endpoints["kube-apiserver"])
         control_plane = self.roles.get("control-plane")
         if control_plane is None:
             return pulumi.Output.from_input("")

@@ -5,7 +5,8 @@ Rules of this file:
 - a role alone (e.g. an extra worker pool in another stack) is given its rules and
   peer group ids and creates them itself; inside a Cluster, the Cluster creates every
   group first and then calls `add_rules`, which breaks control-plane <-> worker cycles;
-- VMs never depend on rules, so a port-spec change cannot replace a VM.
+- VMs never depend on rules, so a port-spec change cannot replace a VM;
+- `load-balancer` is no NodeRole: it has no VMs (components/loadbalancer.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pulumi
 from kubeports.rules import Rule
 from kubeports.settings import RoleSettings
 
-from .backend import STATEFUL_ROLES, CloudBackend, NodeSpec, default_user_data
+from .backend import STATEFUL_ROLES, CloudBackend, Node, NodeSpec, default_user_data
 
 
 class NodeRoleArgs:
@@ -41,6 +42,7 @@ class NodeRoleArgs:
 
 class NodeRole(pulumi.ComponentResource):
     role: str = ""
+    public: bool = False  # each VM also gets a public address (see Bastion)
     security_group_id: pulumi.Output[str]
     instance_ids: pulumi.Output[list[str]]
     private_ips: pulumi.Output[list[str]]
@@ -56,16 +58,21 @@ class NodeRole(pulumi.ComponentResource):
             cluster=cluster.name, role=self.role, settings=args.settings, routes_pod_ips=args.routes_pod_ips,
             pod_cidrs=tuple(cluster.pod_cidrs),
             hold_image=self.role in STATEFUL_ROLES and self.role not in cluster.roll,
-            user_data=default_user_data(cluster.name, self.role),
+            user_data=default_user_data(cluster.name, self.role), public=self.public,
         )
         nodes = args.backend.nodes(spec, group.id, child)
+        self.nodes: tuple[Node, ...] = tuple(nodes)  # e.g. the members of a load balancer
         self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
+        self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
         if args.rules is not None:
             self.add_rules([r for r in args.rules if r.role == self.role],
                            {**args.peer_group_ids, self.role: self.security_group_id})
-        self.register_outputs({"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
-                               "private_ips": self.private_ips})
+        outputs = {"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
+                   "private_ips": self.private_ips}
+        if self.public:
+            outputs["public_ips"] = self.public_ips
+        self.register_outputs(outputs)
 
     def add_rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]]) -> None:
         self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
@@ -83,10 +90,6 @@ class Etcd(NodeRole):
     role = "etcd"
 
 
-class LoadBalancer(NodeRole):
-    role = "load-balancer"
-
-
 class RancherServer(NodeRole):
     role = "rancher-server"
 
@@ -96,8 +99,12 @@ class Registry(NodeRole):
 
 
 class Bastion(NodeRole):
+    """SSH jump host: a small VM with a public address (floating IP / Elastic IP). The
+    port specs (ssh.yaml) let only `admin` reach it, and every other role only from it."""
+
     role = "bastion"
+    public = True
 
 
 ROLE_CLASSES: dict[str, type[NodeRole]] = {cls.role: cls for cls in
-                                           (ControlPlane, Worker, Etcd, LoadBalancer, RancherServer, Registry, Bastion)}
+                                           (ControlPlane, Worker, Etcd, RancherServer, Registry, Bastion)}

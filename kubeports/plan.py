@@ -69,6 +69,23 @@ def mock_ip(name: str) -> str:
     return f"10.{digest[0]}.{digest[1]}.{digest[2] % 254 + 1}"
 
 
+def mock_public_ip(name: str) -> str:
+    """From 203.0.113.0/24 (TEST-NET-3): plainly not a real address."""
+    return f"203.0.113.{hashlib.sha256(name.encode()).digest()[0] % 254 + 1}"
+
+
+# Computed outputs the program reads, by resource type. An AWS load balancer's or target
+# group's ARN is its id, so a reference to it names the resource as other ids do.
+COMPUTED: dict[str, Any] = {
+    "openstack:loadbalancer/loadBalancer:LoadBalancer":
+        lambda name: {"vipAddress": mock_ip(name), "vipPortId": f"{name}-vip-port-id"},
+    "openstack:networking/floatingIp:FloatingIp": lambda name: {"address": mock_public_ip(name)},
+    "aws:lb/loadBalancer:LoadBalancer": lambda name: {"arn": f"{name}-id", "dnsName": f"{name}.elb.amazonaws.com"},
+    "aws:lb/targetGroup:TargetGroup": lambda name: {"arn": f"{name}-id"},
+    "aws:ec2/eip:Eip": lambda name: {"publicIp": mock_public_ip(name)},
+}
+
+
 class PlanMocks(runtime_mocks.Mocks):
     """Echo inputs as state, add the few computed outputs the program reads."""
 
@@ -82,6 +99,7 @@ class PlanMocks(runtime_mocks.Mocks):
             state["allFixedIps"] = [mock_ip(args.name)]
         elif args.typ == "aws:ec2/instance:Instance":
             state["privateIp"] = mock_ip(args.name)
+        state.update(COMPUTED.get(args.typ, lambda _name: {})(args.name))
         return f"{args.name}-id", state
 
     def call(self, args: runtime_mocks.MockCallArgs) -> tuple[dict, list]:
