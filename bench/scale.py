@@ -211,7 +211,13 @@ def verdict(rows: list[dict]) -> str:
             per = [r["plan"]["cpu"] * 1000 / r["plan"]["resources"] for r in mine]
             spread = max(per) / min(per) - 1
             lines.append(f"- {cloud}: ms/res from {mine[0]['nodes']:,} to {mine[-1]['nodes']:,} nodes: "
-                         f"{per[0]:.2f} -> {per[-1]:.2f} (spread {spread:.0%}; flat = within ~15%).")
+                         + " -> ".join(f"{p:.2f}" for p in per) + f" (spread {spread:.0%}; flat = within ~15%).")
+            # ms/res moves with the resource mix (servers cost more than rules, and the rule
+            # count does not grow with nodes); the cost of one more node says whether it scales.
+            marginal = [(b["plan"]["cpu"] - a["plan"]["cpu"]) * 1000 / (b["nodes"] - a["nodes"])
+                        for a, b in zip(mine, mine[1:], strict=False)]
+            lines.append("  CPU ms per added node between those sizes: "
+                         + " -> ".join(f"{m:.2f}" for m in marginal) + ".")
     return "\n".join(lines)
 
 
