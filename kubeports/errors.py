@@ -16,7 +16,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        return f"{_printable(self.path)}:{self.line}: {_printable(self.field)}: {_printable(self.message)}"
+
+
+def _printable(text: str) -> str:
+    """Escape what would break the one-line promise or reach a terminal raw (newlines,
+    U+2028, escape sequences): a message may quote a hostile file."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 class At(ValueError):

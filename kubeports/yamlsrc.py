@@ -45,9 +45,13 @@ class _Reject(Exception):
 
 
 def dotted(loc: Path) -> str:
-    """`("flows", 3, "ports")` -> `flows[3].ports`; the empty path is the document."""
+    """`("flows", 3, "ports")` -> `flows[3].ports`; the empty path is the document.
+    A key that would not read as one (empty, blank-edged, unprintable) is shown quoted."""
     out = ""
     for part in loc:
+        if not isinstance(part, int):
+            text = str(part)
+            part = text if text and text.isprintable() and text == text.strip() else repr(text)
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(document)"
 
