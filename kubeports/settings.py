@@ -30,6 +30,7 @@ from .yamlsrc import Located
 Role = Literal[ROLES]  # type: ignore[valid-type]
 Family = Literal["IPv4", "IPv6"]
 CLOUDS = ("openstack", "aws")
+LOAD_BALANCER = "load-balancer"  # the one role with no VMs: the cloud's own load balancer
 
 
 def _port_override(value: Any) -> tuple[int, int]:
@@ -110,11 +111,30 @@ class ClusterSettings(_Model):
             raise ValueError("lists a family twice")
         return value
 
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _load_balancer_count(cls, value: Any) -> Any:
+        """The load-balancer role is the cloud's load balancer: no VMs, so `count` may be omitted."""
+        if isinstance(value, dict) and isinstance(value.get(LOAD_BALANCER), dict):
+            value = {**value, LOAD_BALANCER: {"count": 0, **value[LOAD_BALANCER]}}
+        return value
+
     @model_validator(mode="after")
     def _roles(self) -> ClusterSettings:
         cp = self.roles.get("control-plane")
         if cp is not None and cp.count == 0:
             raise At(("roles", "control-plane", "count"), "a control plane needs at least 1 node")
+        lb = self.roles.get(LOAD_BALANCER)
+        if lb is not None:
+            if lb.count != 0:
+                raise At(("roles", LOAD_BALANCER, "count"),
+                         "the load-balancer role is the cloud's load balancer and has no VMs; omit count or set 0")
+            for field in ("flavor", "instance_type", "image", "volume_size"):
+                if getattr(lb, field) is not None:
+                    raise At(("roles", LOAD_BALANCER, RoleSettings.model_fields[field].alias or field),
+                             "the cloud's load balancer has no VMs; only protect applies")
+            if cp is None:
+                raise At(("roles", LOAD_BALANCER), "the load balancer fronts the API servers; add a control-plane role")
         both = sorted(set(self.roles) & set(self.external_roles))
         if both:
             raise At(("externalRoles", self.external_roles.index(both[0])), f"roles {both} are both local and external")
@@ -139,6 +159,15 @@ class OpenStackSettings(_Model):
     volume_size: int = Field(50, alias="volumeSize", ge=8)
     availability_zone: str | None = Field(None, alias="availabilityZone")
     user_data: str | None = Field(None, alias="userData", description="cloud-init; a default is generated")
+    subnet_cidr: Cidr | None = Field(None, alias="subnetCidr", description=(
+        "CIDR of subnetId; needed with a load-balancer role: Octavia's VIP, amphorae and OVN health checks sit there"))
+    floating_ip_pool: str | None = Field(None, alias="floatingIpPool",
+                                         description="external network floating IPs come from (bastion, load balancer)")
+    lb_provider: Literal["amphora", "ovn"] = Field("amphora", alias="lbProvider", description=(
+        "Octavia provider driver: amphora (members see the amphora's subnet address) or ovn (they see the client)"))
+    lb_floating_ip: bool = Field(False, alias="lbFloatingIp",
+                                 description="give the API load balancer a floating IP from floatingIpPool")
+
 
 
 class AwsSettings(_Model):
@@ -149,6 +178,12 @@ class AwsSettings(_Model):
     subnet_ids: list[str] = Field(alias="subnetIds", min_length=1)
     volume_size: int = Field(50, alias="volumeSize", ge=8)
     user_data: str | None = Field(None, alias="userData")
+    lb_internal: bool = Field(True, alias="lbInternal", description="the API NLB gets private addresses only")
+    lb_subnet_ids: list[str] | None = Field(None, alias="lbSubnetIds", min_length=1,
+                                            description="subnets of the API NLB; default subnetIds")
+    bastion_subnet_id: str | None = Field(None, alias="bastionSubnetId", description=(
+        "a subnet routed to an internet gateway, for the bastion's Elastic IP; default: spread over subnetIds"))
+
 
 
 class StackConfig(_Model):
@@ -163,6 +198,8 @@ class StackConfig(_Model):
     def _cloud_settings(self) -> StackConfig:
         if getattr(self, self.cloud) is None:
             raise ValueError(f"kubeports:{self.cloud} is required when kubeports:cloud is {self.cloud}")
+        if self.openstack is not None and self.cloud == "openstack":
+            _openstack_needs(self.openstack, self.cluster)
         return self
 
     @model_validator(mode="after")
@@ -173,6 +210,20 @@ class StackConfig(_Model):
                 raise At(("cluster", "externalRoles", i), f"role {role!r} is managed by another stack; set "
                          f"kubeports:peerGroups.{role} to its security group id")
         return self
+
+
+def _openstack_needs(settings: OpenStackSettings, cluster: ClusterSettings) -> None:
+    """What the Octavia load balancer and the bastion's floating IP need from kubeports:openstack."""
+    if LOAD_BALANCER in cluster.roles and settings.subnet_id is None:
+        raise At(("openstack", "subnetId"), "a load-balancer role needs the nodes' subnet: Octavia's VIP and members")
+    if LOAD_BALANCER in cluster.present_roles and settings.subnet_cidr is None:
+        raise At(("openstack", "subnetCidr"), "a load-balancer role needs the CIDR of subnetId: rules from the load "
+                 "balancer come from it")
+    if settings.lb_floating_ip and settings.floating_ip_pool is None:
+        raise At(("openstack", "floatingIpPool"), "lbFloatingIp needs the external network to take the address from")
+    if "bastion" in cluster.roles and settings.floating_ip_pool is None:
+        raise At(("openstack", "floatingIpPool"), "a bastion needs a public address: name the external network to "
+                 "take its floating IP from")
 
 
 NAMESPACE = "kubeports:"
