@@ -32,6 +32,7 @@ from .paths import display_path
 from .project import Project
 from .render import port_label, protocol_label
 from .rules import Rule, cidr_label
+from .settings import LOAD_BALANCER
 from .spec import ROLES
 from .yamlsrc import load_file
 
@@ -326,6 +327,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     project = cli.open_project(args)
     stack_file = display_path(cli.stack_file_of(args))
     roles = list(project.resolution.local_roles)
+    if args.format == "nftables":
+        # The load-balancer role is the cloud's load balancer: there is no host to load a ruleset on.
+        if args.role == LOAD_BALANCER:
+            raise KubeportsError([Problem(stack_file, 1, "--role", "the load-balancer role is the cloud's load "
+                                          "balancer: no host to firewall (use --format csv or markdown)")])
+        roles = [r for r in roles if r != LOAD_BALANCER]
     if args.role is not None:
         if args.role not in roles:
             raise KubeportsError([Problem(stack_file, 1, "--role",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .rules import Rule
-from .settings import ClusterSettings
+from .settings import LOAD_BALANCER, ClusterSettings
 
 
 def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
@@ -46,11 +46,14 @@ def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
 
 
 def _neutron(rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
+    """Octavia's load balancer has no group of ours: its own rules become the listener's
+    allowed CIDRs, so neither they nor its group count against the Neutron quota."""
     problems = []
-    if len(rules) > cluster.quota.neutron_rules:
-        problems.append(f"Neutron quota: {len(rules)} security group rules; the project allows "
+    counted = [r for r in rules if r.role != LOAD_BALANCER]
+    if len(counted) > cluster.quota.neutron_rules:
+        problems.append(f"Neutron quota: {len(counted)} security group rules; the project allows "
                         f"{cluster.quota.neutron_rules} (kubeports:cluster.quota.neutronRules)")
-    groups = len(cluster.roles)
+    groups = len([r for r in cluster.roles if r != LOAD_BALANCER])
     if groups > cluster.quota.neutron_groups:
         problems.append(f"Neutron quota: {groups} security groups; the project allows {cluster.quota.neutron_groups} "
                         "(kubeports:cluster.quota.neutronGroups)")

@@ -282,3 +282,20 @@ def test_cli_rejects_a_role_the_stack_lacks() -> None:
     code, out, err = run_cli("export", "--stack", "dev", "--role", "etcd")
     assert (code, out) == (1, "")
     assert "--role: 'etcd' is not a role of this stack; roles: control-plane, worker" in err
+
+
+def test_nftables_skips_the_cloud_load_balancer_which_has_no_host() -> None:
+    stack = os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.octavia.yaml")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["export", "--stack-file", stack, "--format", "nftables"]) == 0
+    tables = re.findall(r"^table inet (\S+) \{", out.getvalue(), re.M)
+    assert "kubeports_control_plane" in tables and "kubeports_load_balancer" not in tables
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert cli.main(["export", "--stack-file", stack, "--format", "nftables", "--role", "load-balancer"]) == 1
+    assert "no host to firewall" in err.getvalue()
+    csv_out = io.StringIO()
+    with contextlib.redirect_stdout(csv_out), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["export", "--stack-file", stack, "--format", "csv"]) == 0
+    assert "load-balancer" in csv_out.getvalue()  # the change request still lists its flows

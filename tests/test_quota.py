@@ -167,3 +167,15 @@ def test_neutron_project_quota_points_at_the_quota_setting(tmp_path):
         load_project(path)
     assert str(caught.value) == (f"{path}:{line}: config.kubeports:cluster.quota: Neutron quota: {rules} security "
                                  f"group rules; the project allows {rules - 1} (kubeports:cluster.quota.neutronRules)")
+
+
+def test_octavia_load_balancer_rules_and_group_do_not_count_against_neutron():
+    """Octavia has no group of ours: the load balancer's own rules become listener allowed CIDRs."""
+    with_lb = CLUSTER.model_copy(update={"roles": {**CLUSTER.roles, "load-balancer": CLUSTER.roles["worker"]
+                                                   .model_copy(update={"count": 0})}})
+    lb_rules = cidr_rules(30, role="load-balancer")
+    assert quota_problems("openstack", tuple(cidr_rules(100) + lb_rules), with_lb) == []
+    assert quota_problems("openstack", tuple(cidr_rules(101) + lb_rules), with_lb) == [
+        "Neutron quota: 101 security group rules; the project allows 100 (kubeports:cluster.quota.neutronRules)"]
+    assert quota_problems("openstack", (), with_lb.model_copy(update={"quota": QuotaSettings.model_validate(
+        {"neutronGroups": 2})})) == []
