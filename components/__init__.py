@@ -1,8 +1,21 @@
 """Pulumi components of kubeports: one ComponentResource per node role, and a Cluster.
 
-Usage in another stack (an extra worker pool):
+Usage in any Pulumi program (`pip install git+https://…/kubeports.git`); the stack's
+`kubeports:*` config is validated exactly as in the main project:
 
-    from components import Worker, NodeRoleArgs, backend_for
+    import pulumi
+    from components import Cluster, ClusterArgs, backend_for
+    from kubeports.project import load_project
+    from kubeports.runtime_config import kubeports_config
+
+    project = load_project(f"Pulumi.{pulumi.get_stack()}.yaml", config=kubeports_config())
+    cluster = Cluster(project.stack.cluster.name, ClusterArgs(
+        backend=backend_for(project.stack), rules=project.resolution.rules,
+        routes_pod_ips=project.routes_pod_ips, peer_group_ids=project.stack.peer_groups,
+        api_port=project.port("kube-apiserver")[0]))
+    pulumi.export("security_group_ids", cluster.security_group_ids)
+
+A pool joining a cluster of another stack: see examples/worker-pool/.
 """
 from .backend import CloudBackend, backend_for
 from .cluster import Cluster, ClusterArgs

@@ -38,6 +38,8 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class Node:
+    """One VM as a backend created it."""
+
     id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     name: str = ""  # the VM's resource name (names what refers to it, e.g. a load balancer member)
@@ -81,8 +83,9 @@ class CloudLoadBalancer:
     address: pulumi.Output[str]
 
 
-
 class CloudBackend(ABC):
+    """How one cloud renders groups, rules and VMs; pick one with `backend_for(stack)`."""
+
     cloud: str
 
     def __init__(self, stack: StackConfig):
@@ -128,6 +131,7 @@ def default_user_data(cluster: str, role: str) -> str:
 
 
 def backend_for(stack: StackConfig) -> CloudBackend:
+    """The backend of `stack.cloud` (`kubeports:cloud`), configured by the stack's settings."""
     # Imported lazily: each provider SDK is large, and a stack needs only one.
     if stack.cloud == "aws":
         from .aws import AwsBackend

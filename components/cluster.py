@@ -5,6 +5,9 @@ then every rule as its own resource. A rule on the control plane may reference t
 worker group and vice versa; with groups first there is no cycle.
 Rules on a role another stack manages (externalRoles) attach to that stack's group,
 whose id comes from `peer_group_ids` (e.g. a StackReference output).
+A stack that adds nodes of a role another stack also has (a second worker pool) names
+that stack's group in `sibling_group_ids`: every rule between two nodes of the role is
+then made between the two groups too, both ways, so the pools reach each other.
 The `load-balancer` role has no VMs: after the node roles (it needs the control plane's
 nodes as members) comes the cloud's load balancer (components/loadbalancer.py), then
 the rules; `api_endpoint` then points at the load balancer.
@@ -12,6 +15,7 @@ the rules; `api_endpoint` then points at the load balancer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pulumi
 
@@ -24,27 +28,57 @@ from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs
 
 
 class ClusterArgs:
-    """:param rules: the resolver's output for this stack.
-    :param routes_pod_ips: the CNI mode routes pod IPs natively.
-    :param peer_group_ids: group ids of the stack's externalRoles.
-    :param api_port: the API server port as resolved (overrides included).
+    """Inputs of a Cluster.
+
+    :param backend: the stack's cloud backend (`components.backend_for(project.stack)`).
+    :param rules: the resolver's output for this stack (`project.resolution.rules`).
+    :param routes_pod_ips: the CNI mode routes pod IPs natively (`project.routes_pod_ips`).
+    :param peer_group_ids: group ids of the stack's externalRoles, role -> id; plain
+        strings (`kubeports:peerGroups`) or Outputs (a StackReference). Rules on an
+        external role attach to its id; rules of local roles reference it.
+    :param api_port: the API server port as resolved (`project.port("kube-apiserver")[0]`).
+    :param sibling_group_ids: role -> group id of another stack's nodes of a role this
+        stack also has (e.g. the main stack's workers, for a second worker pool).
     :param api_lb_port: the port the `load-balancer` role listens on for the API
-        (`project.port("kube-apiserver-lb")[0]`); needed only with that role."""
+        (`project.port("kube-apiserver-lb")[0]`); needed only with that role.
+    """
 
     def __init__(self, backend: CloudBackend, rules: Sequence[Rule], routes_pod_ips: bool = False,
                  peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_port: int = 6443,
-                 api_lb_port: int | None = None):
+                 sibling_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_lb_port: int | None = None):
         self.backend = backend
         self.rules = tuple(rules)
         self.routes_pod_ips = routes_pod_ips
-        self.peer_group_ids = dict(peer_group_ids or {})
+        self.peer_group_ids: dict[str, pulumi.Input[str]] = dict(peer_group_ids or {})
         self.api_port = api_port
+        self.sibling_group_ids: dict[str, pulumi.Input[str]] = dict(sibling_group_ids or {})
         self.api_lb_port = api_lb_port
 
 
+SIBLING_SUFFIX = "-sibling"
+
+
+def sibling_rules(rules: Sequence[Rule], siblings: Sequence[str]) -> list[Rule]:
+    """For each rule between two nodes of a role in `siblings`: the same rule towards the
+    sibling group (peer `<role>-sibling`) and its mirror on the sibling group. The alias
+    only names the group in rule keys (e.g. `worker-in-proto4-from-worker-sibling-v4`)."""
+    out: list[Rule] = []
+    for rule in rules:
+        if rule.peer_kind == "role" and rule.peer == rule.role and rule.role in siblings:
+            alias = rule.role + SIBLING_SUFFIX
+            out += [replace(rule, peer=alias), replace(rule, role=alias)]
+    return out
+
+
 class Cluster(pulumi.ComponentResource):
-    """Every role, then every rule. With a `load-balancer` role: `load_balancer` (a
-    LoadBalancer, not in `roles`), and `api_endpoint` is `https://<its address>:<port>`."""
+    """Every local role of a stack (a NodeRole each: group and VMs), then every rule.
+
+    Type token `kubeports:index:Cluster`. Outputs: `security_group_ids` (role -> id, local
+    roles only), `api_endpoint` (`https://<first control-plane IP>:<port>`, "" without a
+    local control plane) and `roles` (role -> NodeRole, for instance ids and IPs).
+    With a `load-balancer` role: `load_balancer` (a LoadBalancer, not in `roles`), and
+    `api_endpoint` is `https://<its address>:<kube-apiserver-lb port>`.
+    """
 
     roles: dict[str, NodeRole]
     load_balancer: LoadBalancer | None
@@ -66,12 +100,18 @@ class Cluster(pulumi.ComponentResource):
         group_ids: dict[str, pulumi.Input[str]] = {**args.peer_group_ids}
         group_ids.update({role: comp.security_group_id for role, comp in parts.items()
                           if comp.security_group_id is not None})
-        missing = sorted({r.role for r in args.rules} - set(group_ids) - set(parts))  # a group-less LB: see cloud
-        if missing:
+        unknown = sorted(set(args.sibling_group_ids) - set(self.roles))
+        if unknown:
+            raise ValueError(f"sibling_group_ids name roles this stack has no nodes of: {unknown}")
+        group_ids.update({role + SIBLING_SUFFIX: gid for role, gid in args.sibling_group_ids.items()})
+        rules = [*args.rules, *sibling_rules(args.rules, list(args.sibling_group_ids))]
+        named = {r.role for r in rules} | {r.peer for r in rules if r.peer_kind == "role"}
+        missing = sorted(named - set(group_ids) - set(parts))  # a local group-less LB: its cloud module renders it
+        if missing:  # a rule without its peer's group would open the port to everyone
             raise ValueError(f"rules name roles with no group id: {missing}; set kubeports:peerGroups")
         for role, comp in parts.items():
-            comp.add_rules([r for r in args.rules if r.role == role], group_ids)
-        external = [r for r in args.rules if r.role not in parts]
+            comp.add_rules([r for r in rules if r.role == role], group_ids)
+        external = [r for r in rules if r.role not in parts]
         args.backend.rules(external, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
         self.security_group_ids = {role: comp.security_group_id for role, comp in parts.items()
                                    if comp.security_group_id is not None}

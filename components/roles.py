@@ -41,6 +41,14 @@ class NodeRoleArgs:
 
 
 class NodeRole(pulumi.ComponentResource):
+    """One role's security group (no inline rules) and VMs, with the group attached.
+
+    Use a subclass (Worker, ControlPlane, ...): it fixes `role` and the type token
+    `kubeports:index:<Class>`. Outputs: `security_group_id`, `instance_ids`, `private_ips`.
+    Standalone (rules given in args) it creates its own rules; in a Cluster the Cluster
+    calls `add_rules` once every group exists.
+    """
+
     role: str = ""
     public: bool = False  # each VM also gets a public address (see Bastion)
     security_group_id: pulumi.Output[str]
@@ -66,8 +74,12 @@ class NodeRole(pulumi.ComponentResource):
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
         self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
         if args.rules is not None:
-            self.add_rules([r for r in args.rules if r.role == self.role],
-                           {**args.peer_group_ids, self.role: self.security_group_id})
+            rules = [r for r in args.rules if r.role == self.role]
+            group_ids = {**args.peer_group_ids, self.role: self.security_group_id}
+            missing = sorted({r.peer for r in rules if r.peer_kind == "role"} - set(group_ids))
+            if missing:  # a rule without its peer's group would open the port to everyone
+                raise ValueError(f"{self.role} rules name peers with no group id: {missing}; pass peer_group_ids")
+            self.add_rules(rules, group_ids)
         outputs = {"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
                    "private_ips": self.private_ips}
         if self.public:
@@ -75,26 +87,37 @@ class NodeRole(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
     def add_rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]]) -> None:
+        """Create `rules` (all on this role) as children; `group_ids` maps every role they name to its group."""
         self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
 
 
 class ControlPlane(NodeRole):
+    """API server, etcd when stacked, scheduler and controller manager nodes."""
+
     role = "control-plane"
 
 
 class Worker(NodeRole):
+    """Nodes that run workloads."""
+
     role = "worker"
 
 
 class Etcd(NodeRole):
+    """External etcd nodes."""
+
     role = "etcd"
 
 
 class RancherServer(NodeRole):
+    """Rancher management server nodes."""
+
     role = "rancher-server"
 
 
 class Registry(NodeRole):
+    """Container registry nodes (e.g. for offline installs)."""
+
     role = "registry"
 
 
