@@ -7,6 +7,7 @@ program here, with `path:line: field: message`, before any resource is registere
 import pulumi
 
 from components import Cluster, ClusterArgs, backend_for
+from components.peers import PeerStack, peer_group_ids
 from kubeports.errors import KubeportsError
 from kubeports.project import Project, load_project, stack_path
 from kubeports.runtime_config import kubeports_config
@@ -37,7 +38,7 @@ def main() -> None:
             backend=backend_for(stack),
             rules=project.resolution.rules,
             routes_pod_ips=project.routes_pod_ips,
-            peer_group_ids=stack.peer_groups,
+            peer_group_ids=peer_group_ids(stack, PeerStack(stack.peer_stack) if stack.peer_stack else None),
             api_port=project.port("kube-apiserver")[0],
             api_lb_port=one_port(project, "kube-apiserver-lb") if "load-balancer" in stack.cluster.roles else None,
         ),

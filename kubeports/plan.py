@@ -17,11 +17,12 @@ import json
 import os
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import settings as runtime_settings
@@ -29,6 +30,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from . import cli
+from .errors import KubeportsError, Problem
 from .paths import ROOT, display_path
 from .project import load_stack_doc
 
@@ -87,14 +89,25 @@ COMPUTED: dict[str, Any] = {
 
 
 class PlanMocks(runtime_mocks.Mocks):
-    """Echo inputs as state, add the few computed outputs the program reads."""
+    """Echo inputs as state, add the few computed outputs the program reads.
 
-    def __init__(self) -> None:
+    :param stack_outputs: the outputs of the stacks a program reads through
+        `pulumi.StackReference`, by stack name (e.g. `{"acme/kubeports/dev": {...}}`);
+        a reference to any other stack fails, as it would against a real backend.
+    """
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stack_outputs = {name: dict(outputs) for name, outputs in (stack_outputs or {}).items()}
 
     def new_resource(self, args: runtime_mocks.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = args.inputs.get("name") or args.name
+            if stack not in self.stack_outputs:
+                raise KeyError(f"StackReference {stack!r}: no outputs given for it (run_plan(stack_outputs=...))")
+            return stack, {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
         if args.typ == "openstack:networking/port:Port":
             state["allFixedIps"] = [mock_ip(args.name)]
         elif args.typ == "aws:ec2/instance:Instance":
@@ -123,11 +136,19 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             options = {k: v for k, v in (("protect", request.protect),
                                          ("ignoreChanges", list(request.ignoreChanges)),
                                          ("deleteBeforeReplace", request.deleteBeforeReplace)) if v}
-            inputs = self.plan_mocks.inputs.get((request.type, request.name), {})
-            parent = request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None
-            self.records.append(PlannedResource(response.urn, request.type, request.name, parent,
-                                                _plain(inputs), response.id, options))
+            self._record(request, response.urn, response.id, options)
         return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """A read, e.g. a StackReference: recorded too, marked `read` (nothing is created)."""
+        response = super().ReadResource(request)
+        self._record(request, response.urn, request.id, {"read": True})
+        return response
+
+    def _record(self, request: Any, urn: str, id_: str, options: dict[str, Any]) -> None:
+        inputs = self.plan_mocks.inputs.get((request.type, request.name), {})
+        parent = request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None
+        self.records.append(PlannedResource(urn, request.type, request.name, parent, _plain(inputs), id_, options))
 
 
 def _plain(value: Any) -> Any:
@@ -172,25 +193,57 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def program_error(exc: pulumi.RunError, stack_file: str) -> KubeportsError:
+    """The program stops on bad input with `pulumi.RunError(str(KubeportsError))`, raised
+    while handling that KubeportsError: hand back the project's own error; any other
+    RunError becomes one problem naming the stack file."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(inner, KubeportsError):
+        return inner
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return KubeportsError([Problem(display_path(stack_file), 1, "(program)", message)])
+
+
 def stack_name_of(stack_file: str) -> str:
     base = os.path.basename(stack_file)
     return base[len("Pulumi."):-len(".yaml")] if base.startswith("Pulumi.") and base.endswith(".yaml") else base
 
 
-def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM) -> Plan:
-    """Run `program` for the stack in `stack_file` under mocks; return what it registered."""
+def project_name_of(program: str) -> str:
+    """The `name:` of the Pulumi.yaml beside `program` (another project, e.g. an example), else kubeports."""
+    path = os.path.join(os.path.dirname(os.path.abspath(program)), "Pulumi.yaml")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+        if isinstance(doc, dict) and isinstance(doc.get("name"), str):
+            return doc["name"]
+    return "kubeports"
+
+
+def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM,
+             stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+    """Run `program` for the stack in `stack_file` under mocks; return what it registered.
+
+    `stack_outputs` answers the program's StackReferences (stack name -> outputs), e.g.
+    the outputs of another plan: `run_plan(pool, program=..., stack_outputs={"org/kubeports/dev": dev.outputs})`.
+    """
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
-    mocks = PlanMocks()
+    mocks = PlanMocks(stack_outputs)
     monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
-    runtime_mocks.set_mocks(mocks, project="kubeports", stack=stack, preview=False, monitor=monitor)
-    runtime_config.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    runtime_mocks.set_mocks(mocks, project=project_name_of(program), stack=stack, preview=False, monitor=monitor)
+    # As the Pulumi CLI hands them over: string keys, and YAML's dates and the like as text.
+    runtime_config.set_all_config({str(k): v if isinstance(v, str) else json.dumps(v, default=str)
+                                   for k, v in config.items()})
     env = {"KUBEPORTS_STACK_FILE": os.path.abspath(stack_file)}
     if portspecs:
         env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
     with _environ(**env), _cyclic_gc_paused():
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        except pulumi.RunError as exc:
+            raise program_error(exc, stack_file) from None
     plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn))  # registration order is async
     root = runtime_settings.get_root_resource()
     for key, value in sorted(getattr(root, "outputs", {}).items()):

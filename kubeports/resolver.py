@@ -135,6 +135,8 @@ class _Builder:
         local_peer = rule.peer_kind == "role" and rule.peer in self.local
         if rule.role not in self.local and not local_peer:
             return  # both ends belong to another stack
+        if rule.role not in self.local and rule.direction == "egress" and self.cluster.egress == "open":
+            return  # the other stack's open egress (same setting) already allows it
         entry = self.pending.setdefault(rule.identity, _Pending(rule))
         entry.purposes.add(purpose)
         entry.sources.add(source)

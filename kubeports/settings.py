@@ -193,6 +193,9 @@ class StackConfig(_Model):
     aws: AwsSettings | None = None
     peer_groups: dict[Role, str] = Field(default_factory=dict, alias="peerGroups",
                                          description="group ids of externalRoles, for stacks that join a cluster")
+    peer_stack: str | None = Field(None, alias="peerStack", min_length=1, description=(
+        "the stack that manages externalRoles (org/project/stack): the program reads their group ids from its "
+        "`security_group_ids` output with a StackReference; peerGroups entries win"))
 
     @model_validator(mode="after")
     def _cloud_settings(self) -> StackConfig:
@@ -206,7 +209,7 @@ class StackConfig(_Model):
     def _external_groups(self) -> StackConfig:
         """Rules on a role another stack manages attach to that stack's group: its id is needed."""
         for i, role in enumerate(self.cluster.external_roles):
-            if role not in self.peer_groups:
+            if role not in self.peer_groups and self.peer_stack is None:
                 raise At(("cluster", "externalRoles", i), f"role {role!r} is managed by another stack; set "
                          f"kubeports:peerGroups.{role} to its security group id")
         return self
