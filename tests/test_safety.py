@@ -73,3 +73,16 @@ def test_no_override_ever_lets_a_cidr_reach_a_sensitive_port(tmp_path, nodeports
             for proto, low, high, _purpose, roles in guarded:
                 if rule.role in roles and rule.protocol in (proto, "all"):
                     assert rule.to_port < low or rule.from_port > high, rule.key
+
+
+def test_overriding_this_clusters_api_port_leaves_other_clusters_apis_alone(tmp_path):
+    """rancher.yaml's hosted-cluster flow names those clusters' port, not this cluster's."""
+    with open(os.path.join(ROOT, "Pulumi.rancher.yaml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data["config"]["kubeports:cluster"]["ports"] = {"kube-apiserver": 443}
+    path = tmp_path / "Pulumi.r443.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rules = {r.key for r in load_project(str(path)).resolution.rules}
+    assert "rancher-server-out-tcp-6443-to-203.0.113.0-24-v4" in rules
+    assert "control-plane-in-tcp-443-from-worker-v4" in rules
+    assert "control-plane-in-tcp-6443-from-worker-v4" not in rules
