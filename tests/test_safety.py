@@ -84,5 +84,7 @@ def test_overriding_this_clusters_api_port_leaves_other_clusters_apis_alone(tmp_
     path.write_text(yaml.safe_dump(data))
     rules = {r.key for r in load_project(str(path)).resolution.rules}
     assert "rancher-server-out-tcp-6443-to-203.0.113.0-24-v4" in rules
-    assert "control-plane-in-tcp-443-from-worker-v4" in rules
-    assert "control-plane-in-tcp-6443-from-worker-v4" not in rules
+    # strict egress: the workers' API traffic moved with the override (inbound 443 is
+    # subsumed here by ingress 443 from 0.0.0.0/0, so the outbound side shows it)
+    assert "worker-out-tcp-443-to-control-plane-v4" in rules
+    assert "worker-out-tcp-6443-to-control-plane-v4" not in rules
