@@ -20,6 +20,26 @@ from .paths import display_path
 
 Path = tuple[str | int, ...]
 MAX_DEPTH = 64  # hostile input: deeply nested or self-referencing aliases
+MAX_NODES = 100_000  # hostile input: aliases of aliases that expand exponentially ("billion laughs")
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML composes nested collections recursively, so `[[[[...]]]]` a few thousand
+    deep raised RecursionError: stop composing past MAX_DEPTH (with a mark, so a line)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 2:  # a little slack: _build reports 65-deep with the key's path
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 @dataclass
@@ -58,7 +78,7 @@ def dotted(loc: Path) -> str:
 
 def load_text(text: str, path: str) -> tuple[Located | None, list[Problem]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -70,7 +90,7 @@ def load_text(text: str, path: str) -> tuple[Located | None, list[Problem]]:
         return None, [Problem(path, 1, "(document)", "file is empty")]
     doc = Located(path, None)
     try:
-        doc.data = _build(node, (), doc.lines, SafeConstructor(), 0)
+        doc.data = _build(node, (), doc.lines, SafeConstructor(), 0, [0])
     except _Reject as rej:
         return None, [Problem(path, rej.line, rej.field, rej.message)]
     return doc, []
@@ -89,11 +109,15 @@ def load_file(path: str) -> tuple[Located | None, list[Problem]]:
     return load_text(text, path)
 
 
-def _build(node: yaml.Node, loc: Path, lines: dict[Path, int], ctor: SafeConstructor, depth: int) -> Any:
+def _build(node: yaml.Node, loc: Path, lines: dict[Path, int], ctor: SafeConstructor, depth: int,
+           built: list[int]) -> Any:
     line = node.start_mark.line + 1
     lines.setdefault(loc, line)
     if depth > MAX_DEPTH:
         raise _Reject(line, dotted(loc), f"nested deeper than {MAX_DEPTH} levels")
+    built[0] += 1
+    if built[0] > MAX_NODES:
+        raise _Reject(line, dotted(loc), f"more than {MAX_NODES} values; do aliases expand into each other?")
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -105,10 +129,10 @@ def _build(node: yaml.Node, loc: Path, lines: dict[Path, int], ctor: SafeConstru
             if key in out:
                 raise _Reject(key_node.start_mark.line + 1, dotted(loc + (key,)), "duplicate key")
             lines[loc + (key,)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, loc + (key,), lines, ctor, depth + 1)
+            out[key] = _build(value_node, loc + (key,), lines, ctor, depth + 1, built)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, loc + (i,), lines, ctor, depth + 1) for i, item in enumerate(node.value)]
+        return [_build(item, loc + (i,), lines, ctor, depth + 1, built) for i, item in enumerate(node.value)]
     return _scalar(node, ctor, loc)
 
 

@@ -216,8 +216,19 @@ def test_spec_loader_random_bytes(workdir, content):
     assert ends_cleanly(lambda: load_paths([path])) is not None
 
 
+NESTED = "a: " + "[" * 3000 + "]" * 3000  # PyYAML's recursive composer: RecursionError
+LAUGHS = "\n".join(["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]  # 9**9 values once aliases expand
+                   + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)])
+
+
 @FUZZ
 @given(content=st.text(max_size=300))
+@example(content=NESTED)
+@example(content=LAUGHS)
+@example(content="a: &a [*a]")
+@example(content="\U0008f7a3: 1")  # an unprintable key reached the message raw
+@example(content='"a\\u2028b": 1')
+@example(content='"": 1')
 def test_spec_loader_random_text(workdir, content):
     path = write(tempfile.mkdtemp(dir=workdir), "x.yaml", content)
     ends_cleanly(lambda: load_paths([path]))
@@ -244,6 +255,15 @@ def test_spec_loader_mutated_specs(workdir, data, name):
 def test_spec_loader_edited_spec_text(workdir, data, name):
     text = data.draw(edited_text(SPEC_TEXTS[name]))
     ends_cleanly(lambda: load_paths(catalog_with(workdir, name, text)))
+
+
+def test_yaml_bombs_are_problems(workdir):
+    nested = write(tempfile.mkdtemp(dir=workdir), "nested.yaml", NESTED)
+    laughs = write(tempfile.mkdtemp(dir=workdir), "laughs.yaml", LAUGHS)
+    assert [str(p) for p in ends_cleanly(lambda: load_paths([nested])).problems] == [
+        f"{nested}:1: (syntax): YAML syntax error: nested deeper than 64 levels"]
+    problems = ends_cleanly(lambda: load_paths([laughs])).problems
+    assert len(problems) == 1 and problems[0].message == "more than 100000 values; do aliases expand into each other?"
 
 
 # --- (b) the stack config ---------------------------------------------------------------------
