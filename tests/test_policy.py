@@ -11,6 +11,7 @@ import ast
 import copy
 import glob
 import os
+import subprocess
 import sys
 import textwrap
 from collections import Counter
@@ -84,6 +85,41 @@ def test_entry_point_only_builds_the_pack():
     assert len(calls) == 1 and isinstance(calls[0].value, ast.Call)
     assert calls[0].value.func.id == "PolicyPack"
     assert any(isinstance(kw.value, ast.Name) and kw.value.id == "POLICIES" for kw in calls[0].value.keywords)
+
+
+def test_pack_serves_the_policies_over_grpc():
+    """The entry point run as Pulumi runs it (a process of its own, never imported here):
+    it serves the analyzer; the engine's real path (Struct properties, numbers as doubles,
+    the unknown-value proxy) reports a world-open etcd and stays silent on unknowns."""
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    def analyze(stub, resource_type: str, props: dict[str, Any]) -> list[tuple[str, str]]:
+        struct = struct_pb2.Struct()
+        struct.update(props)
+        request = analyzer_pb2.AnalyzeRequest(type=resource_type, properties=struct, name="r",
+                                              urn=f"urn:pulumi:test::kubeports::{resource_type}::r")
+        return [(d.policyName, d.message) for d in stub.Analyze(request, timeout=20).diagnostics]
+
+    proc = subprocess.Popen([sys.executable, POLICY_DIR], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stub = analyzer_pb2_grpc.AnalyzerStub(grpc.insecure_channel(f"127.0.0.1:{int(proc.stdout.readline())}"))
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=20)
+        assert info.name == "kubeports"
+        assert [p.name for p in info.policies] == [p.name for p in kp.POLICIES]
+        assert {p.enforcementLevel for p in info.policies} == {1}  # MANDATORY
+        rule = {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "portRangeMin": 2379,
+                "portRangeMax": 2380, "remoteIpPrefix": "0.0.0.0/0", "description": "etcd"}
+        found = analyze(stub, kp.OPENSTACK_RULE, rule)
+        assert [name for name, _ in found] == [CONTROL]
+        assert found[0][1].endswith("tcp 2379-2380 from 0.0.0.0/0 reaches etcd 2379-2381")
+        assert analyze(stub, kp.OPENSTACK_RULE, {**rule, "remoteIpPrefix": "10.0.0.0/8"}) == []
+        unknown = {**rule, "remoteIpPrefix": UNKNOWN_STRING_VALUE, "description": UNKNOWN_STRING_VALUE}
+        assert analyze(stub, kp.OPENSTACK_RULE, unknown) == []  # not even a "can't run during preview"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 # --- every example stack passes ---------------------------------------------------------------
