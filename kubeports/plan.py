@@ -233,6 +233,9 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
     runtime_mocks.set_mocks(mocks, project=project_name_of(program), stack=stack, preview=False, monitor=monitor)
+    # What a failed earlier plan left behind (Pulumi keeps failed outputs for program exit) is not ours.
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
     # As the Pulumi CLI hands them over: string keys, and YAML's dates and the like as text.
     runtime_config.set_all_config({str(k): v if isinstance(v, str) else json.dumps(v, default=str)
                                    for k, v in config.items()})

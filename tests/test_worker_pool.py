@@ -7,6 +7,7 @@ rules the pool's flows need on the main groups, and never a rule with both ends 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -237,13 +238,39 @@ def test_the_main_program_joins_through_peer_stack_too():
     assert MAIN_WORKERS not in {group_of(r) for r in rules_in(plan)} | {peer_of(r) for r in rules_in(plan)}
 
 
-def test_a_main_stack_that_lacks_a_role_fails(tmp_path):
+# A program that fails halfway leaves failed Pulumi outputs behind, which asyncio reports on
+# stderr when they are collected; these plans run in a child process to keep that out of the
+# suite's output. The child also checks that a plan after a failed one is clean.
+FAIL_THEN_PLAN = """
+import json, sys
+from kubeports.plan import run_plan
+outputs, other = json.loads(sys.argv[1]), sys.argv[2]
+try:
+    run_plan(sys.argv[3], program=sys.argv[4], stack_outputs=outputs)
+    print("no error")
+except Exception as exc:
+    print("error:", exc)
+print("next plan:", len(run_plan(other).resources))
+"""
+
+
+def fail_then_plan(stack_outputs: dict, other: str) -> str:
+    result = subprocess.run([sys.executable, "-c", FAIL_THEN_PLAN, json.dumps(stack_outputs), other, POOL_FILE, PROGRAM],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"next plan: {len(plan_of(other).resources)}" in result.stdout, "a failed plan leaked into the next"
+    return result.stdout
+
+
+def test_a_main_stack_that_lacks_a_role_fails():
     outputs = {**plan_of(MAIN_FILE).outputs, "security_group_ids": {"worker": MAIN_WORKERS}}
-    assert "exports no security group for role control-plane" in plan_error(POOL_FILE, {MAIN: outputs})
+    out = fail_then_plan({MAIN: outputs}, MAIN_FILE)
+    assert "error:" in out and "exports no security group for role control-plane" in out
 
 
-def test_an_unknown_main_stack_fails():
-    assert "no outputs given" in plan_error(POOL_FILE, {})
+def test_an_unknown_main_stack_fails_and_the_next_plan_is_clean():
+    out = fail_then_plan({}, os.path.join(ROOT, "Pulumi.aws-cilium.yaml"))
+    assert "error:" in out and "no outputs given" in out
 
 
 def test_the_example_stack_file_lints():
