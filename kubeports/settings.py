@@ -56,7 +56,7 @@ class _Model(BaseModel):
 
 
 class RoleSettings(_Model):
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=10_000)  # hostile input: a plan (or `pulumi up`) would loop for ever
     flavor: str | None = Field(None, description="OpenStack flavor; default kubeports:openstack.flavor")
     instance_type: str | None = Field(None, alias="instanceType", description="AWS type; default kubeports:aws")
     image: str | None = Field(None, description="image name/id (OpenStack) or AMI id (AWS) for this role")

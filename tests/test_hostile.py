@@ -356,11 +356,14 @@ PLAN_FUZZ = settings(FUZZ, max_examples=min(FUZZ.max_examples, 40))
 @given(data=st.data(), name=st.sampled_from(sorted(STACKS)))
 @example(data=None, name="date-as-name")
 @example(data=None, name="integer-config-key")
+@example(data=None, name="huge-count")
 def test_plan_of_a_mutated_stack(workdir, cached_catalog, monitors, data, name):
     if name == "date-as-name":  # json.dumps of the config crashed on a YAML timestamp
         text = STACK_TEXTS["Pulumi.dev.yaml"].replace("name: dev", "name: 2020-01-01")
     elif name == "integer-config-key":  # the program's config reader crashed on a non-string key
         text = STACK_TEXTS["Pulumi.dev.yaml"].replace("config:\n", "config:\n  1: x\n")
+    elif name == "huge-count":  # 10**30 workers: the program looped creating them
+        text = STACK_TEXTS["Pulumi.dev.yaml"].replace("worker: {count: 3}", "worker: {count: 1000000000000000000000000000000}")
     else:
         doc = STACKS[name]
         for _ in range(data.draw(st.integers(1, 2))):

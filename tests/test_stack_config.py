@@ -102,6 +102,8 @@ CASES = [
     # --- counts and sizes below their floor
     case("control-plane-negative", "control-plane: {count: 3,", "control-plane: {count: -1,",
          f"{{f}}:16: {C}.roles.control-plane.count: Input should be greater than or equal to 0"),
+    case("count-huge", "worker: {count: 2,", "worker: {count: 1000000000000,",
+         f"{{f}}:17: {C}.roles.worker.count: Input should be less than or equal to 10000"),
     case("quota-negative", "quota: {neutronRules: 500}", "quota: {neutronRules: -5}",
          f"{{f}}:14: {C}.quota.neutronRules: Input should be greater than or equal to 1"),
     case("role-volume-negative", "volumeSize: 100}", "volumeSize: -100}",
