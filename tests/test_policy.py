@@ -35,7 +35,11 @@ POLICY_DIR = os.path.join(ROOT, "policy")
 sys.path.insert(0, POLICY_DIR)
 import kubeports_policies as kp  # noqa: E402
 
+# Every example stack: the main program's (the project's and examples/api-load-balancer's),
+# and the worker-pool example, a program of its own that reads the dev stack's outputs.
 STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
+STACKS += sorted(glob.glob(os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.*.yaml")))
+POOL = os.path.join(ROOT, "examples", "worker-pool")
 
 
 class FakeArgs:
@@ -124,9 +128,13 @@ def test_pack_serves_the_policies_over_grpc():
 
 # --- every example stack passes ---------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=STACKS, ids=os.path.basename)
+@pytest.fixture(scope="module", params=[*STACKS, POOL], ids=os.path.basename)
 def plan(request):
-    return run_plan(request.param)
+    if request.param != POOL:
+        return run_plan(request.param)
+    dev = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    return run_plan(os.path.join(POOL, "Pulumi.pool.yaml"), program=os.path.join(POOL, "__main__.py"),
+                    stack_outputs={"acme/kubeports/dev": dev.outputs})
 
 
 def test_example_stacks_have_no_violations(plan):
