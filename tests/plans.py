@@ -80,3 +80,13 @@ def append_flow(directory: str, filename: str, flow: dict) -> None:
 
 def fingerprint(plan: Plan) -> dict[str, tuple]:
     return {r.urn: (r.type, r.parent, r.inputs, r.options) for r in plan.resources}
+
+
+def variant(tmp_path, base: str, name: str, edit) -> str:
+    """A copy of stack file `base` with `edit(config)` applied, as tmp_path/Pulumi.<name>.yaml."""
+    with open(base, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    edit(data["config"])
+    path = tmp_path / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)

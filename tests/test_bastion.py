@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 
 import pytest
-import yaml
 
 from kubeports.catalog import load_catalog
 from kubeports.errors import KubeportsError
 from kubeports.paths import PORTSPECS, ROOT
 from kubeports.plan import Plan, run_plan
 from kubeports.project import load_project
+from tests.plans import variant
 
 EXAMPLES = os.path.join(ROOT, "examples", "api-load-balancer")
 OCTAVIA = os.path.join(EXAMPLES, "Pulumi.octavia.yaml")
@@ -45,14 +45,6 @@ def ssh_port() -> int:
 
 SSH = ssh_port()
 
-
-def variant(tmp_path, base: str, name: str, edit) -> str:
-    with open(base, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    edit(data["config"])
-    path = tmp_path / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
 
 
 def _covers(low, high, port: int) -> bool:

@@ -15,7 +15,7 @@ from kubeports.paths import ROOT
 from kubeports.plan import Plan, run_plan
 from kubeports.project import Project, load_project
 from kubeports.rules import cidr_label
-from tests.plans import append_flow, by_name, copy_catalog
+from tests.plans import append_flow, by_name, copy_catalog, variant
 
 EXAMPLES = os.path.join(ROOT, "examples", "api-load-balancer")
 OCTAVIA = os.path.join(EXAMPLES, "Pulumi.octavia.yaml")
@@ -52,15 +52,6 @@ def plan(stack_file: str, portspecs: str | None = None) -> Plan:
         _plans[key] = run_plan(stack_file, portspecs)
     return _plans[key]
 
-
-def variant(tmp_path, base: str, name: str, edit) -> str:
-    """A copy of `base` with `edit(config)` applied, as tmp_path/Pulumi.<name>.yaml."""
-    with open(base, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    edit(data["config"])
-    path = tmp_path / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
 
 
 def only(plan_: Plan, type_: str):
