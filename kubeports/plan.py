@@ -94,11 +94,13 @@ class PlanMocks(runtime_mocks.Mocks):
     :param stack_outputs: the outputs of the stacks a program reads through
         `pulumi.StackReference`, by stack name (e.g. `{"acme/kubeports/dev": {...}}`);
         a reference to any other stack fails, as it would against a real backend.
+    :param where: the stack file, to name in that failure.
     """
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, where: str = "(plan)") -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.stack_outputs = {name: dict(outputs) for name, outputs in (stack_outputs or {}).items()}
+        self.where = where
 
     def new_resource(self, args: runtime_mocks.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -106,7 +108,9 @@ class PlanMocks(runtime_mocks.Mocks):
         if args.typ == "pulumi:pulumi:StackReference":
             stack = args.inputs.get("name") or args.name
             if stack not in self.stack_outputs:
-                raise KeyError(f"StackReference {stack!r}: no outputs given for it (run_plan(stack_outputs=...))")
+                raise KubeportsError([Problem(self.where, 1, f"StackReference {stack}", (
+                    f"no outputs given for that stack offline; pass --stack-outputs {stack}=FILE (FILE: its "
+                    "`kubeports plan --format json`, or its outputs as JSON), or run_plan(stack_outputs=...)"))])
             return stack, {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
         if args.typ == "openstack:networking/port:Port":
             state["allFixedIps"] = [mock_ip(args.name)]
@@ -229,7 +233,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     """
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
-    mocks = PlanMocks(stack_outputs)
+    mocks = PlanMocks(stack_outputs, display_path(stack_file))
     monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
     runtime_mocks.set_mocks(mocks, project=project_name_of(program), stack=stack, preview=False, monitor=monitor)
@@ -272,12 +276,36 @@ def _register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("plan", help="print every resource the stack would create (offline, mocks)")
     cli.add_stack_args(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--program", default=None,
+                        help="the Pulumi program to run (default: the project's __main__.py), e.g. an example's")
+    parser.add_argument("--stack-outputs", action="append", default=[], metavar="STACK=FILE",
+                        help="answer StackReference(STACK) with FILE: that stack's `kubeports plan --format json` "
+                             "or its outputs as a JSON object; repeatable")
+
+
+def stack_outputs_of(items: list[str]) -> dict[str, Any]:
+    """`--stack-outputs STACK=FILE` values: a plan's JSON (its `outputs`) or an outputs object."""
+    out: dict[str, Any] = {}
+    for item in items:
+        stack, _, path = item.partition("=")
+        if not stack or not path:
+            raise KubeportsError([Problem(item, 1, "--stack-outputs", "expected STACK=FILE")])
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise KubeportsError([Problem(path, 1, "--stack-outputs", f"{stack}: {exc}")]) from None
+        if not isinstance(data, dict):
+            raise KubeportsError([Problem(path, 1, "--stack-outputs", f"{stack}: expected a JSON object")])
+        out[stack] = data["outputs"] if "resources" in data and isinstance(data.get("outputs"), dict) else data
+    return out
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     stack_file = cli.stack_file_of(args)
     cli.open_project(args)  # validate first: errors and notes print before Pulumi starts
-    plan = run_plan(stack_file, args.portspecs)
+    plan = run_plan(stack_file, args.portspecs, program=args.program or PROGRAM,
+                    stack_outputs=stack_outputs_of(args.stack_outputs))
     if args.format == "json":
         sys.stdout.write(json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

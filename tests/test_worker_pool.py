@@ -277,3 +277,27 @@ def test_the_example_stack_file_lints():
     result = subprocess.run([sys.executable, "-m", "kubeports", "lint", os.path.join(ROOT, "portspecs"), POOL_FILE],
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def kubeports(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kubeports", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_the_pool_plans_from_the_command_line(tmp_path):
+    main_plan = tmp_path / "dev.json"
+    main_plan.write_text(json.dumps(plan_of(MAIN_FILE).to_json()), encoding="utf-8")  # `kubeports plan --format json`
+    result = kubeports("plan", "--stack-file", POOL_FILE, "--program", PROGRAM, "--format", "json",
+                       "--stack-outputs", f"{MAIN}={main_plan}")
+    assert result.returncode == 0, result.stderr
+    resources = {r["name"]: r for r in json.loads(result.stdout)["resources"]}
+    assert resources["peer-stack"]["type"] == "pulumi:pulumi:StackReference"
+    api = resources["dev-pool-a-control-plane-in-tcp-6443-from-worker-v4"]["inputs"]
+    assert (api["securityGroupId"], api["remoteGroupId"]) == (MAIN_CONTROL_PLANE, POOL_WORKERS)
+
+
+def test_the_command_line_says_how_to_answer_a_stack_reference():
+    result = kubeports("plan", "--stack-file", POOL_FILE, "--program", PROGRAM)
+    assert result.returncode == 1 and "internal error" not in result.stderr
+    assert any(line.startswith(f"{os.path.relpath(POOL_FILE, ROOT)}:1: StackReference {MAIN}: ")
+               and f"--stack-outputs {MAIN}=FILE" in line for line in result.stderr.splitlines())
