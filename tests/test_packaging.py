@@ -139,3 +139,20 @@ def test_public_components_are_documented_and_typed():
     for cls in (components.Cluster, components.NodeRole):
         params = list(inspect.signature(cls.__init__).parameters.values())[1:]
         assert all(p.annotation is not inspect.Parameter.empty for p in params), cls.__name__
+
+
+def test_the_worker_pool_example_runs_on_the_installed_package(installed, tmp_path):
+    """The example as its own project: its directory is the current one, kubeports comes from the install."""
+    pool = tmp_path / "worker-pool"
+    shutil.copytree(os.path.join(ROOT, "examples", "worker-pool"), pool)
+    outputs = tmp_path / "dev-outputs.json"
+    outputs.write_text(json.dumps({"security_group_ids": {"control-plane": "sg-cp", "worker": "sg-w"}}))
+    env = {k: v for k, v in installed.items() if k not in ("wheel", "target", "cwd")}
+    lint = run(sys.executable, "-m", "kubeports", "lint", cwd=str(pool), env=env)
+    assert lint.returncode == 0 and "1 stack files" in lint.stderr, lint.stderr
+    plan = run(sys.executable, "-m", "kubeports", "plan", "--stack", "pool", "--format", "json",
+               "--stack-outputs", f"acme/kubeports/dev={outputs}", cwd=str(pool), env=env)
+    assert plan.returncode == 0, plan.stderr
+    rules = {r["name"]: r["inputs"] for r in json.loads(plan.stdout)["resources"]}
+    api = rules["dev-pool-a-control-plane-in-tcp-6443-from-worker-v4"]
+    assert (api["securityGroupId"], api["remoteGroupId"]) == ("sg-cp", "dev-pool-a-worker-sg-id")
