@@ -95,8 +95,13 @@ ODD_VALUES = [None, True, "", " ", "-1", -1, 0, 10**30, 1e308, float("inf"), flo
 scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12) | st.sampled_from(ODD_PORTS[:15]))
 keys = st.text(max_size=10) | st.sampled_from(SPEC_KEYS + STACK_KEYS) | st.integers(-3, 3) | st.booleans()
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(keys, inner, max_size=5), max_leaves=25)
+
+
+def _collections(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=5)
+
+
+values = st.recursive(scalars, _collections, max_leaves=25)
 
 
 def node_paths(data: Any, prefix: tuple = ()) -> list[tuple]:
@@ -181,15 +186,15 @@ def edited_text(draw: Callable, text: str) -> str:
     return "\n".join(lines)
 
 
-def _load_yaml(path: str) -> Any:
+def _read(path: str) -> str:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return handle.read()
 
 
-SPECS = {os.path.basename(p): _load_yaml(p) for p in SPEC_FILES}
-SPEC_TEXTS = {os.path.basename(p): open(p, encoding="utf-8").read() for p in SPEC_FILES}
-STACKS = {os.path.basename(p): _load_yaml(p) for p in STACK_FILES}
-STACK_TEXTS = {os.path.basename(p): open(p, encoding="utf-8").read() for p in STACK_FILES}
+SPEC_TEXTS = {os.path.basename(p): _read(p) for p in SPEC_FILES}
+SPECS = {name: yaml.safe_load(text) for name, text in SPEC_TEXTS.items()}
+STACK_TEXTS = {os.path.basename(p): _read(p) for p in STACK_FILES}
+STACKS = {name: yaml.safe_load(text) for name, text in STACK_TEXTS.items()}
 
 
 def catalog_with(workdir: str, name: str, content: str) -> list[str]:
