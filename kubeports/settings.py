@@ -169,7 +169,6 @@ class OpenStackSettings(_Model):
                                  description="give the API load balancer a floating IP from floatingIpPool")
 
 
-
 class AwsSettings(_Model):
     ami: str
     instance_type: str = Field(alias="instanceType")
@@ -183,7 +182,6 @@ class AwsSettings(_Model):
                                             description="subnets of the API NLB; default subnetIds")
     bastion_subnet_id: str | None = Field(None, alias="bastionSubnetId", description=(
         "a subnet routed to an internet gateway, for the bastion's Elastic IP; default: spread over subnetIds"))
-
 
 
 class StackConfig(_Model):
