@@ -36,15 +36,16 @@ class ClusterArgs:
     :param peer_group_ids: group ids of the stack's externalRoles, role -> id; plain
         strings (`kubeports:peerGroups`) or Outputs (a StackReference). Rules on an
         external role attach to its id; rules of local roles reference it.
-    :param api_port: the API server port as resolved (`project.port("kube-apiserver")[0]`).
+    :param api_port: the API server port as resolved (`project.port("kube-apiserver")[0]`);
+        required, because port numbers live only in portspecs/ and stack overrides.
     :param sibling_group_ids: role -> group id of another stack's nodes of a role this
         stack also has (e.g. the main stack's workers, for a second worker pool).
     :param api_lb_port: the port the `load-balancer` role listens on for the API
         (`project.port("kube-apiserver-lb")[0]`); needed only with that role.
     """
 
-    def __init__(self, backend: CloudBackend, rules: Sequence[Rule], routes_pod_ips: bool = False,
-                 peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_port: int = 6443,
+    def __init__(self, backend: CloudBackend, rules: Sequence[Rule], *, api_port: int, routes_pod_ips: bool = False,
+                 peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None,
                  sibling_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_lb_port: int | None = None):
         self.backend = backend
         self.rules = tuple(rules)
