@@ -30,4 +30,4 @@ test: lint
 
 # Regenerate the resolved port tables embedded in README.md.
 docs: install
-	$(BIN)/python -m tests.readme_tables --write
+	$(BIN)/python -m tests.doc_tables --write

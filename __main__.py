@@ -8,9 +8,9 @@ import pulumi
 
 from components import Cluster, ClusterArgs, backend_for
 from components.peers import PeerStack, peer_group_ids
-from kubeports.errors import KubeportsError
-from kubeports.project import Project, load_project, stack_path
-from kubeports.runtime_config import kubeports_config
+from components.runtime_config import kubeports_config
+from kubeports.core.errors import KubeportsError
+from kubeports.core.project import Project, load_project, stack_path
 
 
 def load() -> Project:

@@ -1,4 +1,4 @@
-"""Pulumi programs for bench/scale.py's baselines, run through the same kubeports.plan.run_plan
+"""Pulumi programs for bench/scale.py's baselines, run through the same kubeports.plan.offline.run_plan
 (same mocks, same monitor) as the real program. Picked by environment:
 
 - BENCH_FLOOR_COUNT=N: the floor: N bare custom resources, one plain input each;

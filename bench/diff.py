@@ -1,5 +1,5 @@
 """Diff economy: for small, typical edits, what `pulumi up` would touch, measured from two
-offline plans (kubeports.plan.run_plan under mocks) compared with kubeports.plandiff.
+offline plans (kubeports.plan.offline.run_plan under mocks) compared with kubeports.plan.compare.
 
 Usage:
     .venv/bin/python bench/diff.py                        # every Pulumi.*.yaml at the project root
@@ -40,10 +40,10 @@ from _util import csv_arg, example_stacks, load_doc, md_table, stack_name, write
 
 from components import backend_for
 from components.backend import STATEFUL_ROLES
-from kubeports.paths import PORTSPECS
-from kubeports.plan import run_plan
-from kubeports.plandiff import PlanDiff, diff_plans, diff_rules, to_markdown
-from kubeports.project import Project, load_project
+from kubeports.core.paths import PORTSPECS
+from kubeports.core.project import Project, load_project
+from kubeports.plan.compare import PlanDiff, diff_plans, diff_rules, to_markdown
+from kubeports.plan.offline import run_plan
 
 INSTANCE_TYPES = ("openstack:compute/instance:Instance", "aws:ec2/instance:Instance")
 EXTRA_SPEC = {
@@ -195,7 +195,7 @@ def render(results: list[dict], details: bool) -> str:
         rows.append((r["stack"], edit, rules,
                      n["create"], n["delete"], n["update"], n["replace"], n["ignored"], r["servers"],
                      r["edit"].touches, verdict))
-    out = ["## Diff economy: what each edit touches (two offline plans, kubeports.plandiff)\n\n", md_table(
+    out = ["## Diff economy: what each edit touches (two offline plans, kubeports.plan.compare)\n\n", md_table(
         ["Stack", "Edit", "Rules", "Created", "Deleted", "Updated", "Replaced", "Held", "Servers touched",
          "Should touch", "Minimum?"], rows, right=(3, 4, 5, 6, 7, 8))]
     out.append("\nEdits: " + "; ".join(f"**{e.name}** = {e.what}" for e in EDITS) + ".\n")

@@ -18,7 +18,7 @@ Columns (pure: no Pulumi runs, a second or two):
   purpose: a merged range is renamed whenever a port next to it is added;
 - Neutron: emitted rules against the project quota (100 by default; the project's
   `default` group holds a few more); AWS: the fullest (group, direction, family) against
-  60, counting a group reference in both families as kubeports.quota.aws_counts does.
+  60, counting a group reference in both families as kubeports.core.quota.aws_counts does.
 Both quotas are shown for every stack; "*" marks the stack's own cloud. The quota values
 come from each stack's `kubeports:cluster.quota`.
 """
@@ -32,10 +32,10 @@ from collections.abc import Iterator
 
 from _util import csv_arg, example_stacks, md_table, stack_name
 
-from kubeports import resolver
-from kubeports.project import load_project
-from kubeports.quota import aws_counts
-from kubeports.rules import Rule
+from kubeports.core import resolver
+from kubeports.core.project import load_project
+from kubeports.core.quota import aws_counts
+from kubeports.core.rules import Rule
 
 
 class _CountingPending(dict):

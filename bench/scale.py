@@ -14,7 +14,7 @@ Pulumi.dev.yaml, dual stack; aws: Pulumi.prod-aws.yaml); the example's fixed rol
 their counts (dev: 3 control-plane; prod-aws: 3 etcd, 2 control-plane) and the workers
 make up the rest. Each measurement runs in a fresh interpreter that first plans a
 10-node cluster (imports and first-call costs out of the way), then times
-`kubeports.plan.run_plan` (best of --repeat).
+`kubeports.plan.offline.run_plan` (best of --repeat).
 
 Figures:
 - resources: what the plan registers (components included);
@@ -73,7 +73,7 @@ class GcClock:
 
 def child(kind: str, cloud: str, nodes: int, repeat: int, count: int) -> dict:
     """kind: plan | floor (`count` bare resources) | replay (the plan's own resources)."""
-    from kubeports.plan import run_plan
+    from kubeports.plan.offline import run_plan
 
     with tempfile.TemporaryDirectory(prefix="kubeports-scale-") as tmp:
         small = make_stack(cloud, 10, tmp)
@@ -115,7 +115,7 @@ def child_profile(cloud: str, nodes: int) -> str:
     import cProfile
     import pstats
 
-    from kubeports.plan import run_plan
+    from kubeports.plan.offline import run_plan
 
     with tempfile.TemporaryDirectory(prefix="kubeports-scale-") as tmp:
         run_plan(make_stack(cloud, 10, tmp))

@@ -5,8 +5,8 @@ Usage in any Pulumi program (`pip install git+https://…/kubeports.git`); the s
 
     import pulumi
     from components import Cluster, ClusterArgs, backend_for
-    from kubeports.project import load_project
-    from kubeports.runtime_config import kubeports_config
+    from kubeports.core.project import load_project
+    from components.runtime_config import kubeports_config
 
     project = load_project(f"Pulumi.{pulumi.get_stack()}.yaml", config=kubeports_config())
     cluster = Cluster(project.stack.cluster.name, ClusterArgs(
@@ -17,7 +17,9 @@ Usage in any Pulumi program (`pip install git+https://…/kubeports.git`); the s
 
 A pool joining a cluster of another stack: see examples/worker-pool/.
 """
-from .backend import CloudBackend, backend_for
+from kubeports.core.settings import StackConfig
+
+from .backend import CloudBackend
 from .cluster import Cluster, ClusterArgs
 from .loadbalancer import LoadBalancer, LoadBalancerArgs
 from .roles import (
@@ -35,3 +37,18 @@ __all__ = [
     "Bastion", "CloudBackend", "Cluster", "ClusterArgs", "ControlPlane", "Etcd", "LoadBalancer", "LoadBalancerArgs",
     "NodeRole", "NodeRoleArgs", "RancherServer", "Registry", "Worker", "backend_for",
 ]
+
+
+def backend_for(stack: StackConfig) -> CloudBackend:
+    """The backend of `stack.cloud` (`kubeports:cloud`), configured by the stack's settings.
+
+    The choice lives here, above the interface (backend.py) and its implementations
+    (clouds/), so neither imports the other's siblings."""
+    # Imported lazily: each provider SDK is large, and a stack needs only one.
+    if stack.cloud == "aws":
+        from .clouds.aws import AwsBackend
+
+        return AwsBackend(stack)
+    from .clouds.openstack import OpenStackBackend
+
+    return OpenStackBackend(stack)

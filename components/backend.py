@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from kubeports.rules import Rule
-from kubeports.settings import ClusterSettings, RoleSettings, StackConfig
+from kubeports.core.rules import Rule
+from kubeports.core.settings import ClusterSettings, RoleSettings, StackConfig
 
 # Roles whose nodes hold state: a new image does not replace them until `roll` names them.
 STATEFUL_ROLES = ("control-plane", "etcd")
@@ -84,7 +84,7 @@ class CloudLoadBalancer:
 
 
 class CloudBackend(ABC):
-    """How one cloud renders groups, rules and VMs; pick one with `backend_for(stack)`."""
+    """How one cloud renders groups, rules and VMs; a stack picks one with `components.backend_for(stack)`."""
 
     cloud: str
 
@@ -128,15 +128,3 @@ def default_user_data(cluster: str, role: str) -> str:
         "package_update: true",
         "",
     ])
-
-
-def backend_for(stack: StackConfig) -> CloudBackend:
-    """The backend of `stack.cloud` (`kubeports:cloud`), configured by the stack's settings."""
-    # Imported lazily: each provider SDK is large, and a stack needs only one.
-    if stack.cloud == "aws":
-        from .aws import AwsBackend
-
-        return AwsBackend(stack)
-    from .openstack import OpenStackBackend
-
-    return OpenStackBackend(stack)

@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import pulumi
 
-from kubeports.rules import Rule
-from kubeports.settings import LOAD_BALANCER
+from kubeports.core.rules import Rule
+from kubeports.core.settings import LOAD_BALANCER
 
 from .backend import CloudBackend, Listener
 from .loadbalancer import LoadBalancer, LoadBalancerArgs

@@ -7,7 +7,7 @@ Rules of this file:
 - it keeps the shape a Cluster expects of a role (`security_group_id`, `add_rules`), so
   port specs can name `load-balancer` like any role; where the cloud's balancer has no
   group of its own (Octavia) `security_group_id` is None and the cloud module renders
-  rules naming it from the balancer's subnet or clients (see components/openstack.py);
+  rules naming it from the balancer's subnet or clients (see components/clouds/openstack.py);
 - the listeners come from named ports (`kube-apiserver-lb` -> `kube-apiserver`), never
   from numbers written here.
 """
@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from kubeports.rules import Rule
-from kubeports.settings import LOAD_BALANCER, RoleSettings
+from kubeports.core.rules import Rule
+from kubeports.core.settings import LOAD_BALANCER, RoleSettings
 
 from .backend import CloudBackend, Listener, LoadBalancerSpec, Node
 

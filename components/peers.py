@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
-from kubeports.settings import StackConfig
+from kubeports.core.settings import StackConfig
 
 
 class PeerStack:

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from kubeports.rules import Rule
-from kubeports.settings import RoleSettings
+from kubeports.core.rules import Rule
+from kubeports.core.settings import RoleSettings
 
 from .backend import STATEFUL_ROLES, CloudBackend, Node, NodeSpec, default_user_data
 

@@ -1,5 +1,9 @@
 """kubeports: Kubernetes port tables as data, rendered into cloud security groups.
 
-The package is the pure core (load -> validate -> resolve); it never imports pulumi.
-The Pulumi shell lives in `components/` and in `kubeports.plan`.
+Rooms (each package's header states what it may import; tests/test_architecture.py holds them):
+- kubeports.core: load -> validate -> resolve, pure (never imports pulumi);
+- kubeports.render: text for people and host firewalls (rules tables, nftables, change requests);
+- kubeports.plan: the offline plan under Pulumi's mock runtime and its diffs;
+- kubeports.cli: the command table, argument parsing and printing.
+The Pulumi components live in `components/` (cloud modules in `components/clouds/`).
 """

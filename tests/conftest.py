@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from kubeports.catalog import Catalog, load_catalog
-from kubeports.paths import PORTSPECS, ROOT
-from kubeports.project import Project, load_project
+from kubeports.core.catalog import Catalog, load_catalog
+from kubeports.core.paths import PORTSPECS, ROOT
+from kubeports.core.project import Project, load_project
 
 STACK_FILES = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
 STACKS = [os.path.basename(p)[len("Pulumi."):-len(".yaml")] for p in STACK_FILES]
@@ -39,14 +39,9 @@ def spec_dir(tmp_path) -> str:
 
 
 @pytest.fixture
-def run_cli(monkeypatch) -> Callable[..., tuple[int, str, str]]:
-    """Run `kubeports ARGS...` in process: returns (exit code, stdout, stderr).
-
-    Command modules that need pulumi (plan) are not loaded, so only the core's
-    commands (lint, rules, schema) are available here."""
+def run_cli() -> Callable[..., tuple[int, str, str]]:
+    """Run `kubeports ARGS...` in process: returns (exit code, stdout, stderr)."""
     from kubeports import cli
-
-    monkeypatch.setattr(cli, "_load_extensions", lambda: None)
 
     def run(*argv: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()

@@ -1,4 +1,4 @@
-"""Shared helpers for tests that run the Pulumi program under mocks (kubeports.plan)."""
+"""Shared helpers for tests that run the Pulumi program under mocks (kubeports.plan.offline)."""
 from __future__ import annotations
 
 import functools
@@ -9,10 +9,10 @@ import shutil
 
 import yaml
 
-from kubeports.paths import PORTSPECS, ROOT
-from kubeports.plan import Plan, PlannedResource, run_plan
-from kubeports.project import load_project
-from kubeports.rules import Rule
+from kubeports.core.paths import PORTSPECS, ROOT
+from kubeports.core.project import load_project
+from kubeports.core.rules import Rule
+from kubeports.plan.offline import Plan, PlannedResource, run_plan
 
 STACK_FILES = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
 

@@ -22,10 +22,10 @@ import yaml
 from hypothesis import HealthCheck, Phase, currently_in_test_context, event, example, given, settings
 from hypothesis import strategies as st
 
-from kubeports.catalog import load_paths
-from kubeports.errors import KubeportsError
-from kubeports.paths import PORTSPECS, ROOT
-from kubeports.project import load_project
+from kubeports.core.catalog import load_paths
+from kubeports.core.errors import KubeportsError
+from kubeports.core.paths import PORTSPECS, ROOT
+from kubeports.core.project import load_project
 
 LINE = re.compile(r"^[^:]+:\d+: \S.*: .+$")
 SPEC_FILES = sorted(glob.glob(os.path.join(PORTSPECS, "*.yaml")))
@@ -276,7 +276,7 @@ def test_yaml_bombs_are_problems(workdir):
 @pytest.fixture(scope="module")
 def cached_catalog() -> Iterator[None]:
     """The stack fuzzing targets the stack, not the catalog: load the catalog once."""
-    from kubeports import project
+    from kubeports.core import project
 
     loaded: dict[str, Any] = {}
     real = project.load_catalog
@@ -325,7 +325,7 @@ def test_stack_config_random_yaml(workdir, cached_catalog, doc):
 @pytest.fixture(scope="module")
 def monitors() -> Iterator[list]:
     """Every RecordingMonitor run_plan creates, to look at what it recorded."""
-    from kubeports import plan
+    from kubeports.plan import offline as plan
 
     made: list = []
 
@@ -342,7 +342,7 @@ def monitors() -> Iterator[list]:
 def plan_ends_cleanly(path: str, monitors: list) -> KubeportsError | None:
     """run_plan either plans or raises the project's error having registered nothing;
     and whatever `kubeports lint` accepts (load_project), the program accepts too."""
-    from kubeports.plan import run_plan
+    from kubeports.plan.offline import run_plan
 
     monitors.clear()
     error = ends_cleanly(lambda: run_plan(path))
@@ -379,7 +379,7 @@ def test_plan_of_a_mutated_stack(workdir, cached_catalog, monitors, data, name):
 
 def test_plan_of_an_invalid_stack_is_the_lint_error(workdir, monitors):
     """The program's own error, not a pulumi.RunError wrapping it, and nothing registered."""
-    from kubeports.plan import run_plan
+    from kubeports.plan.offline import run_plan
 
     path = stack_file(workdir, "Pulumi.bad.yaml", STACK_TEXTS["Pulumi.dev.yaml"].replace("egress: open", "egress: x"))
     monitors.clear()

@@ -1,0 +1,153 @@
+"""AWS (EC2 + VPC) rendering of groups, rules and nodes.
+
+AWS quirks kept here:
+- rules are `vpc.SecurityGroupIngressRule`/`EgressRule`, one source each
+  (`referenced_security_group_id`, `cidr_ipv4` or `cidr_ipv6`); never inline rules,
+  never `ec2.SecurityGroupRule` beside them;
+- the provider deletes AWS's default allow-all egress, so egress is exactly the
+  resolved egress rules (open egress resolves to explicit allow-all rules);
+- a group reference has no address family: the IPv4 and IPv6 twins of one
+  role-peer rule are a single AWS rule, named by the key without its family suffix;
+- `ip_protocol` "-1" means all; for a raw protocol number AWS ignores ports, so none
+  are sent; ICMP type/code ride in from_port/to_port (-1 = any);
+- natively routed pod IPs need `source_dest_check` off, since AWS drops packets whose
+  source is not the instance's own address.
+
+NLB quirks kept here (the `load-balancer` role):
+- an NLB's security groups can only be set when it is created, so its group is made
+  first (the role's group, `<name>-sg`) and rules naming `load-balancer` reference it;
+  AWS documents that a target rule referencing the NLB's group admits its traffic;
+- the API target group turns client IP preservation off: with it on, a control-plane
+  node calling the API through the NLB may be sent to itself, and that (hairpin)
+  connection fails; targets then see the NLB's own addresses, which its group covers;
+- target group and NLB names are at most 32 characters, too few for a cluster name and
+  Pulumi's random suffix: they get `name_prefix` and their meaningful name as a tag;
+- the bastion's public address is an Elastic IP with its own association, so a replaced
+  instance keeps the address; its subnet must route to an internet gateway.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.backend import CloudBackend, CloudLoadBalancer, LoadBalancerSpec, Node, NodeSpec
+from kubeports.core.rules import Rule
+
+# Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
+HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
+                "healthy_threshold": 3, "unhealthy_threshold": 3}
+NAME_PREFIX = "kp-"  # AWS LB and target group names: 32 characters at most (see header)
+
+
+def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Input[str] | None) -> dict:
+    args: dict = {"security_group_id": group_id, "description": rule.description,
+                  "ip_protocol": "-1" if rule.protocol == "all" else rule.protocol}
+    if rule.protocol in ("tcp", "udp") and rule.from_port is not None:
+        args.update(from_port=rule.from_port, to_port=rule.to_port)
+    elif rule.is_icmp:
+        args.update(from_port=-1 if rule.from_port is None else rule.from_port,
+                    to_port=-1 if rule.to_port is None else rule.to_port)
+    if rule.peer_kind == "role":
+        args["referenced_security_group_id"] = peer_group_id
+    elif rule.ethertype == "IPv4":
+        args["cidr_ipv4"] = rule.peer
+    else:
+        args["cidr_ipv6"] = rule.peer
+    return args
+
+
+def aws_rule_name(cluster: str, rule: Rule) -> str:
+    key = rule.key
+    return f"{cluster}-{key[:-3] if rule.peer_kind == 'role' else key}"
+
+
+class AwsBackend(CloudBackend):
+    cloud = "aws"
+
+    def rule_name(self, rule: Rule) -> str:
+        return aws_rule_name(self.cluster.name, rule)
+
+    def security_group(self, name: str, role: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+        assert self.stack.aws is not None
+        return aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            description=f"kubeports {self.cluster.name} {role} nodes",
+            vpc_id=self.stack.aws.vpc_id,
+            revoke_rules_on_delete=True,
+            tags={"Name": name, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/role": role},
+            opts=opts,
+        )
+
+    def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],
+              opts_for: Callable[[Rule], pulumi.ResourceOptions]) -> dict[str, pulumi.CustomResource]:
+        out: dict[str, pulumi.CustomResource] = {}
+        for rule in rules:
+            name = self.rule_name(rule)
+            if name in out:
+                continue  # the other family's twin of a group reference
+            kind = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
+            out[name] = kind(name, **rule_args(rule, group_ids[rule.role], peer), opts=opts_for(rule))
+        return out
+
+    def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
+        settings = self.stack.aws
+        assert settings is not None
+        keep = pulumi.ResourceOptions(protect=spec.settings.protect, ignore_changes=["ami"] if spec.hold_image else None)
+        nodes = []
+        for index in range(spec.settings.count):
+            name = f"{spec.cluster}-{spec.role}-{index}"
+            subnet = settings.subnet_ids[index % len(settings.subnet_ids)]
+            instance = aws.ec2.Instance(
+                name,
+                ami=spec.settings.image or settings.ami,
+                instance_type=spec.settings.instance_type or settings.instance_type,
+                subnet_id=(settings.bastion_subnet_id or subnet) if spec.public else subnet,
+                vpc_security_group_ids=[group_id],
+                key_name=settings.key_name,
+                source_dest_check=not spec.routes_pod_ips,
+                metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
+                                  "http_put_response_hop_limit": 2},
+                root_block_device={"encrypted": True, "volume_type": "gp3",
+                                   "volume_size": spec.settings.volume_size or settings.volume_size},
+                user_data=settings.user_data or spec.user_data,
+                tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role},
+                opts=pulumi.ResourceOptions.merge(opts, keep),
+            )
+            public_ip = None
+            if spec.public:
+                eip = aws.ec2.Eip(f"{name}-eip", domain="vpc", opts=opts,
+                                  tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned",
+                                        "kubeports/role": spec.role})
+                aws.ec2.EipAssociation(f"{name}-eip-association", allocation_id=eip.id, instance_id=instance.id,
+                                       opts=opts)
+                public_ip = eip.public_ip
+            nodes.append(Node(instance.id, instance.private_ip, name, public_ip))
+        return nodes
+
+    def load_balancer(self, name: str, spec: LoadBalancerSpec, opts: pulumi.ResourceOptions) -> CloudLoadBalancer:
+        settings = self.stack.aws
+        assert settings is not None
+        group = self.security_group(name, spec.role, opts)  # before the NLB: set at creation only
+        keep = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=spec.protect))
+        tags = {f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role}
+        nlb = aws.lb.LoadBalancer(
+            f"{name}-nlb", name_prefix=NAME_PREFIX, load_balancer_type="network", internal=settings.lb_internal,
+            subnets=settings.lb_subnet_ids or settings.subnet_ids, security_groups=[group.id],
+            enable_cross_zone_load_balancing=True, enable_deletion_protection=spec.protect,
+            tags={"Name": name, **tags}, opts=keep)
+        for lis in spec.listeners:
+            base = f"{name}-{lis.name}"
+            targets = aws.lb.TargetGroup(
+                f"{base}-targets", name_prefix=NAME_PREFIX, port=lis.target_port, protocol="TCP",
+                target_type="instance", vpc_id=settings.vpc_id, preserve_client_ip="false",
+                health_check=HEALTH_CHECK, tags={"Name": base, **tags}, opts=opts)
+            aws.lb.Listener(f"{base}-listener", load_balancer_arn=nlb.arn, port=lis.port, protocol="TCP",
+                            default_actions=[{"type": "forward", "target_group_arn": targets.arn}],
+                            tags={"Name": base, **tags}, opts=opts)
+            for node in spec.members[lis.target_role]:
+                aws.lb.TargetGroupAttachment(f"{base}-{node.name}", target_group_arn=targets.arn, target_id=node.id,
+                                             port=lis.target_port, opts=opts)
+        return CloudLoadBalancer(group.id, nlb.dns_name)

@@ -1,0 +1,263 @@
+"""OpenStack (Neutron + Nova) rendering of groups, rules and nodes.
+
+Neutron quirks kept here:
+- a new group comes with allow-all egress for IPv4 and IPv6; `delete_default_rules`
+  removes them, and egress is then exactly the resolved egress rules;
+- a rule names one peer: `remote_group_id` for a role, `remote_ip_prefix` for a CIDR;
+  its ethertype must match the peer's family; ICMPv6 is `ipv6-icmp`; "all protocols"
+  is an omitted protocol; ICMP type/code ride in port_range_min/max;
+- rules are immutable (every field forces a new rule) and a re-created rule that still
+  exists gives 409, hence `delete_before_replace`;
+- with port security on, natively routed pod IPs need the pod CIDR as an allowed
+  address pair, or Neutron drops the node's pod traffic.
+
+Octavia quirks kept here (the `load-balancer` role; kubeports:openstack.lbProvider):
+- Octavia owns the security groups of its VIP and amphora ports, so the balancer has no
+  Neutron group of ours: the load-balancer role's own rules are not Neutron rules. Who
+  may reach a listener is its `allowed_cidrs` (CIDR peers as they are; role peers as
+  `subnetCidr`, where every VM sits), in the VIP's family (Octavia refuses others).
+  The OVN provider does not implement `allowed_cidrs`, so there the members' groups are
+  the only filter (next point);
+- a rule whose peer is `load-balancer` cannot name a group; it becomes one rule per
+  address the traffic really has, named `<rule>-via-<what>`:
+  - amphora: the amphorae reach members (traffic and health checks) from their own port
+    in the member subnet: `subnetCidr`;
+  - ovn: members see the client's own address (clients of a listener forwarding to that
+    role and port) and health checks from an `ovn-lb-hm-*` port in the member subnet:
+    the listener's clients plus `subnetCidr`;
+  - egress towards the balancer (strict egress): its VIP lives in `subnetCidr`; with
+    `lbFloatingIp`, also its floating IP /32;
+  the family of the other twin (e.g. IPv6 with an IPv4 subnet) gets no rule, and an
+  expansion that repeats a CIDR rule already there is left out (Neutron would 409);
+- OVN balances with SOURCE_IP_PORT only; amphora uses ROUND_ROBIN. Health monitors are
+  TCP (both providers implement it).
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from components.backend import CloudBackend, CloudLoadBalancer, Listener, LoadBalancerSpec, Node, NodeSpec
+from kubeports.core.rules import Rule, cidr_label
+from kubeports.core.settings import LOAD_BALANCER
+
+LB_METHOD = {"amphora": "ROUND_ROBIN", "ovn": "SOURCE_IP_PORT"}  # OVN implements only SOURCE_IP_PORT
+HEALTH_CHECK = {"delay": 10, "timeout": 5, "max_retries": 3, "max_retries_down": 3}  # seconds, probes
+DESCRIPTION_MAX = 255
+
+
+def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Input[str] | None) -> dict:
+    args: dict = {
+        "direction": rule.direction,
+        "ethertype": rule.ethertype,
+        "security_group_id": group_id,
+        "description": rule.description,
+    }
+    if rule.protocol != "all":
+        args["protocol"] = "ipv6-icmp" if rule.protocol == "icmpv6" else rule.protocol
+    if rule.from_port is not None:
+        args["port_range_min"] = rule.from_port
+    if rule.to_port is not None:
+        args["port_range_max"] = rule.to_port
+    if rule.peer_kind == "role":
+        args["remote_group_id"] = peer_group_id
+    else:
+        args["remote_ip_prefix"] = rule.peer
+    return args
+
+
+def family(cidr: str) -> str:
+    return "IPv4" if ipaddress.ip_network(cidr).version == 4 else "IPv6"
+
+
+def _admits_port(rule: Rule, port: int) -> bool:
+    if rule.protocol == "all":
+        return True
+    return rule.protocol == "tcp" and (rule.from_port is None or rule.from_port <= port <= (rule.to_port or port))
+
+
+def listener_sources(listener: Listener, rules: Sequence[Rule], subnet_cidr: str) -> tuple[str, ...]:
+    """The CIDRs the load balancer's own ingress rules admit to `listener`, in the VIP's
+    family (the VIP sits in `subnet_cidr`): CIDR peers as they are, role peers as the subnet."""
+    vip_family = family(subnet_cidr)
+    found = {rule.peer if rule.peer_kind == "cidr" else subnet_cidr for rule in rules
+             if rule.direction == "ingress" and rule.ethertype == vip_family and _admits_port(rule, listener.port)}
+    return tuple(sorted(found, key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c))))
+
+
+@dataclass(frozen=True)
+class Octavia:
+    """What `rules()` needs to know of this stack's Octavia load balancer."""
+
+    provider: str
+    subnet_cidr: str
+    listeners: tuple[Listener, ...]
+    clients: Mapping[str, tuple[str, ...]]  # listener name -> listener_sources
+    floating_ip: pulumi.Output[str] | None = None
+
+
+def load_balancer_peers(rule: Rule, octavia: Octavia) -> list[tuple[str, pulumi.Input[str], str]]:
+    """The addresses standing in for the `load-balancer` peer of `rule`: (label, prefix, why)."""
+    out: dict[str, tuple[pulumi.Input[str], str]] = {}
+    if family(octavia.subnet_cidr) == rule.ethertype:
+        why = {"amphora": "amphora port in the member subnet",
+               "ovn": "OVN health-check port in the member subnet"}[octavia.provider]
+        out[cidr_label(octavia.subnet_cidr)] = (octavia.subnet_cidr, why if rule.direction == "ingress" else
+                                                 "the load balancer's VIP in the member subnet")
+    if rule.direction == "ingress" and octavia.provider == "ovn":
+        for lis in octavia.listeners:
+            if lis.target_role == rule.role and _admits_port(rule, lis.target_port):
+                for cidr in octavia.clients[lis.name]:
+                    if family(cidr) == rule.ethertype:
+                        out.setdefault(cidr_label(cidr), (cidr, f"OVN keeps the address of {lis.name} clients"))
+    if rule.direction == "egress" and octavia.floating_ip is not None and rule.ethertype == "IPv4":
+        out["floating-ip"] = (octavia.floating_ip.apply(lambda a: f"{a}/32"), "the load balancer's floating IP")
+    return [(label, prefix, why) for label, (prefix, why) in sorted(out.items())]
+
+
+def _described(description: str, why: str) -> str:
+    text = f"{description} (load balancer: {why})"
+    return text if len(text) <= DESCRIPTION_MAX else text[: DESCRIPTION_MAX - 3] + "..."
+
+
+class OpenStackBackend(CloudBackend):
+    cloud = "openstack"
+    octavia: Octavia | None = None  # set by load_balancer(), read by rules()
+
+    def security_group(self, name: str, role: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+        return openstack.networking.SecGroup(
+            f"{name}-sg",
+            name=name,
+            description=f"kubeports {self.cluster.name} {role} nodes",
+            delete_default_rules=True,
+            tags=[f"kubeports:cluster={self.cluster.name}", f"kubeports:role={role}"],
+            opts=opts,
+        )
+
+    def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],
+              opts_for: Callable[[Rule], pulumi.ResourceOptions]) -> dict[str, pulumi.CustomResource]:
+        out = {}
+        # CIDR rules already in this batch: a load-balancer expansion repeating one would 409
+        taken = {(r.role, r.direction, r.protocol, r.from_port, r.to_port, r.ethertype, r.peer)
+                 for r in rules if r.peer_kind == "cidr"}
+        for rule in rules:
+            if rule.role == LOAD_BALANCER:
+                continue  # Octavia's own ports: rendered as the listeners' allowed_cidrs
+            opts = pulumi.ResourceOptions.merge(opts_for(rule), pulumi.ResourceOptions(delete_before_replace=True))
+            name = self.rule_name(rule)
+            if rule.peer_kind == "role" and rule.peer == LOAD_BALANCER:
+                for label, prefix, why in load_balancer_peers(rule, self._octavia_for(rule)):
+                    key = (rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.ethertype, prefix)
+                    if isinstance(prefix, str) and key in taken:
+                        continue
+                    taken.add(key)
+                    args = {**rule_args(rule, group_ids[rule.role], None), "remote_ip_prefix": prefix,
+                            "description": _described(rule.description, why)}
+                    out[f"{name}-via-{label}"] = openstack.networking.SecGroupRule(f"{name}-via-{label}", **args,
+                                                                                   opts=opts)
+                continue
+            peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
+            out[name] = openstack.networking.SecGroupRule(name, **rule_args(rule, group_ids[rule.role], peer),
+                                                          opts=opts)
+        return out
+
+    def _octavia_for(self, rule: Rule) -> Octavia:
+        """The local balancer; for one another stack manages, what the config says of it."""
+        settings = self.stack.openstack
+        assert settings is not None and settings.subnet_cidr is not None  # StackConfig checks both
+        if self.octavia is not None:
+            return self.octavia
+        if settings.lb_provider == "ovn" and rule.direction == "ingress":
+            raise ValueError(f"{rule.key}: with the OVN provider, members see the clients of a load balancer "
+                             "another stack manages; kubeports cannot know them here")
+        return Octavia(settings.lb_provider, settings.subnet_cidr, (), {})
+
+    def load_balancer(self, name: str, spec: LoadBalancerSpec, opts: pulumi.ResourceOptions) -> CloudLoadBalancer:
+        settings = self.stack.openstack
+        assert settings is not None and settings.subnet_cidr is not None  # StackConfig checks it
+        provider, tags = settings.lb_provider, [f"kubeports:cluster={spec.cluster}", f"kubeports:role={spec.role}"]
+        keep = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=spec.protect))
+        octavia = openstack.loadbalancer.LoadBalancer(
+            f"{name}-octavia", name=name, description=f"kubeports {spec.cluster} {spec.role}",
+            vip_subnet_id=settings.subnet_id, loadbalancer_provider=provider, tags=tags, opts=keep)
+        clients: dict[str, tuple[str, ...]] = {}
+        for lis in spec.listeners:
+            sources = listener_sources(lis, spec.rules, settings.subnet_cidr)
+            if not sources:  # an empty allowed_cidrs means everyone
+                raise ValueError(f"no rule lets anyone reach the load balancer's {lis.name} port {lis.port}")
+            clients[lis.name] = sources
+            base = f"{name}-{lis.name}"
+            listener = openstack.loadbalancer.Listener(
+                f"{base}-listener", name=base, loadbalancer_id=octavia.id, protocol="TCP", protocol_port=lis.port,
+                allowed_cidrs=list(sources) if provider == "amphora" else None,
+                description=f"{lis.name}: {lis.port} -> {lis.target_role}:{lis.target_port}", tags=tags, opts=opts)
+            pool = openstack.loadbalancer.Pool(f"{base}-pool", name=base, listener_id=listener.id, protocol="TCP",
+                                               lb_method=LB_METHOD[provider], tags=tags, opts=opts)
+            openstack.loadbalancer.Monitor(f"{base}-monitor", name=base, pool_id=pool.id, type="TCP",
+                                           **HEALTH_CHECK, opts=opts)
+            for node in spec.members[lis.target_role]:
+                openstack.loadbalancer.Member(f"{base}-{node.name}", name=node.name, pool_id=pool.id,
+                                              address=node.private_ip, protocol_port=lis.target_port,
+                                              subnet_id=settings.subnet_id, tags=tags, opts=opts)
+        address: pulumi.Output[str] = octavia.vip_address
+        floating_ip = None
+        if settings.lb_floating_ip:
+            fip = openstack.networking.FloatingIp(f"{name}-fip", pool=settings.floating_ip_pool,
+                                                  description=f"kubeports {spec.cluster} {spec.role}", tags=tags,
+                                                  opts=keep)
+            openstack.networking.FloatingIpAssociate(f"{name}-fip-association", floating_ip=fip.address,
+                                                     port_id=octavia.vip_port_id, opts=opts)
+            address = floating_ip = fip.address
+        self.octavia = Octavia(provider, settings.subnet_cidr, spec.listeners, clients, floating_ip)
+        return CloudLoadBalancer(None, address)
+
+    def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
+        settings = self.stack.openstack
+        assert settings is not None  # StackConfig guarantees it for cloud openstack
+        prefix = f"{spec.cluster}-{spec.role}"
+        server_group = openstack.compute.ServerGroup(f"{prefix}-servers", name=prefix,
+                                                     policies="soft-anti-affinity", opts=opts)  # a str in pulumi-openstack 5.x
+        image = openstack.images.get_image_output(name=spec.settings.image or settings.image, most_recent=True,
+                                                  opts=pulumi.InvokeOutputOptions(parent=opts.parent))
+        pairs = [{"ip_address": cidr} for cidr in spec.pod_cidrs] if spec.routes_pod_ips else None
+        keep = pulumi.ResourceOptions(protect=spec.settings.protect,
+                                      ignore_changes=["imageId", "blockDevices"] if spec.hold_image else None)
+        nodes = []
+        for index in range(spec.settings.count):
+            name = f"{prefix}-{index}"
+            port = openstack.networking.Port(
+                f"{name}-port", name=name, network_id=settings.network_id,
+                fixed_ips=[{"subnet_id": settings.subnet_id}] if settings.subnet_id else None,
+                security_group_ids=[group_id], allowed_address_pairs=pairs, admin_state_up=True, opts=opts)
+            server = openstack.compute.Instance(
+                name, name=name,
+                flavor_name=spec.settings.flavor or settings.flavor,
+                image_id=None if settings.boot_from_volume else image.id,
+                block_devices=[{
+                    "uuid": image.id, "source_type": "image", "destination_type": "volume", "boot_index": 0,
+                    "volume_size": spec.settings.volume_size or settings.volume_size, "delete_on_termination": True,
+                }] if settings.boot_from_volume else None,
+                key_pair=settings.key_pair,
+                availability_zone=settings.availability_zone,
+                networks=[{"port": port.id}],
+                scheduler_hints=[{"group": server_group.id}],
+                user_data=settings.user_data or spec.user_data,
+                metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role},
+                opts=pulumi.ResourceOptions.merge(opts, keep),
+            )
+            public_ip = None
+            if spec.public:  # the association, not the IP, follows a re-created port
+                fip = openstack.networking.FloatingIp(f"{name}-fip", pool=settings.floating_ip_pool,
+                                                      description=f"kubeports {spec.cluster} {name}",
+                                                      tags=[f"kubeports:cluster={spec.cluster}",
+                                                            f"kubeports:role={spec.role}"], opts=opts)
+                openstack.networking.FloatingIpAssociate(f"{name}-fip-association", floating_ip=fip.address,
+                                                         port_id=port.id, opts=opts)
+                public_ip = fip.address
+            nodes.append(Node(server.id, port.all_fixed_ips.apply(lambda ips: ips[0] if ips else ""), name,
+                              public_ip))
+        return nodes

@@ -1,0 +1,84 @@
+"""The one table of `kubeports` commands: name, help, arguments, and the function that runs it.
+
+Rules of this file:
+- every command is listed here, in the order `kubeports --help` shows them;
+- argument definitions need nothing beyond the core, so `--help` and the pure
+  commands never import pulumi;
+- a command that needs an optional dependency imports its module inside its runner,
+  and a missing package becomes a MissingDependency naming what to install.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kubeports.core.paths import ROOT
+from kubeports.render.export import FORMATS as EXPORT_FORMATS
+
+from .catalog import cmd_lint, cmd_rules, cmd_schema, lint_arguments, rules_arguments, schema_arguments
+from .common import add_stack_args
+from .diff import cmd_diff
+from .export import cmd_export
+
+
+class MissingDependency(Exception):
+    """An optional package a command needs is not installed."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def plan_arguments(parser: argparse.ArgumentParser) -> None:
+    add_stack_args(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--program", default=None,
+                        help="the Pulumi program to run (default: the project's __main__.py), e.g. an example's")
+    parser.add_argument("--stack-outputs", action="append", default=[], metavar="STACK=FILE",
+                        help="answer StackReference(STACK) with FILE: that stack's `kubeports plan --format json` "
+                             "or its outputs as a JSON object; repeatable")
+
+
+def run_plan_command(args: argparse.Namespace) -> int:
+    try:
+        from .plan import cmd_plan  # needs pulumi and the provider SDKs
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_openstack"):
+            raise MissingDependency(f"needs the Python package {exc.name.split('.')[0]!r} "
+                                    "(pip install kubeports installs it)") from None
+        raise
+    return cmd_plan(args)
+
+
+def diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name (Pulumi.NAME.yaml on each side)")
+    parser.add_argument("--base", help="git ref of the old side")
+    parser.add_argument("--head", help="git ref of the new side (default: the working tree)")
+    parser.add_argument("--base-dir", help="a checkout holding the old side")
+    parser.add_argument("--head-dir", help="a checkout holding the new side")
+    parser.add_argument("--repo", default=ROOT, help="the git repository (default: this project)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--exit-code", action="store_true", help="exit 2 when something changed")
+
+
+def export_arguments(parser: argparse.ArgumentParser) -> None:
+    add_stack_args(parser)
+    parser.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="nftables")
+    parser.add_argument("--role", help="only this role (default: every role of the stack)")
+    parser.add_argument("--addresses", metavar="FILE",
+                        help="YAML/JSON mapping role -> list of node addresses, to fill the role sets")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("lint", "validate port specs and stack files", lint_arguments, cmd_lint),
+    Command("rules", "print the resolved rules of a stack", rules_arguments, cmd_rules),
+    Command("schema", "print (or --check) the JSON Schema of spec files", schema_arguments, cmd_schema),
+    Command("plan", "print every resource the stack would create (offline, mocks)", plan_arguments, run_plan_command),
+    Command("diff", "compare a stack's rules and offline plan between two refs or checkouts", diff_arguments, cmd_diff),
+    Command("export", "export a stack's rules as nftables or a firewall change request", export_arguments, cmd_export),
+)

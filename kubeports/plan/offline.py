@@ -1,0 +1,287 @@
+"""`kubeports plan`: run the real Pulumi program under Pulumi's mock runtime, offline.
+
+This is the imperative shell (it imports pulumi). Rules of this file:
+- it runs `__main__.py` itself, unchanged, with the stack's config, through
+  `pulumi.runtime.set_mocks(..., preview=False)`, so checks inside `apply` run too;
+- mock ids are `<name>-id`, so every cross-reference in the inputs names the resource
+  it points to; mock IPs are derived from the resource name, so plans are stable;
+- no provider plugin runs and no cloud is contacted, and the output says so.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from kubeports.core.errors import KubeportsError, Problem
+from kubeports.core.paths import ROOT, display_path
+from kubeports.core.project import load_stack_doc
+
+PROGRAM = os.path.join(ROOT, "__main__.py")
+NOTICE = "offline plan: computed under Pulumi's mock runtime; no cloud was contacted and no provider plugin ran"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    id: str
+    options: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"notice": NOTICE, "stack": self.stack, "resources": [r.to_json() for r in self.resources],
+                "options": {r.urn: r.options for r in self.resources if r.options}, "outputs": self.outputs}
+
+
+def mock_ip(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).digest()
+    return f"10.{digest[0]}.{digest[1]}.{digest[2] % 254 + 1}"
+
+
+def mock_public_ip(name: str) -> str:
+    """From 203.0.113.0/24 (TEST-NET-3): plainly not a real address."""
+    return f"203.0.113.{hashlib.sha256(name.encode()).digest()[0] % 254 + 1}"
+
+
+# Computed outputs the program reads, by resource type. An AWS load balancer's or target
+# group's ARN is its id, so a reference to it names the resource as other ids do.
+COMPUTED: dict[str, Any] = {
+    "openstack:loadbalancer/loadBalancer:LoadBalancer":
+        lambda name: {"vipAddress": mock_ip(name), "vipPortId": f"{name}-vip-port-id"},
+    "openstack:networking/floatingIp:FloatingIp": lambda name: {"address": mock_public_ip(name)},
+    "aws:lb/loadBalancer:LoadBalancer": lambda name: {"arn": f"{name}-id", "dnsName": f"{name}.elb.amazonaws.com"},
+    "aws:lb/targetGroup:TargetGroup": lambda name: {"arn": f"{name}-id"},
+    "aws:ec2/eip:Eip": lambda name: {"publicIp": mock_public_ip(name)},
+}
+
+
+class PlanMocks(runtime_mocks.Mocks):
+    """Echo inputs as state, add the few computed outputs the program reads.
+
+    :param stack_outputs: the outputs of the stacks a program reads through
+        `pulumi.StackReference`, by stack name (e.g. `{"acme/kubeports/dev": {...}}`);
+        a reference to any other stack fails, as it would against a real backend.
+    :param where: the stack file, to name in that failure.
+    """
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, where: str = "(plan)") -> None:
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stack_outputs = {name: dict(outputs) for name, outputs in (stack_outputs or {}).items()}
+        self.where = where
+
+    def new_resource(self, args: runtime_mocks.MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = args.inputs.get("name") or args.name
+            if stack not in self.stack_outputs:
+                raise KubeportsError([Problem(self.where, 1, f"StackReference {stack}", (
+                    f"no outputs given for that stack offline; pass --stack-outputs {stack}=FILE (FILE: its "
+                    "`kubeports plan --format json`, or its outputs as JSON), or run_plan(stack_outputs=...)"))])
+            return stack, {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+        if args.typ == "openstack:networking/port:Port":
+            state["allFixedIps"] = [mock_ip(args.name)]
+        elif args.typ == "aws:ec2/instance:Instance":
+            state["privateIp"] = mock_ip(args.name)
+        state.update(COMPUTED.get(args.typ, lambda _name: {})(args.name))
+        return f"{args.name}-id", state
+
+    def call(self, args: runtime_mocks.MockCallArgs) -> tuple[dict, list]:
+        if args.token == "openstack:images/getImage:getImage":
+            name = args.args.get("name", "image")
+            return {"id": f"image-{name}-id", "name": name}, []
+        return {}, []
+
+
+class RecordingMonitor(runtime_mocks.MockMonitor):
+    """The stock mock monitor, also noting each resource's parent and options."""
+
+    def __init__(self, mocks: PlanMocks):
+        super().__init__(mocks)
+        self.plan_mocks = mocks
+        self.records: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            options = {k: v for k, v in (("protect", request.protect),
+                                         ("ignoreChanges", list(request.ignoreChanges)),
+                                         ("deleteBeforeReplace", request.deleteBeforeReplace)) if v}
+            self._record(request, response.urn, response.id, options)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """A read, e.g. a StackReference: recorded too, marked `read` (nothing is created)."""
+        response = super().ReadResource(request)
+        self._record(request, response.urn, request.id, {"read": True})
+        return response
+
+    def _record(self, request: Any, urn: str, id_: str, options: dict[str, Any]) -> None:
+        inputs = self.plan_mocks.inputs.get((request.type, request.name), {})
+        parent = request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None
+        self.records.append(PlannedResource(urn, request.type, request.name, parent, _plain(inputs), id_, options))
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-able data (mocks hand back resolved values; unknowns become null)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A plan keeps every resource, Output and future it makes alive until it returns, so
+    during the run Python's cyclic collector mostly re-walks a heap that only grows: over
+    half the CPU time of a 1,000-node plan, and more the bigger the plan (bench/scale.py).
+    Reference counting still frees what it can; the collector resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def program_error(exc: pulumi.RunError, stack_file: str) -> KubeportsError:
+    """The program stops on bad input with `pulumi.RunError(str(KubeportsError))`, raised
+    while handling that KubeportsError: hand back the project's own error; any other
+    RunError becomes one problem naming the stack file."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(inner, KubeportsError):
+        return inner
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return KubeportsError([Problem(display_path(stack_file), 1, "(program)", message)])
+
+
+def stack_name_of(stack_file: str) -> str:
+    base = os.path.basename(stack_file)
+    return base[len("Pulumi."):-len(".yaml")] if base.startswith("Pulumi.") and base.endswith(".yaml") else base
+
+
+def project_name_of(program: str) -> str:
+    """The `name:` of the Pulumi.yaml beside `program` (another project, e.g. an example), else kubeports."""
+    path = os.path.join(os.path.dirname(os.path.abspath(program)), "Pulumi.yaml")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+        if isinstance(doc, dict) and isinstance(doc.get("name"), str):
+            return doc["name"]
+    return "kubeports"
+
+
+def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM,
+             stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+    """Run `program` for the stack in `stack_file` under mocks; return what it registered.
+
+    `stack_outputs` answers the program's StackReferences (stack name -> outputs), e.g.
+    the outputs of another plan: `run_plan(pool, program=..., stack_outputs={"org/kubeports/dev": dev.outputs})`.
+    """
+    _doc, config = load_stack_doc(stack_file)
+    stack = stack_name_of(stack_file)
+    mocks = PlanMocks(stack_outputs, display_path(stack_file))
+    monitor = RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
+    runtime_mocks.set_mocks(mocks, project=project_name_of(program), stack=stack, preview=False, monitor=monitor)
+    # What a failed earlier plan left behind (Pulumi keeps failed outputs for program exit) is not ours.
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    # As the Pulumi CLI hands them over: string keys, and YAML's dates and the like as text.
+    runtime_config.set_all_config({str(k): v if isinstance(v, str) else json.dumps(v, default=str)
+                                   for k, v in config.items()})
+    env = {"KUBEPORTS_STACK_FILE": os.path.abspath(stack_file)}
+    if portspecs:
+        env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
+    with _environ(**env), _cyclic_gc_paused():
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        except pulumi.RunError as exc:
+            raise program_error(exc, stack_file) from None
+    plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn))  # registration order is async
+    root = runtime_settings.get_root_resource()
+    for key, value in sorted(getattr(root, "outputs", {}).items()):
+        plan.outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
+    return plan
+
+
+def as_text(plan: Plan) -> str:
+    names = {r.urn: r.name for r in plan.resources}
+    lines = [f"# {NOTICE}.", f"# stack {plan.stack}: {len(plan.resources)} resources", ""]
+    for res in plan.resources:
+        lines.append(f"+ {res.type}  {res.name}  (id {res.id})")
+        lines.append(f"    parent: {names.get(res.parent or '', '(stack)')}")
+        for key, value in res.inputs.items():
+            lines.append(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+        for key, value in res.options.items():
+            lines.append(f"    [{key}]: {json.dumps(value)}")
+    lines += ["", "outputs:"] + [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in plan.outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def stack_outputs_of(items: list[str]) -> dict[str, Any]:
+    """`--stack-outputs STACK=FILE` values: a plan's JSON (its `outputs`) or an outputs object."""
+    out: dict[str, Any] = {}
+    for item in items:
+        stack, _, path = item.partition("=")
+        if not stack or not path:
+            raise KubeportsError([Problem(item, 1, "--stack-outputs", "expected STACK=FILE")])
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise KubeportsError([Problem(path, 1, "--stack-outputs", f"{stack}: {exc}")]) from None
+        if not isinstance(data, dict):
+            raise KubeportsError([Problem(path, 1, "--stack-outputs", f"{stack}: expected a JSON object")])
+        out[stack] = data["outputs"] if "resources" in data and isinstance(data.get("outputs"), dict) else data
+    return out

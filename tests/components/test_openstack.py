@@ -1,0 +1,134 @@
+"""The OpenStack backend under Pulumi mocks: groups, rules, ports, servers, per example stack."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from tests.plans import by_name, plan_of, rules_of, stacks_of
+
+STACKS = stacks_of("openstack")
+SG = "openstack:networking/secGroup:SecGroup"
+RULE = "openstack:networking/secGroupRule:SecGroupRule"
+PORT = "openstack:networking/port:Port"
+SERVER = "openstack:compute/instance:Instance"
+SERVER_GROUP = "openstack:compute/serverGroup:ServerGroup"
+
+
+def cluster_of(stack_file: str) -> dict:
+    with open(stack_file, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["config"]["kubeports:cluster"]
+
+
+def expected_neutron(rule, cluster: str) -> dict:
+    """Neutron's reading of a rule, stated independently of components/clouds/openstack.py."""
+    want = {"direction": rule.direction, "ethertype": rule.ethertype,
+            "securityGroupId": f"{cluster}-{rule.role}-sg-id", "description": rule.description}
+    if rule.protocol != "all":
+        want["protocol"] = {"icmpv6": "ipv6-icmp"}.get(rule.protocol, rule.protocol)
+    if rule.from_port is not None:
+        want["portRangeMin"] = rule.from_port
+    if rule.to_port is not None:
+        want["portRangeMax"] = rule.to_port
+    if rule.peer_kind == "role":
+        want["remoteGroupId"] = f"{cluster}-{rule.peer}-sg-id"
+    else:
+        want["remoteIpPrefix"] = rule.peer
+    return want
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_one_group_per_role_with_default_rules_deleted(stack):
+    cluster = cluster_of(stack)
+    groups = plan_of(stack).by_type(SG)
+    assert sorted(g.name for g in groups) == sorted(f"{cluster['name']}-{r}-sg" for r in cluster["roles"])
+    assert all(g.inputs["deleteDefaultRules"] is True for g in groups)
+    assert all("rules" not in g.inputs for g in groups)
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_every_resolved_rule_exactly_once_with_neutron_fields(stack):
+    name = cluster_of(stack)["name"]
+    rules = rules_of(stack)
+    planned = plan_of(stack).by_type(RULE)
+    assert len(planned) == len(rules)
+    resources = {r.name: r for r in planned}
+    for rule in rules:
+        res = resources[f"{name}-{rule.key}"]
+        assert res.inputs == expected_neutron(rule, name), rule.key
+        assert res.options.get("deleteBeforeReplace") is True
+        assert res.parent and res.parent.endswith(f"::{name}-{rule.role}")
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_no_resource_for_an_absent_role(stack):
+    cluster = cluster_of(stack)
+    absent = {"control-plane", "worker", "etcd", "rancher-server", "registry", "bastion"} - set(cluster["roles"])
+    for res in plan_of(stack).resources:
+        for role in absent:
+            assert not res.name.startswith(f"{cluster['name']}-{role}-"), res.name
+            assert f"-from-{role}-" not in res.name and f"-to-{role}-" not in res.name, res.name
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_servers_per_role_sit_on_a_port_with_the_role_group(stack):
+    cluster = cluster_of(stack)
+    name = cluster["name"]
+    plan = plan_of(stack)
+    resources = by_name(plan)
+    for role, settings in cluster["roles"].items():
+        servers = [r for r in plan.by_type(SERVER) if r.name.startswith(f"{name}-{role}-")]
+        assert len(servers) == settings["count"]
+        for server in servers:
+            port = resources[f"{server.name}-port"]
+            assert server.inputs["networks"] == [{"port": f"{server.name}-port-id"}]
+            assert port.inputs["securityGroupIds"] == [f"{name}-{role}-sg-id"]
+            assert server.inputs["schedulerHints"] == [{"group": f"{name}-{role}-servers-id"}]
+            assert server.options.get("protect", False) == settings.get("protect", False)
+        group = resources[f"{name}-{role}-servers"]
+        assert group.type == SERVER_GROUP and group.inputs["policies"] == "soft-anti-affinity"
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_stateful_roles_hold_their_image_until_rolled(stack):
+    cluster = cluster_of(stack)
+    for server in plan_of(stack).by_type(SERVER):
+        role = server.inputs["metadata"]["kubeports-role"]
+        held = role in ("control-plane", "etcd") and role not in cluster.get("roll", [])
+        assert ("imageId" in server.options.get("ignoreChanges", [])) == held, server.name
+
+
+def test_boot_from_volume_uses_the_looked_up_image():
+    stack = next(s for s in STACKS if s.endswith("Pulumi.dev.yaml"))
+    for server in plan_of(stack).by_type(SERVER):
+        assert "imageId" not in server.inputs
+        (device,) = server.inputs["blockDevices"]
+        assert device["uuid"] == "image-ubuntu-24.04-id" and device["volumeSize"] == 80
+
+
+def native_routing_stack(tmp_path, routes: bool) -> str:
+    base = next(s for s in STACKS if s.endswith("Pulumi.dev.yaml"))
+    with open(base, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data["config"]["kubeports:cluster"]["cni"] = {"name": "calico", "mode": "bgp" if routes else "vxlan"}
+    path = tmp_path / "Pulumi.native.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("routes", [True, False])
+def test_pod_cidr_is_an_allowed_address_pair_only_when_pods_are_routed(tmp_path, routes):
+    plan = plan_of(native_routing_stack(tmp_path, routes))
+    for port in plan.by_type(PORT):
+        pairs = port.inputs.get("allowedAddressPairs")
+        assert pairs == ([{"ipAddress": "10.244.0.0/16"}] if routes else None)
+
+
+def test_port_spec_changes_never_reach_a_server():
+    """Servers depend on the group id only, never on a rule: no rule input is a server input."""
+    stack = next(s for s in STACKS if s.endswith("Pulumi.dev.yaml"))
+    rule_ids = {f"{r.name}-id" for r in plan_of(stack).by_type(RULE)}
+    for res in plan_of(stack).resources:
+        if res.type in (SERVER, PORT):
+            assert not any(rid in repr(res.inputs) for rid in rule_ids)

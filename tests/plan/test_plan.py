@@ -1,0 +1,102 @@
+"""The offline plan: the real program under mocks, per example stack, and what edits do to it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from kubeports.core.paths import ROOT
+from kubeports.plan.offline import NOTICE, run_plan
+from tests.plans import (
+    STACK_FILES,
+    append_flow,
+    by_name,
+    copy_catalog,
+    fingerprint,
+    plan_of,
+    reorder_catalog,
+    rules_of,
+)
+
+INSTANCE_TYPES = ("openstack:compute/instance:Instance", "aws:ec2/instance:Instance")
+
+
+def kubeports(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kubeports", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("stack", STACK_FILES, ids=os.path.basename)
+def test_reordered_yaml_registers_identical_urns_and_inputs(stack, tmp_path):
+    catalog = copy_catalog(str(tmp_path))
+    reorder_catalog(catalog, seed=len(stack))
+    assert fingerprint(run_plan(stack, catalog)) == fingerprint(plan_of(stack))
+
+
+@pytest.mark.parametrize("stack", STACK_FILES, ids=os.path.basename)
+def test_adding_one_port_adds_exactly_its_rules_and_touches_no_instance(stack, tmp_path):
+    catalog = copy_catalog(str(tmp_path))
+    append_flow(catalog, "kubernetes.yaml" if "kubeadm" in open(stack).read() else "ssh.yaml",
+                {"name": "node-exporter", "purpose": "node exporter metrics", "protocol": "tcp", "ports": 9100,
+                 "to": ["worker"], "from": ["control-plane"]})
+    old_keys = {r.key for r in rules_of(stack)}
+    new_rules = [r for r in rules_of(stack, catalog) if r.key not in old_keys]
+    assert new_rules, "the flow must add rules in this stack"
+    config = yaml.safe_load(open(stack, encoding="utf-8"))["config"]
+    cluster, cloud = config["kubeports:cluster"]["name"], config["kubeports:cloud"]
+    # each new rule's resource name is `<cluster>-<key>`; AWS names a group reference once for both families
+    expected = {f"{cluster}-{r.key.rsplit('-', 1)[0] if cloud == 'aws' and r.peer_kind == 'role' else r.key}"
+                for r in new_rules}
+    before, after = by_name(plan_of(stack)), by_name(run_plan(stack, catalog))
+    assert set(before) <= set(after), "nothing is deleted"
+    assert set(after) - set(before) == expected
+    for name, res in before.items():
+        assert after[name].inputs == res.inputs and after[name].options == res.options, name
+
+
+def test_plan_command_text_says_no_cloud_was_contacted():
+    result = kubeports("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    assert NOTICE in result.stdout
+    assert "+ openstack:compute/instance:Instance  dev-control-plane-0" in result.stdout
+    assert "remoteGroupId: \"dev-worker-sg-id\"" in result.stdout  # cross-references name their target
+
+
+def test_plan_command_json_shape_for_the_aws_stack():
+    result = kubeports("plan", "--stack", "prod-aws", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["notice"] == NOTICE
+    assert {"resources", "outputs"} <= set(doc)
+    for res in doc["resources"]:
+        assert set(res) == {"urn", "type", "name", "parent", "inputs"}
+    ids = {f"{r['name']}-id" for r in doc["resources"]}
+    refs = [r["inputs"]["referencedSecurityGroupId"] for r in doc["resources"]
+            if "referencedSecurityGroupId" in r["inputs"]]
+    assert refs and set(refs) <= ids
+    assert doc["outputs"]["api_endpoint"].startswith("https://")
+
+
+def test_a_bad_stack_fails_with_one_line_before_any_resource(tmp_path):
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(open(os.path.join(ROOT, "Pulumi.dev.yaml")).read().replace("mode: ipip", "mode: ipipx"))
+    result = kubeports("plan", "--stack-file", str(bad))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:8: config.kubeports:cluster.cni.mode: unknown mode 'ipipx' for calico" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("stack", STACK_FILES, ids=os.path.basename)
+def test_outputs_per_role(stack):
+    plan = plan_of(stack)
+    groups = plan.outputs["security_group_ids"]
+    for role, group_id in groups.items():
+        assert plan.outputs[f"{role}_instance_ids"] == sorted(
+            f"{r.name}-id" for r in plan.resources if r.type in INSTANCE_TYPES and group_id.removesuffix("-sg-id")
+            + "-" in r.name + "-" and r.name.rsplit("-", 1)[0] == group_id.removesuffix("-sg-id"))
+        assert len(plan.outputs[f"{role}_private_ips"]) == len(plan.outputs[f"{role}_instance_ids"])

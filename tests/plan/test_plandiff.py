@@ -1,0 +1,281 @@
+"""kubeports.plan.compare: plan and rule diffs (pure; one test at the end runs real plans)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import types
+
+import pytest
+
+from kubeports.core.paths import ROOT
+from kubeports.plan import compare as plandiff
+from kubeports.plan.compare import diff_plans, diff_rules, role_of, to_json, to_markdown
+
+OS_RULE = "openstack:networking/secGroupRule:SecGroupRule"
+OS_PORT = "openstack:networking/port:Port"
+OS_VM = "openstack:compute/instance:Instance"
+OS_SG = "openstack:networking/secGroup:SecGroup"
+AWS_VM = "aws:ec2/instance:Instance"
+AWS_SG = "aws:ec2/securityGroup:SecurityGroup"
+AWS_IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def urn(type_: str, name: str, role: str = "Worker") -> str:
+    return f"urn:pulumi:dev::kubeports::kubeports:index:Cluster$kubeports:index:{role}${type_}::{name}"
+
+
+def res(type_: str, name: str, inputs: dict, options: dict | None = None, role: str = "Worker") -> dict:
+    out = {"urn": urn(type_, name, role), "type": type_, "name": name, "parent": None, "inputs": inputs}
+    if options:
+        out["options"] = options
+    return out
+
+
+def plan(*resources: dict) -> dict:
+    """The Plan.to_json() shape: options beside the resources, keyed by URN."""
+    bare = [{k: v for k, v in r.items() if k != "options"} for r in resources]
+    return {"stack": "dev", "resources": bare, "options": {r["urn"]: r["options"] for r in resources if "options" in r},
+            "outputs": {}}
+
+
+VM = {"name": "w-0", "flavorName": "m1.large", "keyPair": "ops", "imageId": "img-a",
+      "blockDevices": [{"uuid": "img-a", "volumeSize": 80}], "metadata": {"role": "worker"},
+      "networks": [{"port": "w-0-port-id"}], "userData": "#cloud-config\n"}
+AWS = {"ami": "ami-1", "instanceType": "m6i.large", "subnetId": "subnet-a", "keyName": "ops",
+       "rootBlockDevice": {"encrypted": True, "volumeSize": 80, "volumeType": "gp3"}, "tags": {"Name": "w-0"},
+       "userData": "#cloud-config\n", "vpcSecurityGroupIds": ["sg-1"]}
+RULE = {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22,
+        "remoteIpPrefix": "10.0.0.0/8", "securityGroupId": "sg-id", "description": "ssh"}
+AWS_RULE = {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+            "cidrIpv4": "10.0.0.0/8", "description": "ssh"}
+
+
+def changed(base: dict, **edits) -> dict:
+    out = json.loads(json.dumps(base))
+    for dotted, value in edits.items():
+        target = out
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if value is plandiff.ANY:  # delete the key
+            target.pop(last)
+        else:
+            target[last] = value
+    return out
+
+
+# (case, type, old inputs, new inputs, options, expected action, paths that force a replacement)
+CASES = [
+    ("identical", OS_VM, VM, VM, None, None, []),
+    ("neutron rule: description forces new", OS_RULE, RULE, changed(RULE, description="ssh (admins)"), None,
+     "replace", ["description"]),
+    ("neutron rule: port forces new", OS_RULE, RULE, changed(RULE, portRangeMax=23), None, "replace",
+     ["portRangeMax"]),
+    ("port: network forces new", OS_PORT, {"networkId": "n1", "name": "p"}, {"networkId": "n2", "name": "p"}, None,
+     "replace", ["networkId"]),
+    ("port: security groups update", OS_PORT, {"networkId": "n1", "securityGroupIds": ["a"]},
+     {"networkId": "n1", "securityGroupIds": ["a", "b"]}, None, "update", []),
+    ("server: key pair forces new", OS_VM, VM, changed(VM, keyPair="ops2"), None, "replace", ["keyPair"]),
+    ("server: boot volume image forces new", OS_VM, VM, changed(VM, blockDevices__0__uuid="img-b"), None,
+     "replace", ["blockDevices[0].uuid"]),
+    ("server: user data forces new", OS_VM, VM, changed(VM, userData="x"), None, "replace", ["userData"]),
+    ("server: image rebuilds in place", OS_VM, VM, changed(VM, imageId="img-b"), None, "update", []),
+    ("server: flavor resizes in place", OS_VM, VM, changed(VM, flavorName="m1.xlarge"), None, "update", []),
+    ("server: rename updates in place", OS_VM, VM, changed(VM, name="w-00"), None, "update", []),
+    ("server: metadata updates", OS_VM, VM, changed(VM, metadata__role="w"), None, "update", []),
+    ("server: ignored image is no change", OS_VM, VM, changed(VM, imageId="img-b", blockDevices__0__uuid="img-b"),
+     {"ignoreChanges": ["imageId", "blockDevices"]}, "ignored", []),
+    ("server: ignored in snake_case", OS_VM, VM, changed(VM, imageId="img-b"),
+     {"ignoreChanges": ["image_id"]}, "ignored", []),
+    ("server: ignored by wildcard path", OS_VM, VM, changed(VM, blockDevices__0__uuid="img-b"),
+     {"ignoreChanges": ["blockDevices[*].uuid"]}, "ignored", []),
+    ("server: ignore one, replace on another", OS_VM, VM, changed(VM, imageId="img-b", keyPair="k2"),
+     {"ignoreChanges": ["imageId"]}, "replace", ["keyPair"]),
+    ("secgroup: rename updates", OS_SG, {"name": "a", "description": "d"}, {"name": "b", "description": "d"}, None,
+     "update", []),
+    ("ec2: ami forces new", AWS_VM, AWS, changed(AWS, ami="ami-2"), None, "replace", ["ami"]),
+    ("ec2: ami ignored", AWS_VM, AWS, changed(AWS, ami="ami-2"), {"ignoreChanges": ["ami"]}, "ignored", []),
+    ("ec2: subnet forces new", AWS_VM, AWS, changed(AWS, subnetId="subnet-b"), None, "replace", ["subnetId"]),
+    ("ec2: root encryption forces new", AWS_VM, AWS, changed(AWS, rootBlockDevice__encrypted=False), None,
+     "replace", ["rootBlockDevice.encrypted"]),
+    ("ec2: root size updates", AWS_VM, AWS, changed(AWS, rootBlockDevice__volumeSize=100), None, "update", []),
+    ("ec2: instance type updates", AWS_VM, AWS, changed(AWS, instanceType="m6i.xlarge"), None, "update", []),
+    ("ec2: user data stop/start", AWS_VM, AWS, changed(AWS, userData="y"), None, "update", []),
+    ("ec2: user data replace-on-change", AWS_VM, changed(AWS, userDataReplaceOnChange=True),
+     changed(AWS, userData="y", userDataReplaceOnChange=True), None, "replace", ["userData"]),
+    ("ec2: tag updates", AWS_VM, AWS, changed(AWS, tags__Name="w-1"), None, "update", []),
+    ("aws group: description forces new", AWS_SG, {"description": "a", "vpcId": "v"},
+     {"description": "b", "vpcId": "v"}, None, "replace", ["description"]),
+    ("aws group: tags update", AWS_SG, {"description": "a", "tags": {}}, {"description": "a", "tags": {"x": "1"}},
+     None, "update", []),
+    ("aws rule: port updates in place", AWS_IN, AWS_RULE, changed(AWS_RULE, toPort=23), None, "update", []),
+    ("aws rule: cidr updates in place", AWS_IN, AWS_RULE, changed(AWS_RULE, cidrIpv4="10.1.0.0/16"), None,
+     "update", []),
+    ("aws rule: group forces new", AWS_IN, AWS_RULE, changed(AWS_RULE, securityGroupId="sg-2"), None, "replace",
+     ["securityGroupId"]),
+    ("aws rule: source kind switch forces new", AWS_IN, AWS_RULE,
+     changed(AWS_RULE, cidrIpv4=plandiff.ANY, referencedSecurityGroupId="sg-9"), None, "replace",
+     ["cidrIpv4", "referencedSecurityGroupId"]),
+    ("unknown type: any change updates", "acme:x:Thing", {"a": 1}, {"a": 2}, None, "update", []),
+]
+
+
+@pytest.mark.parametrize(("case", "type_", "old", "new", "options", "action", "replacing"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_resource_change(case, type_, old, new, options, action, replacing):
+    diff = diff_plans(plan(res(type_, "r", old, options)), plan(res(type_, "r", new, options)))
+    found = diff.changes + diff.ignored
+    if action is None:
+        assert found == () and diff.unchanged == 1 and diff.is_empty
+        return
+    assert [c.action for c in found] == [action]
+    assert sorted(p.path for p in found[0].changes if p.replaces) == sorted(replacing)
+    assert diff.is_empty == (action == "ignored")
+
+
+def test_ignored_change_is_listed_but_not_a_change():
+    old = plan(res(OS_VM, "cp-0", VM, {"ignoreChanges": ["imageId", "blockDevices"], "protect": True}))
+    new = plan(res(OS_VM, "cp-0", changed(VM, blockDevices__0__uuid="img-b"),
+                   {"ignoreChanges": ["imageId", "blockDevices"], "protect": True}))
+    diff = diff_plans(old, new)
+    assert diff.is_empty
+    assert [c.ignored for c in diff.ignored] == [("blockDevices[0].uuid",)]
+    assert "No changes (1 resources with changes held back by ignoreChanges)." in to_markdown(diff)
+
+
+def test_in_place_rebuild_is_noted():
+    diff = diff_plans(plan(res(OS_VM, "w", VM)), plan(res(OS_VM, "w", changed(VM, imageId="img-b"))))
+    assert diff.updated[0].changes[0].note.startswith("rebuilds the server")
+
+
+def test_create_delete_and_notes():
+    kept = res(OS_RULE, "keep", RULE)
+    gone = res(OS_VM, "cp-0", VM, {"protect": True}, role="ControlPlane")
+    swap = res(OS_RULE, "swap", RULE, {"deleteBeforeReplace": True, "protect": True})
+    old = plan(kept, gone, swap)
+    new = plan(kept, res(OS_PORT, "w-9-port", {"networkId": "n"}),
+               res(OS_RULE, "swap", changed(RULE, portRangeMin=2222), {"deleteBeforeReplace": True, "protect": True}))
+    diff = diff_plans(old, new)
+    assert [c.name for c in diff.created] == ["w-9-port"]
+    assert [c.name for c in diff.deleted] == ["cp-0"] and "protected" in diff.deleted[0].notes[0]
+    assert [c.name for c in diff.replaced] == ["swap"]
+    assert any("delete before replace" in n for n in diff.replaced[0].notes)
+    assert diff.unchanged == 1
+    assert diff.by_role() == {"worker": {"create": 1, "replace": 1}, "control-plane": {"delete": 1}}
+    text = to_markdown(diff, title="t")
+    assert "| worker | 0 | 0 | 0 | 1 | 0 | 0 | 1 |" in text and "**Blocked:**" in text
+
+
+def test_option_only_change_is_reported():
+    diff = diff_plans(plan(res(OS_VM, "w", VM)), plan(res(OS_VM, "w", VM, {"protect": True})))
+    assert [c.action for c in diff.options] == ["options"] and not diff.is_empty
+    assert diff.options[0].changes[0].path == "[protect]"
+
+
+def test_accepts_lists_and_plan_like_objects():
+    rec = types.SimpleNamespace(urn=urn(OS_VM, "w"), type=OS_VM, name="w", inputs=VM, options={})
+    rec2 = types.SimpleNamespace(urn=urn(OS_VM, "w"), type=OS_VM, name="w", inputs=changed(VM, keyPair="x"),
+                                 options={})
+    assert diff_plans([rec], types.SimpleNamespace(resources=[rec2])).replaced[0].name == "w"
+    assert diff_plans([res(OS_VM, "w", VM)], plan(res(OS_VM, "w", VM))).is_empty
+
+
+@pytest.mark.parametrize(("urn_", "role"), [
+    (urn(OS_RULE, "x", "ControlPlane"), "control-plane"),
+    (urn(OS_RULE, "x", "RancherServer"), "rancher-server"),
+    ("urn:pulumi:dev::kubeports::kubeports:index:Cluster$openstack:networking/secGroupRule:SecGroupRule::x", None),
+    ("urn:pulumi:dev::kubeports::kubeports:index:Cluster::dev", None),
+    ("urn:pulumi:dev::kubeports::kubeports:index:Cluster$kubeports:index:LoadBalancer::dev-lb", "load-balancer"),
+])
+def test_role_of(urn_, role):
+    assert role_of(urn_) == role
+
+
+def rule(key: str, role: str, description: str = "d", sources: tuple = ("a.yaml:1",)) -> dict:
+    return {"key": key, "role": role, "direction": "ingress", "description": description, "sources": list(sources)}
+
+
+def test_rule_diff_by_key():
+    old = {"rules": [rule("worker-in-tcp-80", "worker"), rule("cp-in-tcp-6443", "control-plane"),
+                     rule("worker-in-tcp-443", "worker")]}
+    new = {"rules": [rule("worker-in-tcp-80", "worker", sources=("a.yaml:9",)),  # moved lines: no change
+                     rule("cp-in-tcp-443", "control-plane"),
+                     rule("worker-in-tcp-443", "worker", description="https")]}
+    diff = diff_rules(old, new)
+    assert [r["key"] for r in diff.added] == ["cp-in-tcp-443"]
+    assert [r["key"] for r in diff.removed] == ["cp-in-tcp-6443"]
+    assert [n["key"] for _o, n in diff.changed] == ["worker-in-tcp-443"]
+    assert {role: {k: len(v) for k, v in slots.items()} for role, slots in diff.by_role().items()} == {
+        "control-plane": {"added": 1, "removed": 1, "changed": 0}, "worker": {"added": 0, "removed": 0, "changed": 1}}
+    assert diff_rules(old, old).is_empty and diff_rules(old["rules"], old).is_empty
+
+
+def test_markdown_and_json_shapes():
+    rd = diff_rules({"rules": []}, {"rules": [rule("worker-in-tcp-8080-from-anywhere-v4", "worker")]})
+    pd = diff_plans(plan(), plan(res(OS_RULE, "dev-worker-in-tcp-8080-from-anywhere-v4", RULE)))
+    text = to_markdown(pd, rd, title="Stack dev")
+    assert text.startswith("### Stack dev\n")
+    assert "| worker | 1 | 0 | 0 | 1 | 0 | 0 | 0 |" in text
+    assert "`+` `worker-in-tcp-8080-from-anywhere-v4`" in text
+    data = to_json(pd, rd)
+    json.dumps(data)
+    assert data["changed"] and data["roles"]["worker"]["rules_added"] == 1 and data["roles"]["worker"]["created"] == 1
+    assert to_markdown() == "No changes.\n" and to_json()["changed"] is False
+
+
+def test_paths_round_trip():
+    for text in ('tags["kubernetes.io/cluster/dev"]', "blockDevices[0].uuid", "rootBlockDevice.encrypted", "a"):
+        assert plandiff.format_path(plandiff._parse_path(text)) == text
+
+
+SITE = os.path.join(ROOT, ".venv", "lib")
+SDK_FILES = {
+    OS_RULE: "pulumi_openstack/networking/sec_group_rule.py",
+    OS_SG: "pulumi_openstack/networking/sec_group.py",
+    OS_PORT: "pulumi_openstack/networking/port.py",
+    OS_VM: "pulumi_openstack/compute/instance.py",
+    "openstack:compute/serverGroup:ServerGroup": "pulumi_openstack/compute/server_group.py",
+}
+
+
+@pytest.mark.parametrize("type_", sorted(SDK_FILES))
+def test_force_new_table_covers_the_sdk_docstrings(type_):
+    """Every argument the installed pulumi-openstack says "creates a new" is in FORCE_NEW."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pulumi_openstack")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("pulumi_openstack not installed")
+    path = os.path.join(os.path.dirname(list(spec.submodule_search_locations)[0]), SDK_FILES[type_])
+    source = open(path, encoding="utf-8").read()
+    doc = re.search(r'class \w+Args:.*?def __init__.*?"""(.*?)"""', source, re.S).group(1)
+    params = re.findall(r":param [^:]*?(\w+): (.*?)(?=\n\s*:param |\Z)", doc, re.S)
+    forcing = {plandiff._camel(name) for name, text in params
+               if re.search(r"creates? a new|forces? a new", " ".join(text.split()), re.I)}
+    table = plandiff.FORCE_NEW[type_]
+    assert plandiff.ANY in table or forcing <= table, sorted(forcing - table)
+
+
+def test_real_plans_diff():
+    """Two offline plans of the dev stack: identical -> empty; one more worker -> its port
+    and server only, nothing replaced."""
+    pytest.importorskip("pulumi")
+    import tempfile
+
+    import yaml
+
+    from kubeports.core.paths import ROOT
+    from kubeports.plan.offline import run_plan
+
+    base = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).to_json()
+    assert diff_plans(base, run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).to_json()).is_empty
+    doc = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml"), encoding="utf-8"))
+    doc["config"]["kubeports:cluster"]["roles"]["worker"]["count"] += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "Pulumi.dev.yaml")
+        with open(path, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(doc, fh)
+        diff = diff_plans(base, run_plan(path).to_json())
+    assert sorted(c.name for c in diff.created) == ["dev-worker-3", "dev-worker-3-port"]
+    assert not (diff.deleted or diff.replaced or diff.updated)

@@ -1,0 +1,243 @@
+"""The house's import rules, read from the code's own import statements (every one,
+also those inside functions), so a change that breaks a layer fails here.
+
+Rooms and what each may import (beyond the standard library):
+- kubeports.core: the core only (pydantic, PyYAML, packaging); never pulumi;
+- kubeports.render: the core and render; never pulumi;
+- kubeports.plan: core, render, plan and pulumi; never the cli or components;
+- kubeports.cli: anything of kubeports; nothing imports it but `python -m kubeports`;
+- components: the core, pulumi and the provider SDKs; never render, plan or cli;
+  components.backend (the interface) imports no cloud module and no provider SDK;
+  a cloud module imports no other cloud module and no other cloud's SDK.
+There is no import cycle among the project's modules.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+
+import pytest
+
+from kubeports.core.paths import ROOT
+
+PROVIDER_SDKS = {"pulumi_aws": "aws", "pulumi_openstack": "openstack"}
+PACKAGES = ("kubeports", "components")
+
+
+def module_name(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root)[:-len(".py")].replace(os.sep, ".")
+    return rel.removesuffix(".__init__")
+
+
+def project_files(root: str) -> dict[str, str]:
+    """Module name -> path, for every module of the two packages and the program."""
+    out = {"__main__": os.path.join(root, "__main__.py")}
+    for package in PACKAGES:
+        for folder, _dirs, files in os.walk(os.path.join(root, package)):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    out[module_name(path, root)] = path
+    return out
+
+
+def imports_of(module: str, source: str, is_package: bool) -> set[str]:
+    """Every module `source` imports, absolute, including imports inside functions."""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = base[:len(base) - node.level + 1]
+                target = ".".join(parent + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            # `from package import module` imports the module too
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def import_graph(files: Mapping[str, str]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        with open(path, encoding="utf-8") as handle:
+            graph[module] = imports_of(module, handle.read(), path.endswith("__init__.py"))
+    return graph
+
+
+def room(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli"):
+        return f"kubeports.{parts[1]}"
+    return ".".join(parts[:3]) if module.startswith("components.clouds.") else parts[0]
+
+
+def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
+    """Every import that breaks a rule of the module header, as `importer -> imported: rule`."""
+    out: list[str] = []
+    for module, targets in sorted(graph.items()):
+        here = room(module)
+        for target in sorted(targets):
+            top = target.split(".")[0]
+            there = room(target) if top in PACKAGES else top
+            if module.startswith(("kubeports.core", "kubeports.render")) and top.startswith("pulumi"):
+                out.append(f"{module} -> {target}: {here} imports no pulumi")
+            if here == "kubeports.core" and top in PACKAGES and there != "kubeports.core":
+                out.append(f"{module} -> {target}: the core imports only the core")
+            if here == "kubeports.render" and top in PACKAGES and there not in ("kubeports.core", "kubeports.render"):
+                out.append(f"{module} -> {target}: render imports only the core and render")
+            if here == "kubeports.plan" and (there == "kubeports.cli" or top == "components"):
+                out.append(f"{module} -> {target}: plan imports neither the cli nor components")
+            if there == "kubeports.cli" and here != "kubeports.cli" and module != "kubeports.__main__":
+                out.append(f"{module} -> {target}: nothing imports the cli")
+            if top == "components" and module.startswith("components") is False and module != "__main__" \
+                    and here not in ("kubeports.cli",):
+                out.append(f"{module} -> {target}: only the program imports components")
+            if here == "components" and there in ("kubeports.render", "kubeports.plan", "kubeports.cli"):
+                out.append(f"{module} -> {target}: components render clouds, not text, plans or commands")
+            if module == "components.backend" and (there.startswith("components.clouds") or top in PROVIDER_SDKS):
+                out.append(f"{module} -> {target}: the interface imports no cloud")
+            if here.startswith("components.clouds."):
+                cloud = here.rsplit(".", 1)[1]
+                if there.startswith("components.clouds.") and there != here:
+                    out.append(f"{module} -> {target}: a cloud module imports no other cloud module")
+                if PROVIDER_SDKS.get(top, cloud) != cloud:
+                    out.append(f"{module} -> {target}: a cloud module imports only its own provider SDK")
+    return out
+
+
+def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), among project modules."""
+    nodes = set(graph)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(t for t in graph[node] if t in nodes):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                part.append(top)
+                if top == node:
+                    break
+            if len(part) > 1 or node in graph[node]:
+                found.append(sorted(part))
+
+    for node in sorted(nodes):
+        if node not in index:
+            visit(node)
+    return found
+
+
+GRAPH = import_graph(project_files(ROOT))
+
+
+def test_every_room_keeps_its_import_rules():
+    assert violations(GRAPH) == []
+
+
+def test_there_is_no_import_cycle():
+    assert cycles(GRAPH) == []
+
+
+def test_the_rooms_exist_as_the_header_says():
+    rooms = {room(m) for m in GRAPH}
+    assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "components",
+            "components.clouds.aws", "components.clouds.openstack"} <= rooms
+
+
+@pytest.mark.parametrize(("graph", "expected"), [
+    ({"kubeports.core.resolver": {"pulumi"}}, ["kubeports.core.resolver -> pulumi: kubeports.core imports no pulumi"]),
+    ({"kubeports.core.resolver": {"kubeports.render.tables"}},
+     ["kubeports.core.resolver -> kubeports.render.tables: the core imports only the core"]),
+    ({"kubeports.render.export": {"kubeports.plan.offline"}},
+     ["kubeports.render.export -> kubeports.plan.offline: render imports only the core and render"]),
+    ({"kubeports.plan.refs": {"kubeports.cli.main"}},
+     ["kubeports.plan.refs -> kubeports.cli.main: plan imports neither the cli nor components",
+      "kubeports.plan.refs -> kubeports.cli.main: nothing imports the cli"]),
+    ({"components.clouds.aws": {"components.clouds.openstack"}},
+     ["components.clouds.aws -> components.clouds.openstack: a cloud module imports no other cloud module"]),
+    ({"components.clouds.aws": {"pulumi_openstack"}},
+     ["components.clouds.aws -> pulumi_openstack: a cloud module imports only its own provider SDK"]),
+    ({"components.backend": {"components.clouds.aws"}},
+     ["components.backend -> components.clouds.aws: the interface imports no cloud"]),
+    ({"components.cluster": {"kubeports.render.tables"}},
+     ["components.cluster -> kubeports.render.tables: components render clouds, not text, plans or commands"]),
+    ({"kubeports.core.project": {"components.peers"}},
+     ["kubeports.core.project -> components.peers: the core imports only the core",
+      "kubeports.core.project -> components.peers: only the program imports components"]),
+    ({"kubeports.__main__": {"kubeports.cli"}, "components.clouds.aws": {"components.backend", "pulumi_aws"}}, []),
+])
+def test_the_checker_catches_each_kind_of_break(graph, expected):
+    assert violations(graph) == expected
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import():
+    source = {"components.backend": "def f():\n    from .clouds import aws\n",
+              "components.clouds.aws": "from components.backend import CloudBackend\n"}
+    graph = {m: imports_of(m, s, False) for m, s in source.items()}
+    assert cycles(graph) == [["components.backend", "components.clouds.aws"]]
+
+
+def test_relative_imports_resolve_as_python_does():
+    assert imports_of("components", "from .clouds.aws import X\n", True) >= {"components.clouds.aws"}
+    assert imports_of("kubeports.cli.main", "from .commands import COMMANDS\n", False) >= {"kubeports.cli.commands"}
+    assert imports_of("kubeports.core.resolver", "from . import rules\n", False) >= {"kubeports.core.rules"}
+
+
+def test_no_command_registers_itself():
+    """The command table is the only place that lists commands; nothing else touches it."""
+    from kubeports.cli import app, commands
+
+    assert [c.name for c in commands.COMMANDS] == ["lint", "rules", "schema", "plan", "diff", "export"]
+    users = sorted(m for m, targets in GRAPH.items() if "kubeports.cli.commands.COMMANDS" in targets)
+    assert users == ["kubeports.cli.app"]
+    choices = app.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert list(choices) == [c.name for c in commands.COMMANDS]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["rules", "--stack", "dev", "--format", "json"], ["lint"]])
+def test_pure_commands_never_import_pulumi(argv):
+    code = ("import sys\nfrom kubeports.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(repr(sorted(m for m in sys.modules if m.startswith('pulumi'))))")
+    result = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stderr.rstrip().endswith("[]"), result.stderr[-400:]
+
+
+def test_plan_says_what_to_install_when_pulumi_is_missing(run_cli, monkeypatch):
+    """Optional dependencies are handled in the command table: a one-line user error, exit 1."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pulumi(name, *args, **kwargs):
+        if name.split(".")[0] == "pulumi" or (name == "plan" and args and args[2] and "cmd_plan" in args[2]):
+            raise ModuleNotFoundError(f"No module named {name!r}", name="pulumi")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "kubeports.cli.plan", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_pulumi)
+    code, out, err = run_cli("plan", "--stack", "dev")
+    assert (code, out) == (1, "")
+    assert err == ("kubeports plan:1: (install): needs the Python package 'pulumi' "
+                   "(pip install kubeports installs it)\n")
