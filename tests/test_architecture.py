@@ -5,6 +5,7 @@ Rooms and what each may import (beyond the standard library):
 - kubeports.core: the core only (pydantic, PyYAML, packaging); never pulumi;
 - kubeports.render: the core and render; never pulumi;
 - kubeports.plan: core, render, plan and pulumi; never the cli or components;
+- kubeports.live: the core and the clouds' SDKs (read-only); only the cli imports it;
 - kubeports.cli: anything of kubeports; nothing imports it but `python -m kubeports`;
 - components: the core, pulumi and the provider SDKs; never render, plan or cli;
   components.backend (the interface) imports no cloud module and no provider SDK;
@@ -71,7 +72,7 @@ def import_graph(files: Mapping[str, str]) -> dict[str, set[str]]:
 
 def room(module: str) -> str:
     parts = module.split(".")
-    if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli"):
+    if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli", "live"):
         return f"kubeports.{parts[1]}"
     return ".".join(parts[:3]) if module.startswith("components.clouds.") else parts[0]
 
@@ -92,6 +93,10 @@ def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
                 out.append(f"{module} -> {target}: render imports only the core and render")
             if here == "kubeports.plan" and (there == "kubeports.cli" or top == "components"):
                 out.append(f"{module} -> {target}: plan imports neither the cli nor components")
+            if here == "kubeports.live" and top in PACKAGES and there not in ("kubeports.core", "kubeports.live"):
+                out.append(f"{module} -> {target}: live imports only the core")
+            if there == "kubeports.live" and here not in ("kubeports.cli", "kubeports.live"):
+                out.append(f"{module} -> {target}: only the cli imports live")
             if there == "kubeports.cli" and here != "kubeports.cli" and module != "kubeports.__main__":
                 out.append(f"{module} -> {target}: nothing imports the cli")
             if top == "components" and module.startswith("components") is False and module != "__main__" \
@@ -159,7 +164,7 @@ def test_there_is_no_import_cycle():
 
 def test_the_rooms_exist_as_the_header_says():
     rooms = {room(m) for m in GRAPH}
-    assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "components",
+    assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "kubeports.live", "components",
             "components.clouds.aws", "components.clouds.openstack"} <= rooms
 
 
@@ -183,6 +188,11 @@ def test_the_rooms_exist_as_the_header_says():
     ({"kubeports.core.project": {"components.peers"}},
      ["kubeports.core.project -> components.peers: the core imports only the core",
       "kubeports.core.project -> components.peers: only the program imports components"]),
+    ({"kubeports.live.aws": {"kubeports.render.audit"}},
+     ["kubeports.live.aws -> kubeports.render.audit: live imports only the core"]),
+    ({"kubeports.core.audit": {"kubeports.live.aws"}},
+     ["kubeports.core.audit -> kubeports.live.aws: the core imports only the core",
+      "kubeports.core.audit -> kubeports.live.aws: only the cli imports live"]),
     ({"kubeports.__main__": {"kubeports.cli"}, "components.clouds.aws": {"components.backend", "pulumi_aws"}}, []),
 ])
 def test_the_checker_catches_each_kind_of_break(graph, expected):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from kubeports.core.paths import ROOT
 from kubeports.render.export import FORMATS as EXPORT_FORMATS
 
+from .audit import cmd_audit
 from .catalog import cmd_lint, cmd_rules, cmd_schema, lint_arguments, rules_arguments, schema_arguments
 from .common import add_stack_args
 from .diff import cmd_diff
@@ -74,11 +75,25 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="YAML/JSON mapping role -> list of node addresses, to fill the role sets")
 
 
+def audit_arguments(parser: argparse.ArgumentParser) -> None:
+    add_stack_args(parser)
+    parser.add_argument("--dump", action="append", default=[], metavar="FILE",
+                        help="a saved dump: `openstack security group rule list --long -f json`, Neutron API JSON, "
+                             "`aws ec2 describe-security-groups` or `describe-security-group-rules` (repeatable)")
+    parser.add_argument("--live", action="store_true",
+                        help="read the groups from the cloud, read-only (openstacksdk / boto3 credential chains)")
+    parser.add_argument("--map", action="append", default=[], metavar="ROLE=GROUP",
+                        help="the group (name or id) of a role, where kubeports' tags are absent (repeatable)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("lint", "validate port specs and stack files", lint_arguments, cmd_lint),
     Command("rules", "print the resolved rules of a stack", rules_arguments, cmd_rules),
     Command("schema", "print (or --check) the JSON Schema of spec files", schema_arguments, cmd_schema),
     Command("plan", "print every resource the stack would create (offline, mocks)", plan_arguments, run_plan_command),
     Command("diff", "compare a stack's rules and offline plan between two refs or checkouts", diff_arguments, cmd_diff),
+    Command("audit", "compare live security groups with the stack's rules (exit 0 clean, 3 findings, 4 critical)",
+            audit_arguments, cmd_audit),
     Command("export", "export a stack's rules as nftables or a firewall change request", export_arguments, cmd_export),
 )

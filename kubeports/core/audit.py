@@ -1,0 +1,352 @@
+"""`kubeports audit`: live security groups against a stack's resolved rules, by what packets
+they admit, not by key equality.
+
+Rules of this file:
+- pure: live rules come in as kubeports.core.live values, required rules as the
+  resolver's; nothing here reads a cloud;
+- a rule is a set of packets: (direction, family, protocol, a port interval, a peer).
+  ICMP type/code pairs are folded into one interval (type * 256 + code), so ICMP,
+  ports and "all" use the same interval arithmetic;
+- a role peer is admitted by a reference to that role's group, by the family's
+  anywhere CIDR, or by a CIDR holding the node subnet (`subnetCidr`) where the stack
+  names one: a CIDR admits more than the role, so the reverse never holds;
+- findings carry the role, the required flow's source lines and URLs, and a severity:
+  critical (a sensitive port reachable from a CIDR), missing (the cluster breaks there),
+  over-open (admitted, not required), duplicate / shadowed, quota;
+- the exit code gates CI: 0 clean, 3 findings, 4 critical (1 stays a user error, 2 is
+  `diff --exit-code`'s "changed").
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .catalog import Catalog
+from .errors import KubeportsError, Problem
+from .live import LiveGroup, LiveRule, LiveState
+from .rules import ANYWHERE_BY_FAMILY, Rule
+from .safety import sensitive_ports
+from .settings import LOAD_BALANCER, StackConfig
+
+Interval = tuple[int, int]
+FULL: Interval = (0, 65535)
+SEVERITIES = ("critical", "missing", "over-open", "duplicate", "shadowed", "quota")
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_CRITICAL = 0, 3, 4
+
+
+def interval_of(protocol: str, low: int | None, high: int | None) -> Interval:
+    """The packets of one protocol a rule admits, as one interval (see the header)."""
+    if protocol in ("icmp", "icmpv6"):
+        if low is None:
+            return FULL
+        return (low * 256, low * 256 + 255) if high is None else (low * 256 + high, low * 256 + high)
+    if protocol in ("tcp", "udp"):
+        return FULL if low is None else (low, high if high is not None else low)
+    return FULL  # other protocols have no ports: all or nothing
+
+
+def subtract(target: Interval, cover: Iterable[Interval]) -> list[Interval]:
+    """What of `target` no interval of `cover` holds."""
+    left = [target]
+    for low, high in sorted(cover):
+        nxt = []
+        for a, b in left:
+            if high < a or low > b:
+                nxt.append((a, b))
+                continue
+            if a < low:
+                nxt.append((a, low - 1))
+            if high < b:
+                nxt.append((high + 1, b))
+        left = nxt
+    return left
+
+
+def describe(protocol: str, gaps: Sequence[Interval]) -> str:
+    parts = []
+    for low, high in gaps:
+        if (low, high) == FULL:
+            parts.append("every port" if protocol in ("tcp", "udp") else "all")
+        elif protocol in ("icmp", "icmpv6"):
+            parts.append(f"type {low // 256}" if high - low == 255 else f"type {low // 256} code {low % 256}")
+        else:
+            parts.append(str(low) if low == high else f"{low}-{high}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    severity: str
+    role: str
+    message: str
+    flow: str = ""  # the required rule's key, where one is concerned
+    live: str = ""  # the live rule's id and where it was read
+    sources: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"severity": self.severity, "role": self.role, "message": self.message, "flow": self.flow,
+                "live": self.live, "sources": list(self.sources), "urls": list(self.urls)}
+
+
+@dataclass
+class Audit:
+    cloud: str
+    roles: dict[str, str]  # role -> group id
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked_rules: int = 0
+    live_rules: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        kinds = {f.severity for f in self.findings}
+        if "critical" in kinds:
+            return EXIT_CRITICAL
+        return EXIT_FINDINGS if kinds else EXIT_CLEAN
+
+
+# ---------------------------------------------------------------- mapping groups to roles
+
+def map_roles(state: LiveState, roles: Sequence[str], explicit: Mapping[str, str], cluster: str,
+              origin: str = "--map") -> dict[str, str]:
+    """role -> live group id: `--map ROLE=GROUP` (name or id) first, then kubeports' tags."""
+    by_name: dict[str, list[LiveGroup]] = {}
+    for group in state.groups.values():
+        by_name.setdefault(group.name, []).append(group)
+    problems, out = [], {}
+    for role, wanted in sorted(explicit.items()):
+        if role not in roles:
+            problems.append(Problem(origin, 1, role, f"not a role of this stack; roles: {', '.join(roles)}"))
+        elif wanted in state.groups:
+            out[role] = wanted
+        elif len(by_name.get(wanted, [])) == 1:
+            out[role] = by_name[wanted][0].id
+        else:
+            why = "names several groups; give its id" if by_name.get(wanted) else "no such group in what was read"
+            problems.append(Problem(origin, 1, role, f"{wanted!r}: {why}"))
+    for group in sorted(state.groups.values(), key=lambda g: g.id):
+        tagged_cluster = group.tags.get("kubeports:cluster") or next(
+            (k.split("/")[-1] for k in group.tags if k.startswith("kubernetes.io/cluster/")), None)
+        if group.role in roles and group.role not in out and tagged_cluster in (None, cluster):
+            out[group.role] = group.id
+    unmapped = [r for r in roles if r not in out]
+    if unmapped:
+        found = ", ".join(f"{g.id} ({g.name or 'no name'})" for g in sorted(state.groups.values(), key=lambda g: g.id))
+        problems.append(Problem(origin, 1, "(audit)", f"no group for role(s) {', '.join(unmapped)}: tag them or give "
+                                f"--map ROLE=GROUP; groups found: {found or 'none'}"))
+    if problems:
+        raise KubeportsError(problems)
+    return out
+
+
+# ---------------------------------------------------------------- packets
+
+@dataclass(frozen=True)
+class _Peers:
+    roles: Mapping[str, str]  # role -> group id
+    node_cidrs: tuple[str, ...]  # CIDRs that hold every node (the stack's subnet)
+
+    def admits_role(self, live: LiveRule, role: str) -> bool:
+        """Does the live rule's peer admit every node of `role`?"""
+        if live.peer_kind == "group":
+            return self.roles.get(role) == live.peer
+        if live.peer_kind != "cidr":
+            return False
+        net = ipaddress.ip_network(live.peer)
+        if net.prefixlen == 0:
+            return True
+        return any(ipaddress.ip_network(c).version == net.version and ipaddress.ip_network(c).subnet_of(net)
+                   for c in self.node_cidrs)
+
+    def contains(self, required: Rule, live: LiveRule) -> bool:
+        """Does the required rule's peer hold everything the live rule's peer names?"""
+        if required.peer_kind == "role":
+            return live.peer_kind == "group" and self.roles.get(required.peer) == live.peer
+        outer = ipaddress.ip_network(required.peer)
+        if outer.prefixlen == 0:
+            return True
+        if live.peer_kind == "cidr":
+            inner = ipaddress.ip_network(live.peer)
+            return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+        if live.peer_kind == "group":  # a group of nodes: inside a CIDR that holds the node subnet
+            return any(ipaddress.ip_network(c).version == outer.version and ipaddress.ip_network(c).subnet_of(outer)
+                       for c in self.node_cidrs)
+        return False
+
+    def admits(self, live: LiveRule, required: Rule) -> bool:
+        if required.peer_kind == "role":
+            return self.admits_role(live, required.peer)
+        if live.peer_kind != "cidr":
+            return False
+        inner, outer = ipaddress.ip_network(required.peer), ipaddress.ip_network(live.peer)
+        return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _same_plane(live: LiveRule, rule: Rule) -> bool:
+    return live.direction == rule.direction and live.ethertype == rule.ethertype
+
+
+def _width(live: LiveRule) -> str:
+    if live.peer_kind != "cidr":
+        return f"{live.peer_kind} {live.peer}"
+    net = ipaddress.ip_network(live.peer)
+    return "anywhere" if net.prefixlen == 0 else f"{live.peer} ({net.num_addresses:,} addresses)"
+
+
+# ---------------------------------------------------------------- the audit
+
+def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: LiveState,
+          roles: Mapping[str, str]) -> Audit:
+    """Compare the live groups of the mapped roles with the stack's resolved rules."""
+    node_cidrs = tuple(c for c in [getattr(stack.openstack, "subnet_cidr", None) if stack.openstack else None] if c)
+    peers = _Peers(roles, node_cidrs)
+    urls = {s.where: s.source for s in catalog.flows}
+    result = Audit(state.cloud, dict(roles), notes=list(state.notes))
+    # Octavia has no group of its own: its rules become listener CIDRs, not group rules.
+    required = [r for r in rules if not (r.role == LOAD_BALANCER and state.cloud == "openstack")]
+    live_by_group: dict[str, list[LiveRule]] = {}
+    for live in state.rules:
+        live_by_group.setdefault(live.group, []).append(live)
+    result.live_rules = sum(len(live_by_group.get(g, [])) for g in roles.values())
+    result.checked_rules = len(required)
+
+    def sources_of(rule: Rule) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return rule.sources, tuple(sorted({urls.get(s, "") for s in rule.sources} - {""}))
+
+    for rule in required:
+        group = roles.get(rule.role)
+        if group is None:
+            continue
+        cover = [interval_of(rule.protocol, live.from_port, live.to_port) if live.protocol == rule.protocol else FULL
+                 for live in live_by_group.get(group, [])
+                 if _same_plane(live, rule) and live.protocol in (rule.protocol, "all") and peers.admits(live, rule)]
+        gaps = subtract(interval_of(rule.protocol, rule.from_port, rule.to_port), cover)
+        if gaps:
+            src, url = sources_of(rule)
+            partly = "" if gaps == [interval_of(rule.protocol, rule.from_port, rule.to_port)] else \
+                f" (not admitted: {describe(rule.protocol, gaps)})"
+            result.findings.append(Finding("missing", rule.role, f"{rule.description}: {rule.key} is not admitted{partly}",
+                                           rule.key, "", src, url))
+    for role, group in sorted(roles.items()):
+        mine = [r for r in required if r.role == role]
+        lives = sorted(live_by_group.get(group, []))
+        for live in lives:
+            result.findings += _over_open(role, live, mine, peers)
+        result.findings += _exposure(role, live_by_group.get(group, []), catalog, stack)
+        result.findings += _shadowed(role, lives, peers)
+    result.findings += _quota(state, roles, required, stack)
+    result.findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.role, f.flow, f.live, f.message))
+    return result
+
+
+def _over_open(role: str, live: LiveRule, mine: Sequence[Rule], peers: _Peers) -> list[Finding]:
+    if live.protocol == "all":
+        protocols = [live.protocol]
+        covered = any(r.protocol == "all" and _same_plane(live, r) and peers.contains(r, live) for r in mine)
+        if covered:
+            return []
+        needed = sorted({r.protocol for r in mine if _same_plane(live, r) and peers.contains(r, live)})
+        what = f"all protocols where the documents need {', '.join(needed)}" if needed else "all protocols, none needed"
+        return [Finding("over-open", role, f"{live.label()}: {what}; peer {_width(live)}",
+                        live=f"{live.rule_id or '-'} at {live.where}")]
+    protocols = [live.protocol]
+    out = []
+    for protocol in protocols:
+        cover = [interval_of(r.protocol, r.from_port, r.to_port) if r.protocol == protocol else FULL
+                 for r in mine if _same_plane(live, r) and r.protocol in (protocol, "all") and peers.contains(r, live)]
+        gaps = subtract(interval_of(protocol, live.from_port, live.to_port), cover)
+        if gaps:
+            out.append(Finding("over-open", role, f"{live.label()}: admits {describe(protocol, gaps)} that no document "
+                                                  f"requires from this peer; peer {_width(live)}",
+                               live=f"{live.rule_id or '-'} at {live.where}"))
+    return out
+
+
+def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: StackConfig) -> list[Finding]:
+    out = []
+    for proto, low, high, purpose, listeners in sensitive_ports(catalog, stack.cluster):
+        if role not in listeners:
+            continue
+        for live in lives:
+            if live.direction != "ingress" or live.peer_kind == "group" or live.protocol not in (proto, "all"):
+                continue
+            lo, hi = interval_of(proto, live.from_port, live.to_port) if live.protocol == proto else FULL
+            if lo <= high and low <= hi:
+                out.append(Finding("critical", role, f"{purpose} ({proto} {low}-{high}) is reachable from "
+                                                     f"{_width(live)}: only cluster roles may reach it ({live.label()})",
+                                   live=f"{live.rule_id or '-'} at {live.where}"))
+    return out
+
+
+def _inside(small: LiveRule, big: LiveRule, peers: _Peers) -> bool:
+    if (small.direction, small.ethertype) != (big.direction, big.ethertype):
+        return False
+    if big.protocol != "all" and big.protocol != small.protocol:
+        return False
+    if big.protocol != "all":
+        a, b = interval_of(small.protocol, small.from_port, small.to_port)
+        c, d = interval_of(big.protocol, big.from_port, big.to_port)
+        if not (c <= a and b <= d):
+            return False
+    if big.peer_kind == "cidr" and small.peer_kind == "cidr":
+        inner, outer = ipaddress.ip_network(small.peer), ipaddress.ip_network(big.peer)
+        return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+    if big.peer_kind == "cidr" and ipaddress.ip_network(big.peer).prefixlen == 0:
+        return True
+    return (big.peer_kind, big.peer) == (small.peer_kind, small.peer)
+
+
+def _shadowed(role: str, lives: Sequence[LiveRule], peers: _Peers) -> list[Finding]:
+    out = []
+    for i, small in enumerate(lives):
+        for j, big in enumerate(lives):
+            if i == j or not _inside(small, big, peers):
+                continue
+            same = _inside(big, small, peers)
+            if same and j > i:
+                continue  # report an identical pair once, on its second rule
+            kind = "duplicate" if same else "shadowed"
+            out.append(Finding(kind, role, f"{small.label()} is {'the same as' if same else 'inside'} {big.label()} "
+                                           f"({big.rule_id or '-'} at {big.where})",
+                               live=f"{small.rule_id or '-'} at {small.where}"))
+            break
+    return out
+
+
+def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule], stack: StackConfig) -> list[Finding]:
+    quota = stack.cluster.quota
+    out = []
+    if state.cloud == "openstack":
+        used = len(state.rules)
+        limit = quota.neutron_rules
+        if used > limit or len(required) > limit:
+            out.append(Finding("quota", "(project)", f"Neutron rules: {used} live in what was read, {len(required)} "
+                                                     f"required; the project allows {limit}"))
+        return out
+    counts: Counter = Counter((live.group, live.direction, live.ethertype) for live in state.rules)
+    for role, group in sorted(roles.items()):
+        for direction in ("ingress", "egress"):
+            for family in ("IPv4", "IPv6"):
+                used = counts[(group, direction, family)]
+                if used > quota.aws_rules_per_group:
+                    out.append(Finding("quota", role, f"AWS rules: {used} {direction} {family} rules in {group}; the "
+                                                      f"limit is {quota.aws_rules_per_group}"))
+    return out
+
+
+def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> list[str]:
+    """One line per quota the cloud counts: what the live groups use of it."""
+    quota = stack.cluster.quota
+    if state.cloud == "openstack":
+        return [f"Neutron security group rules: {len(state.rules)} of {quota.neutron_rules} used in what was read "
+                f"({quota.neutron_rules - len(state.rules)} left)"]
+    counts: Counter = Counter((live.group, live.direction, live.ethertype) for live in state.rules)
+    return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
+            for role, group in sorted(roles.items()) for direction in ("ingress", "egress") for family in ("IPv4", "IPv6")]
+
+
+def anywhere(family: str) -> str:
+    return ANYWHERE_BY_FAMILY[family]
