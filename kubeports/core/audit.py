@@ -186,7 +186,7 @@ class _Peers:
 
 
 def _same_plane(live: LiveRule, rule: Rule) -> bool:
-    return live.direction == rule.direction and live.ethertype == rule.ethertype
+    return live.direction == rule.direction and live.ethertype in (rule.ethertype, "any")
 
 
 def _width(live: LiveRule) -> str:
@@ -232,7 +232,7 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
                                            rule.key, "", src, url))
     for role, group in sorted(roles.items()):
         mine = [r for r in required if r.role == role]
-        lives = sorted(live_by_group.get(group, []))
+        lives = sorted(live_by_group.get(group, []), key=lambda live: (live.line(), live.rule_id))
         for live in lives:
             result.findings += _over_open(role, live, mine, peers)
         result.findings += _exposure(role, live_by_group.get(group, []), catalog, stack)
@@ -282,7 +282,7 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
 
 
 def _inside(small: LiveRule, big: LiveRule, peers: _Peers) -> bool:
-    if (small.direction, small.ethertype) != (big.direction, big.ethertype):
+    if small.direction != big.direction or big.ethertype not in (small.ethertype, "any"):
         return False
     if big.protocol != "all" and big.protocol != small.protocol:
         return False
@@ -326,7 +326,7 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
             out.append(Finding("quota", "(project)", f"Neutron rules: {used} live in what was read, {len(required)} "
                                                      f"required; the project allows {limit}"))
         return out
-    counts: Counter = Counter((live.group, live.direction, live.ethertype) for live in state.rules)
+    counts = aws_counts(state)
     for role, group in sorted(roles.items()):
         for direction in ("ingress", "egress"):
             for family in ("IPv4", "IPv6"):
@@ -337,13 +337,22 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
     return out
 
 
+def aws_counts(state: LiveState) -> Counter:
+    """(group, direction, family) -> rules AWS counts; a reference counts in both families."""
+    counts: Counter = Counter()
+    for live in state.rules:
+        for family in ("IPv4", "IPv6") if live.ethertype == "any" else (live.ethertype,):
+            counts[(live.group, live.direction, family)] += 1
+    return counts
+
+
 def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> list[str]:
     """One line per quota the cloud counts: what the live groups use of it."""
     quota = stack.cluster.quota
     if state.cloud == "openstack":
         return [f"Neutron security group rules: {len(state.rules)} of {quota.neutron_rules} used in what was read "
                 f"({quota.neutron_rules - len(state.rules)} left)"]
-    counts: Counter = Counter((live.group, live.direction, live.ethertype) for live in state.rules)
+    counts = aws_counts(state)
     return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
             for role, group in sorted(roles.items()) for direction in ("ingress", "egress") for family in ("IPv4", "IPv6")]
 

@@ -7,8 +7,8 @@ Rules of this file:
   point at the line a network team sent;
 - a malformed dump is a list of `path:line: field: message` problems, never a traceback;
 - provider spellings are normalised here and nowhere else: Neutron's protocol names and
-  numbers, AWS's `-1` for "all", AWS group references (which have no address family:
-  one reference admits both families, so it becomes one rule per family).
+  numbers, AWS's `-1` for "all", AWS group and prefix-list references (which have no
+  address family: one reference admits both, so its ethertype is `any`).
 
 Formats read:
 - Neutron: the API's `security_group_rules` objects (GET /v2.0/security-group-rules, or
@@ -37,7 +37,7 @@ PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "ipv6-ic
 class LiveRule:
     group: str  # the id of the group holding it
     direction: str  # ingress | egress
-    ethertype: str  # IPv4 | IPv6
+    ethertype: str  # IPv4 | IPv6 | any (an AWS group or prefix-list reference: no family of its own)
     protocol: str  # tcp | udp | icmp | icmpv6 | all | an IP protocol number as digits
     from_port: int | None  # ICMP: the type; None: every port (type)
     to_port: int | None  # ICMP: the code
@@ -62,7 +62,13 @@ class LiveRule:
         else:
             what = f"{self.protocol} {self.from_port}" + ("" if self.from_port == self.to_port else f"-{self.to_port}")
         arrow = "from" if self.direction == "ingress" else "to"
-        return f"{self.direction} {what} {arrow} {self.peer_kind} {self.peer} ({self.ethertype})"
+        family = "both families" if self.ethertype == "any" else self.ethertype
+        return f"{self.direction} {what} {arrow} {self.peer_kind} {self.peer} ({family})"
+
+    def line(self) -> int:
+        """Where it was read (`path:LINE`), for a stable order that follows the dump."""
+        tail = self.where.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -244,11 +250,9 @@ def _aws_permission(reader: _Reader, perm: Any, loc: tuple, group: str, egress: 
         for r in perm.get("Ipv6Ranges") or []:
             add("IPv6", "cidr", _cidr(r["CidrIpv6"]), r.get("Description"))
         for r in perm.get("UserIdGroupPairs") or []:
-            for family in ("IPv4", "IPv6"):
-                add(family, "group", str(r["GroupId"]), r.get("Description"))
+            add("any", "group", str(r["GroupId"]), r.get("Description"))
         for r in perm.get("PrefixListIds") or []:
-            for family in ("IPv4", "IPv6"):
-                add(family, "prefix-list", str(r["PrefixListId"]), r.get("Description"))
+            add("any", "prefix-list", str(r["PrefixListId"]), r.get("Description"))
     except (KeyError, TypeError, ValueError) as exc:
         reader.bad(loc, f"malformed peer: {exc}")
     return out
