@@ -87,6 +87,23 @@ def audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
 
+def adopt_arguments(parser: argparse.ArgumentParser) -> None:
+    audit_arguments(parser)
+    parser.set_defaults(format="text")
+    parser.add_argument("--output", required=True, metavar="FILE", help="where to write the `pulumi import --file` JSON")
+
+
+def run_adopt_command(args: argparse.Namespace) -> int:
+    try:
+        from .adopt import cmd_adopt  # needs pulumi: the offline plan names what kubeports would create
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_openstack"):
+            raise MissingDependency(f"needs the Python package {exc.name.split('.')[0]!r} "
+                                    "(pip install kubeports installs it)") from None
+        raise
+    return cmd_adopt(args)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("lint", "validate port specs and stack files", lint_arguments, cmd_lint),
     Command("rules", "print the resolved rules of a stack", rules_arguments, cmd_rules),
@@ -95,5 +112,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("diff", "compare a stack's rules and offline plan between two refs or checkouts", diff_arguments, cmd_diff),
     Command("audit", "compare live security groups with the stack's rules (exit 0 clean, 3 findings, 4 critical)",
             audit_arguments, cmd_audit),
+    Command("adopt", "write a `pulumi import` file for live groups and rules that already match", adopt_arguments,
+            run_adopt_command),
     Command("export", "export a stack's rules as nftables or a firewall change request", export_arguments, cmd_export),
 )

@@ -1,0 +1,203 @@
+"""`kubeports adopt`: bring hand-made groups and rules under kubeports without recreating them.
+
+Rules of this file:
+- what kubeports would create comes from the offline plan (the real program under
+  mocks), so adoption follows whatever names and inputs the program really uses;
+- a planned group is matched to the live group of its role (kubeports.core.audit's
+  mapping); a planned rule to a live rule of that group with the same content as the
+  provider sends it (direction, family, protocol, ports, peer), descriptions aside;
+- the import file is Pulumi's documented bulk format (`pulumi import --file`): every
+  adopted resource by its program name, with its parents as `component` entries, so
+  the URNs it creates are the ones the program registers;
+- live rules in adopted groups that the program does not declare are imported too,
+  under `<cluster>-adopted-<id>`, so that the next `pulumi up` deletes exactly those;
+  nothing is deleted before its replacement exists, because matched rules are never
+  touched: creates come first and the extra rules go last, as Pulumi orders a run.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeports.core.live import LiveRule, LiveState, protocol_of
+
+OPENSTACK_GROUP = "openstack:networking/secGroup:SecGroup"
+OPENSTACK_RULE = "openstack:networking/secGroupRule:SecGroupRule"
+AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+AWS_RULES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
+             "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+MOCK_ID_SUFFIX = "-id"  # kubeports.plan.offline: a planned resource's id is `<name>-id`
+
+Content = tuple[str, str, str, str, int | None, int | None, str, str]
+
+
+@dataclass
+class Adoption:
+    imports: list[dict[str, Any]] = field(default_factory=list)  # the import file's resources
+    adopted: list[str] = field(default_factory=list)  # program names matched to a live id
+    creates: list[str] = field(default_factory=list)  # planned groups and rules with no live match
+    deletes: list[str] = field(default_factory=list)  # live rules the program does not declare
+    updates: list[str] = field(default_factory=list)  # adopted, with a field the next up changes
+
+    def import_file(self) -> dict[str, Any]:
+        return {"resources": self.imports}
+
+
+def _prefix(raw: Any, ethertype: str) -> str:
+    if not raw:
+        return "0.0.0.0/0" if ethertype == "IPv4" else "::/0"
+    return str(ipaddress.ip_network(str(raw), strict=False))
+
+
+def planned_content(res: Mapping[str, Any], group_ids: Mapping[str, str]) -> list[Content]:
+    """A planned rule as the provider sends it, with planned group ids replaced by live ones;
+    an AWS group reference has no family, so it stands for both (as it does in EC2)."""
+    inputs = res["inputs"]
+
+    def live_id(mock: Any) -> str:
+        name = str(mock).removesuffix(MOCK_ID_SUFFIX)
+        return group_ids.get(name, f"(planned {name})")
+
+    if res["type"] == OPENSTACK_RULE:
+        ethertype = inputs.get("ethertype", "IPv4")
+        protocol = protocol_of(inputs.get("protocol"))
+        if inputs.get("remoteGroupId"):
+            kind, peer = "group", live_id(inputs["remoteGroupId"])
+        else:
+            kind, peer = "cidr", _prefix(inputs.get("remoteIpPrefix"), ethertype)
+        return [(live_id(inputs["securityGroupId"]), inputs["direction"], ethertype, protocol,
+                 inputs.get("portRangeMin"), inputs.get("portRangeMax"), kind, peer)]
+    direction = AWS_RULES[res["type"]]
+    protocol = protocol_of(inputs.get("ipProtocol"))
+    low, high = (None, None) if protocol == "all" else (inputs.get("fromPort"), inputs.get("toPort"))
+    low, high = (None if low == -1 else low), (None if high == -1 else high)
+    group = live_id(inputs["securityGroupId"])
+    if inputs.get("referencedSecurityGroupId"):
+        return [(group, direction, "any", protocol, low, high, "group", live_id(inputs["referencedSecurityGroupId"]))]
+    if inputs.get("cidrIpv6"):
+        return [(group, direction, "IPv6", protocol, low, high, "cidr", _prefix(inputs["cidrIpv6"], "IPv6"))]
+    return [(group, direction, "IPv4", protocol, low, high, "cidr", _prefix(inputs.get("cidrIpv4"), "IPv4"))]
+
+
+def live_content(rule: LiveRule) -> Content:
+    low, high = rule.from_port, rule.to_port
+    if rule.protocol in ("tcp", "udp") and (low, high) in ((1, 65535), (0, 65535)):
+        low = high = None  # Neutron stores a full range as no range
+    return (rule.group, rule.direction, rule.ethertype, rule.protocol, low, high, rule.peer_kind, rule.peer)
+
+
+def _sent_content(content: Content) -> Content:
+    group, direction, ethertype, protocol, low, high, kind, peer = content
+    if protocol in ("tcp", "udp") and (low, high) in ((1, 65535), (0, 65535)):
+        low = high = None
+    return (group, direction, ethertype, protocol, low, high, kind, peer)
+
+
+def _role_of_group(res: Mapping[str, Any]) -> str | None:
+    tags = res["inputs"].get("tags")
+    if isinstance(tags, dict):
+        return tags.get("kubeports/role")
+    for tag in tags or []:
+        if str(tag).startswith("kubeports:role="):
+            return str(tag).split("=", 1)[1]
+    return None
+
+
+def _group_changes(res: Mapping[str, Any], name: str, tags: Mapping[str, str]) -> list[str]:
+    """Fields of an adopted group the next `pulumi up` updates in place (name, tags)."""
+    inputs, out = res["inputs"], []
+    if name and inputs.get("name") not in (None, name):
+        out.append(f"{res['name']}: name {name!r} -> {inputs['name']!r}")
+    planned = inputs.get("tags") or {}
+    wanted = dict(str(t).split("=", 1) if "=" in str(t) else (str(t), "") for t in planned) \
+        if isinstance(planned, list) else {str(k): str(v) for k, v in planned.items()}
+    if wanted != dict(tags):
+        added = sorted(f"{k}={v}" for k, v in wanted.items() if tags.get(k) != v)
+        removed = sorted(f"{k}={v}" for k, v in tags.items() if k not in wanted)
+        out.append(f"{res['name']}: tags" + (f" +{', +'.join(added)}" if added else "") +
+                   (f" -{', -'.join(removed)}" if removed else ""))
+    return out
+
+
+def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], cluster: str) -> Adoption:
+    """The import file and the reviewer's view of what the next `pulumi up` does after it."""
+    resources = plan["resources"]
+    by_urn = {r["urn"]: r for r in resources}
+    out = Adoption()
+    group_ids: dict[str, str] = {}  # planned group name -> live group id
+    parents: dict[str, str] = {}  # name -> parent name, for every adopted resource and its ancestors
+
+    def add_parents(res: Mapping[str, Any]) -> str | None:
+        parent = by_urn.get(res.get("parent") or "")
+        if parent is None:
+            return None
+        if parent["name"] not in parents:
+            parents[parent["name"]] = add_parents(parent) or ""
+            entry = {"type": parent["type"], "name": parent["name"], "component": True}
+            if parents[parent["name"]]:
+                entry["parent"] = parents[parent["name"]]
+            out.imports.append(entry)
+        return str(parent["name"])
+
+    def import_entry(res: Mapping[str, Any], live_id: str) -> None:
+        entry = {"type": res["type"], "name": res["name"], "id": live_id}
+        parent = add_parents(res)
+        if parent:
+            entry["parent"] = parent
+        out.imports.append(entry)
+        out.adopted.append(res["name"])
+
+    for res in resources:
+        if res["type"] in (OPENSTACK_GROUP, AWS_GROUP):
+            role = _role_of_group(res)
+            if role in roles:
+                group_ids[res["name"]] = roles[role]
+                import_entry(res, roles[role])
+                live = state.groups.get(roles[role])
+                if live is not None:
+                    out.updates += _group_changes(res, live.name, live.tags)
+            else:
+                out.creates.append(res["name"])
+    free: dict[Content, list[LiveRule]] = {}
+    for rule in sorted(state.rules, key=lambda r: (r.line(), r.rule_id)):
+        if rule.group in roles.values():
+            free.setdefault(live_content(rule), []).append(rule)
+    descriptions = {r.rule_id: r.description for r in state.rules}
+    for res in resources:
+        if res["type"] != OPENSTACK_RULE and res["type"] not in AWS_RULES:
+            continue
+        matched = None
+        for content in planned_content(res, group_ids):
+            candidates = free.get(_sent_content(content))
+            if candidates and candidates[0].rule_id:
+                matched = candidates.pop(0)
+        if matched is None:
+            out.creates.append(res["name"])
+            continue
+        import_entry(res, matched.rule_id)
+        wanted = res["inputs"].get("description") or ""
+        if descriptions.get(matched.rule_id, "") != wanted:
+            how = "replaced (Neutron rules have no update)" if res["type"] == OPENSTACK_RULE else "updated in place"
+            out.updates.append(f"{res['name']}: description {descriptions.get(matched.rule_id, '')!r} -> "
+                               f"{wanted!r}, {how}")
+    cluster_res = next((r for r in resources if r["type"] == "kubeports:index:Cluster"), None)
+    for leftovers in free.values():
+        for rule in leftovers:
+            if not rule.rule_id:
+                continue
+            name = f"{cluster}-adopted-{rule.rule_id}"
+            entry: dict[str, Any] = {"type": OPENSTACK_RULE if state.cloud == "openstack" else
+                                     next(t for t, d in AWS_RULES.items() if d == rule.direction),
+                                     "name": name, "id": rule.rule_id}
+            if cluster_res is not None:
+                parents.setdefault(cluster_res["name"], "")
+                if not any(e["name"] == cluster_res["name"] for e in out.imports):
+                    out.imports.append({"type": cluster_res["type"], "name": cluster_res["name"], "component": True})
+                entry["parent"] = cluster_res["name"]
+            out.imports.append(entry)
+            out.deletes.append(f"{name}: {rule.label()}")
+    out.creates.sort()
+    out.deletes.sort()
+    return out
