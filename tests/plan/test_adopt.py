@@ -1,0 +1,98 @@
+"""kubeports.plan.adopt: the import file for hand-made groups that partly match, and the
+reviewer's view of the next `pulumi up`, from the real offline plan."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kubeports.core.audit import map_roles
+from kubeports.core.live import parse_text
+from kubeports.core.paths import ROOT
+from tests.core.test_audit import KUBELET_WORLD, drop, neutron_dump, neutron_rows
+
+pytest.importorskip("pulumi")
+
+# Pulumi's documented import-file fields (pulumi import --file; ImportResource in the Automation API).
+IMPORT_FIELDS = {"type", "name", "id", "parent", "provider", "version", "pluginDownloadUrl", "logicalName",
+                 "properties", "component", "remote"}
+
+
+@pytest.fixture(scope="module")
+def dev_plan():
+    from kubeports.plan.offline import run_plan
+
+    return run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).to_json()
+
+
+def adoption(project, plan, rows):
+    from kubeports.plan.adopt import adopt
+
+    state = parse_text(neutron_dump(project, rows), "dump.json")
+    mapping = map_roles(state, ["control-plane", "worker"], {}, project.stack.cluster.name)
+    return adopt(plan, state, mapping, project.stack.cluster.name), state
+
+
+def test_partly_matching_groups_adopt_what_matches_and_predict_the_rest(projects, dev_plan):
+    project = projects["dev"]
+    rows = drop(neutron_rows(project), security_group_id="sg-control-plane", port_range_min=6443,
+                remote_group_id="sg-worker") + [KUBELET_WORLD]
+    result, state = adoption(project, dev_plan, rows)
+    planned_rules = [r["name"] for r in dev_plan["resources"] if r["type"].endswith("SecGroupRule")]
+    missing = sorted(f"dev-{r.key}" for r in project.resolution.rules
+                     if r.role == "control-plane" and r.from_port == 6443 and r.peer == "worker")
+    assert result.creates == missing
+    assert result.deletes == ["dev-adopted-kubelet-world: ingress tcp 10250 from cidr 0.0.0.0/0 (IPv4)"]
+    assert sorted(result.adopted) == sorted(["dev-control-plane-sg", "dev-worker-sg",
+                                             *[n for n in planned_rules if n not in missing]])
+    ids = {r.rule_id for r in state.rules} | set(state.groups)
+    names = []
+    for entry in result.import_file()["resources"]:
+        assert set(entry) <= IMPORT_FIELDS
+        assert entry.get("component") or entry["id"] in ids  # every id exists where it was read
+        assert entry.get("parent") is None or entry["parent"] in names  # parents come first
+        names.append(entry["name"])
+    assert len(names) == len(set(names))
+    json.dumps(result.import_file())
+
+
+def test_a_perfect_match_adopts_everything_and_changes_only_names_and_tags(projects, dev_plan):
+    project = projects["dev"]
+    result, _ = adoption(project, dev_plan, neutron_rows(project))
+    assert result.creates == [] and result.deletes == []
+    assert result.updates == ["dev-control-plane-sg: name 'hand-made-control-plane' -> 'dev-control-plane'",
+                              "dev-control-plane-sg: tags +kubeports:cluster=dev",
+                              "dev-worker-sg: name 'hand-made-worker' -> 'dev-worker'",
+                              "dev-worker-sg: tags +kubeports:cluster=dev"]
+
+
+def test_a_description_that_differs_is_called_out_as_a_replacement_on_neutron(projects, dev_plan):
+    project = projects["dev"]
+    rows = neutron_rows(project)
+    rows[0] = dict(rows[0], description="typed by hand")
+    result, _ = adoption(project, dev_plan, rows)
+    assert [u for u in result.updates if "description" in u] == [
+        f"dev-{project.resolution.rules[0].key}: description 'typed by hand' -> "
+        f"{project.resolution.rules[0].description!r}, replaced (Neutron rules have no update)"]
+
+
+def test_the_commands_exit_codes_and_one_line_errors(run_cli, projects, tmp_path):
+    project = projects["dev"]
+    clean = tmp_path / "clean.json"
+    clean.write_text(neutron_dump(project, neutron_rows(project)))
+    bad = tmp_path / "bad.json"
+    bad.write_text(neutron_dump(project, neutron_rows(project) + [KUBELET_WORLD]))
+    code, out, _ = run_cli("audit", "--stack", "dev", "--dump", str(clean))
+    assert (code, out.splitlines()[0]) == (0, f"audit (openstack): {len(project.resolution.rules)} required rules "
+                                              f"against {len(neutron_rows(project))} live rules in 2 groups: no findings")
+    assert run_cli("audit", "--stack", "dev", "--dump", str(bad), "--format", "json")[0] == 4
+    assert run_cli("audit", "--stack", "dev")[:2] == (1, "")
+    assert run_cli("audit", "--stack", "dev")[2].splitlines()[-1] == (
+        "kubeports audit:1: --dump/--live: give --dump FILE (repeatable) or --live")
+    code, out, err = run_cli("audit", "--stack", "prod-aws", "--dump", str(clean))
+    assert (code, err.splitlines()[-1]) == (1, f"{clean}:1: (audit): a openstack dump for a aws stack")
+    target = tmp_path / "import.json"
+    code, out, _ = run_cli("adopt", "--stack", "dev", "--dump", str(bad), "--output", str(target))
+    assert code == 0 and out.startswith("adopt: ")
+    assert json.loads(target.read_text())["resources"]
