@@ -59,6 +59,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from components.backend import CloudBackend, CloudLoadBalancer, Listener, LoadBalancerSpec, Node, NodeSpec
+from kubeports.core.cloudcheck import openstack_icmp_problems
 from kubeports.core.rules import Rule, cidr_label, rule_key
 from kubeports.core.settings import LOAD_BALANCER
 
@@ -79,8 +80,9 @@ def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Inp
         args["protocol"] = "ipv6-icmp" if rule.protocol == "icmpv6" else rule.protocol
     if rule.protocol in ("tcp", "udp") and (rule.from_port, rule.to_port) == FULL_RANGE:
         return _peer(args, rule, peer_group_id)  # Neutron stores every port as no range
-    if rule.is_icmp and (rule.from_port == 0 or (rule.from_port is not None and rule.to_port is None)):
-        raise ValueError(f"{rule.key}: the OpenStack provider cannot send this ICMP type/code (see cloudcheck)")
+    refused = openstack_icmp_problems((rule,))
+    if refused:  # load_project refuses these first; a caller that skipped it must not send them
+        raise ValueError(refused[0])
     if rule.from_port is not None:
         args["port_range_min"] = rule.from_port
     if rule.to_port is not None:
