@@ -8,6 +8,19 @@ Neutron quirks kept here:
   is an omitted protocol; ICMP type/code ride in port_range_min/max;
 - rules are immutable (every field forces a new rule) and a re-created rule that still
   exists gives 409, hence `delete_before_replace`;
+- Neutron's duplicate check (`securitygroups_db._rule_to_key`) ignores the description,
+  and Pulumi creates a new name before it deletes an old one: a rule's resource name is
+  therefore the key of what is sent (`neutron_key`), so two Pulumi names never carry
+  one Neutron rule and a rename of the same rule cannot 409;
+- a tcp/udp range 1-65535 is stored by Neutron as no range and reads back as 0/0, which
+  would replace the rule on every run: it is sent as no range;
+- gophercloud drops a 0 port (`omitempty`) and the provider needs `port_range_max` with
+  `port_range_min`: an ICMP code 0 is sent as 0 and arrives as "any code", which is the
+  same rule for echo request/reply only; `kubeports.core.cloudcheck` refuses every other
+  case (type 0, a type without a code, code 0 of another type) before anything is
+  registered;
+- a network whose default is `port_security_enabled=false` refuses ports with groups
+  or address pairs: our ports set it explicitly;
 - with port security on, natively routed pod IPs need the pod CIDR as an allowed
   address pair, or Neutron drops the node's pod traffic.
 
@@ -19,7 +32,9 @@ Octavia quirks kept here (the `load-balancer` role; kubeports:openstack.lbProvid
   The OVN provider does not implement `allowed_cidrs`, so there the members' groups are
   the only filter (next point);
 - a rule whose peer is `load-balancer` cannot name a group; it becomes one rule per
-  address the traffic really has, named `<rule>-via-<what>`:
+  address the traffic really has, named by what is sent (the key of the same rule with
+  that CIDR as its peer, e.g. `...-from-10.0.0.0-24-v4`; `<rule>-via-floating-ip` for the
+  floating IP, known only at apply time), with an alias to its earlier `<rule>-via-<what>`:
   - amphora: the amphorae reach members (traffic and health checks) from their own port
     in the member subnet: `subnetCidr`;
   - ovn: members see the client's own address (clients of a listener forwarding to that
@@ -29,6 +44,8 @@ Octavia quirks kept here (the `load-balancer` role; kubeports:openstack.lbProvid
     `lbFloatingIp`, also its floating IP /32;
   the family of the other twin (e.g. IPv6 with an IPv4 subnet) gets no rule, and an
   expansion that repeats a CIDR rule already there is left out (Neutron would 409);
+- `allowed_cidrs` is a list the provider compares in order, and Octavia returns it in
+  its primary-key order (the CIDR as a string): sent sorted as strings;
 - OVN balances with SOURCE_IP_PORT only; amphora uses ROUND_ROBIN. Health monitors are
   TCP (both providers implement it).
 """
@@ -42,12 +59,14 @@ import pulumi
 import pulumi_openstack as openstack
 
 from components.backend import CloudBackend, CloudLoadBalancer, Listener, LoadBalancerSpec, Node, NodeSpec
-from kubeports.core.rules import Rule, cidr_label
+from kubeports.core.cloudcheck import openstack_icmp_problems
+from kubeports.core.rules import Rule, cidr_label, rule_key
 from kubeports.core.settings import LOAD_BALANCER
 
 LB_METHOD = {"amphora": "ROUND_ROBIN", "ovn": "SOURCE_IP_PORT"}  # OVN implements only SOURCE_IP_PORT
 HEALTH_CHECK = {"delay": 10, "timeout": 5, "max_retries": 3, "max_retries_down": 3}  # seconds, probes
 DESCRIPTION_MAX = 255
+FULL_RANGE = (1, 65535)  # Neutron's PORT_RANGE_MIN/MAX: stored as no range
 
 
 def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Input[str] | None) -> dict:
@@ -59,10 +78,19 @@ def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Inp
     }
     if rule.protocol != "all":
         args["protocol"] = "ipv6-icmp" if rule.protocol == "icmpv6" else rule.protocol
+    if rule.protocol in ("tcp", "udp") and (rule.from_port, rule.to_port) == FULL_RANGE:
+        return _peer(args, rule, peer_group_id)  # Neutron stores every port as no range
+    refused = openstack_icmp_problems((rule,))
+    if refused:  # load_project refuses these first; a caller that skipped it must not send them
+        raise ValueError(refused[0])
     if rule.from_port is not None:
         args["port_range_min"] = rule.from_port
     if rule.to_port is not None:
         args["port_range_max"] = rule.to_port
+    return _peer(args, rule, peer_group_id)
+
+
+def _peer(args: dict, rule: Rule, peer_group_id: pulumi.Input[str] | None) -> dict:
     if rule.peer_kind == "role":
         args["remote_group_id"] = peer_group_id
     else:
@@ -86,7 +114,7 @@ def listener_sources(listener: Listener, rules: Sequence[Rule], subnet_cidr: str
     vip_family = family(subnet_cidr)
     found = {rule.peer if rule.peer_kind == "cidr" else subnet_cidr for rule in rules
              if rule.direction == "ingress" and rule.ethertype == vip_family and _admits_port(rule, listener.port)}
-    return tuple(sorted(found, key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c))))
+    return tuple(sorted(found))  # Octavia's order: the CIDR strings (its primary key)
 
 
 @dataclass(frozen=True)
@@ -157,13 +185,26 @@ class OpenStackBackend(CloudBackend):
                     taken.add(key)
                     args = {**rule_args(rule, group_ids[rule.role], None), "remote_ip_prefix": prefix,
                             "description": _described(rule.description, why)}
-                    out[f"{name}-via-{label}"] = openstack.networking.SecGroupRule(f"{name}-via-{label}", **args,
-                                                                                   opts=opts)
+                    sent = self.sent_name(rule, prefix, f"{name}-via-{label}")
+                    # `-via-<label>` was its name before it followed what is sent: keep its state
+                    moved = [pulumi.Alias(name=f"{name}-via-{label}")] if sent != f"{name}-via-{label}" else None
+                    out[sent] = openstack.networking.SecGroupRule(
+                        sent, **args, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=moved)))
                 continue
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
             out[name] = openstack.networking.SecGroupRule(name, **rule_args(rule, group_ids[rule.role], peer),
                                                           opts=opts)
         return out
+
+    def sent_name(self, rule: Rule, prefix: pulumi.Input[str], fallback: str) -> str:
+        """The name of a rule sent with `prefix` as its peer: the key of that content, which
+        is also the name of a CIDR rule with that peer, so the two stay one resource when
+        a stack's CIDRs start or stop covering the address (Neutron would 409 on a second
+        name). An address known only at apply time (a floating IP) keeps `fallback`."""
+        if not isinstance(prefix, str):
+            return fallback
+        return f"{self.cluster.name}-" + rule_key(rule.role, rule.direction, rule.protocol, rule.from_port,
+                                                  rule.to_port, "cidr", prefix, rule.ethertype)
 
     def _octavia_for(self, rule: Rule) -> Octavia:
         """The local balancer; for one another stack manages, what the config says of it."""
@@ -232,7 +273,8 @@ class OpenStackBackend(CloudBackend):
             port = openstack.networking.Port(
                 f"{name}-port", name=name, network_id=settings.network_id,
                 fixed_ips=[{"subnet_id": settings.subnet_id}] if settings.subnet_id else None,
-                security_group_ids=[group_id], allowed_address_pairs=pairs, admin_state_up=True, opts=opts)
+                security_group_ids=[group_id], allowed_address_pairs=pairs, admin_state_up=True,
+                port_security_enabled=True, opts=opts)
             server = openstack.compute.Instance(
                 name, name=name,
                 flavor_name=spec.settings.flavor or settings.flavor,

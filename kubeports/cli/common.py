@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from kubeports.core.project import Project, load_project, stack_path
+from kubeports.core.quota import quota_headroom
 
 
 def add_stack_args(parser: argparse.ArgumentParser) -> None:
@@ -23,4 +24,6 @@ def open_project(args: argparse.Namespace) -> Project:
     project = load_project(stack_file_of(args), args.portspecs)
     for note in project.resolution.notes:
         print(f"note: {note}", file=sys.stderr)
+    for line in quota_headroom(project.stack.cloud, project.resolution.rules, project.stack.cluster):
+        print(f"quota: {line}", file=sys.stderr)
     return project

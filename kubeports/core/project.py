@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Catalog, load_catalog
+from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
@@ -71,6 +72,10 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if exposed:
         line = doc.line_of(("config", "kubeports:cluster"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])
+    refused = cloud_problems(stack.cloud, resolution.rules)
+    if refused:
+        line = doc.line_of(("config", "kubeports:cloud"))
+        raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cloud", m) for m in refused])
     over = quota_problems(stack.cloud, resolution.rules, stack.cluster)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))

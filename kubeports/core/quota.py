@@ -3,9 +3,16 @@
 Rules of this file:
 - AWS counts rules per group, per direction and per address family (60 each by
   default); a rule that references a group counts in each family it serves;
-- Neutron counts rules per project (100 by default) and groups per project (10);
+- Neutron counts rules per project (100 by default) and groups per project (10), and
+  the project already holds some: its `default` group and that group's 4 rules, made by
+  Neutron on the project's first call (`neutronUsedGroups`/`neutronUsedRules`, for
+  projects that hold more). Each group we create also gets 2 default egress rules;
+  we delete them at once (`delete_default_rules`), so they do not stay, but creating a
+  group needs 2 free rules for that moment;
+- Nova counts server groups per project (10) and members per group (10): each role
+  with VMs is one server group of `count` members, so the 11th server of a role fails;
 - the numbers come from the stack (`kubeports:cluster.quota`), defaults from the
-  providers' documented defaults.
+  providers' documented defaults; `quota_headroom` says what is left, in the same terms.
 """
 from __future__ import annotations
 
@@ -14,11 +21,15 @@ from collections import Counter
 from .rules import Rule
 from .settings import LOAD_BALANCER, ClusterSettings
 
+NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
+NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
+               "and set it in kubeports:cluster.quota")
+
 
 def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
     if cloud == "aws":
         return _aws(rules, cluster.quota.aws_rules_per_group)
-    return _neutron(rules, cluster)
+    return _neutron(rules, cluster) + _nova(cluster)
 
 
 def aws_counts(rules: tuple[Rule, ...]) -> Counter:
@@ -45,16 +56,68 @@ def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
             for (role, direction, family), n in sorted(aws_counts(rules).items()) if n > limit]
 
 
+def neutron_counts(rules: tuple[Rule, ...], cluster: ClusterSettings) -> tuple[int, int]:
+    """(rules, groups) this stack creates in Neutron. Octavia's load balancer has no group
+    of ours: its own rules become the listener's allowed CIDRs, so neither they nor its
+    group count."""
+    return (len([r for r in rules if r.role != LOAD_BALANCER]),
+            len([r for r in cluster.roles if r != LOAD_BALANCER]))
+
+
 def _neutron(rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
-    """Octavia's load balancer has no group of ours: its own rules become the listener's
-    allowed CIDRs, so neither they nor its group count against the Neutron quota."""
     problems = []
-    counted = [r for r in rules if r.role != LOAD_BALANCER]
-    if len(counted) > cluster.quota.neutron_rules:
-        problems.append(f"Neutron quota: {len(counted)} security group rules; the project allows "
-                        f"{cluster.quota.neutron_rules} (kubeports:cluster.quota.neutronRules)")
-    groups = len([r for r in cluster.roles if r != LOAD_BALANCER])
-    if groups > cluster.quota.neutron_groups:
-        problems.append(f"Neutron quota: {groups} security groups; the project allows {cluster.quota.neutron_groups} "
-                        "(kubeports:cluster.quota.neutronGroups)")
+    quota = cluster.quota
+    ours, groups = neutron_counts(rules, cluster)
+    if ours + quota.neutron_used_rules > quota.neutron_rules:
+        problems.append(f"Neutron quota: {ours} security group rules and {quota.neutron_used_rules} the project "
+                        f"already holds (kubeports:cluster.quota.neutronUsedRules) make "
+                        f"{ours + quota.neutron_used_rules}; the project allows {quota.neutron_rules} "
+                        "(kubeports:cluster.quota.neutronRules)")
+    if groups + quota.neutron_used_groups > quota.neutron_groups:
+        problems.append(f"Neutron quota: {groups} security groups and {quota.neutron_used_groups} the project already "
+                        f"holds (kubeports:cluster.quota.neutronUsedGroups) make {groups + quota.neutron_used_groups}; "
+                        f"the project allows {quota.neutron_groups} (kubeports:cluster.quota.neutronGroups)")
     return problems
+
+
+def nova_server_groups(cluster: ClusterSettings) -> dict[str, int]:
+    """role -> members of its server group (one per role with VMs, see components/clouds/openstack.py)."""
+    return {role: s.count for role, s in sorted(cluster.roles.items()) if role != LOAD_BALANCER}
+
+
+def _nova(cluster: ClusterSettings) -> list[str]:
+    quota = cluster.quota
+    groups = nova_server_groups(cluster)
+    problems = [f"Nova quota: role {role} has {n} servers in its server group; the project allows "
+                f"{quota.nova_server_group_members} per group (kubeports:cluster.quota.novaServerGroupMembers): "
+                f"{NOVA_REMEDY}" for role, n in groups.items() if n > quota.nova_server_group_members]
+    if len(groups) > quota.nova_server_groups:
+        problems.append(f"Nova quota: {len(groups)} server groups; the project allows {quota.nova_server_groups} "
+                        f"(kubeports:cluster.quota.novaServerGroups): {NOVA_REMEDY}")
+    return problems
+
+
+def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
+    """What is left of each quota after this stack, one line each (for `rules` and `plan`)."""
+    quota = cluster.quota
+    if cloud == "aws":
+        counts = aws_counts(rules)
+        if not counts:
+            return []
+        (role, direction, family), n = max(sorted(counts.items()), key=lambda item: item[1])
+        return [f"AWS quota: fullest is security group {role}, {direction} {family}: {n} of "
+                f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left"]
+    ours, groups = neutron_counts(rules, cluster)
+    used_rules, used_groups = ours + quota.neutron_used_rules, groups + quota.neutron_used_groups
+    members = nova_server_groups(cluster)
+    fullest = max(members.items(), key=lambda item: item[1], default=("-", 0))  # ties: the first role by name
+    return [
+        f"Neutron quota: {used_rules} of {quota.neutron_rules} security group rules ({ours} of this stack, "
+        f"{quota.neutron_used_rules} already in the project), {quota.neutron_rules - used_rules} left; "
+        f"a new group needs {NEUTRON_GROUP_DEFAULT_RULES} free for a moment",
+        f"Neutron quota: {used_groups} of {quota.neutron_groups} security groups ({groups} of this stack, "
+        f"{quota.neutron_used_groups} already in the project), {quota.neutron_groups - used_groups} left",
+        f"Nova quota: {len(members)} of {quota.nova_server_groups} server groups, "
+        f"{quota.nova_server_groups - len(members)} left; fullest is {fullest[0]} with {fullest[1]} of "
+        f"{quota.nova_server_group_members} members",
+    ]

@@ -73,6 +73,13 @@ class CniSettings(_Model):
 class QuotaSettings(_Model):
     neutron_rules: int = Field(100, alias="neutronRules", ge=1, description="security group rules per project")
     neutron_groups: int = Field(10, alias="neutronGroups", ge=1)
+    neutron_used_rules: int = Field(4, alias="neutronUsedRules", ge=0, description=(
+        "rules the project holds outside this stack: the default group's 4 unless other groups are there"))
+    neutron_used_groups: int = Field(1, alias="neutronUsedGroups", ge=0, description=(
+        "groups the project holds outside this stack: its default group"))
+    nova_server_groups: int = Field(10, alias="novaServerGroups", ge=1, description="server groups per project")
+    nova_server_group_members: int = Field(10, alias="novaServerGroupMembers", ge=1,
+                                           description="servers per server group (one group per role)")
     aws_rules_per_group: int = Field(60, alias="awsRulesPerGroup", ge=1, description="per direction and family")
 
 

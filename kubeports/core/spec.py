@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -34,6 +35,10 @@ ICMP_TYPES = {
     "destination-unreachable": (3, 1, None),
     "time-exceeded": (11, 3, None),
 }
+# IPv6 extension headers and the like (neutron-lib ipv6-encap 41, ipv6-route 43, ipv6-frag 44,
+# ipv6-icmp 58, ipv6-nonxt 59, ipv6-opts 60): Neutron refuses them with ethertype IPv4
+# (`_validate_ethertype_and_protocol`), so a flow with one of them is IPv6 only.
+IPV6_ONLY_PROTOCOLS = ("41", "43", "44", "58", "59", "60")
 SOURCE_RE = r"^(https?://|seed:)\S+$"
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -52,10 +57,32 @@ def _one_line(value: str) -> str:
         raise ValueError("must be one non-empty line")
     if len(value) > 120:
         raise ValueError("must be at most 120 characters")
+    control = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if control is not None:  # a terminal escape or an invisible character in a review or a cloud field
+        raise ValueError(f"contains the control character U+{ord(control):04X}")
     return value.strip()
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
+
+# A purpose becomes a rule's description, and AWS refuses a rule description with any
+# other character than these (EC2 API reference, IpRange/Ipv6Range Description), failing
+# at `pulumi up`: checked here, for the strictest cloud, so every cloud gets the same text.
+AWS_DESCRIPTION_CHARS = "a-zA-Z0-9. _\\-:/()#,@\\[\\]+=&;{}!$*"
+_AWS_DESCRIPTION = re.compile(f"[{AWS_DESCRIPTION_CHARS}]*")
+
+
+def _purpose(value: str) -> str:
+    text = _one_line(value)
+    bad = next((c for c in text if not _AWS_DESCRIPTION.fullmatch(c)), None)
+    if bad is not None:
+        raise ValueError(f"character {bad!r} is refused in AWS rule descriptions; use letters, digits, space "
+                         "and ._-:/()#,@[]+=&;{}!$*")
+    return text
+
+
+Purpose = Annotated[str, AfterValidator(_purpose),
+                    WithJsonSchema({"type": "string", "pattern": f"^[{AWS_DESCRIPTION_CHARS}]+$", "maxLength": 120})]
 
 
 def parse_port_range(value: Any) -> tuple[int, int] | str:
@@ -172,7 +199,7 @@ class NamedPort(_Model):
         WithJsonSchema({"description": "the default: a port (6443) or a range ('30000-32767')",
                         "anyOf": PORT_ITEM_SCHEMA["anyOf"][:2]}),
     ]
-    purpose: OneLine
+    purpose: Purpose
 
 
 def _fixed(value: tuple[int, int] | str) -> tuple[int, int]:
@@ -182,18 +209,18 @@ def _fixed(value: tuple[int, int] | str) -> tuple[int, int]:
 
 
 class CidrSet(_Model):
-    purpose: OneLine
+    purpose: Purpose
     default: list[Cidr] = Field(default_factory=list, description="empty means closed until a stack sets it")
 
 
 class CniMode(_Model):
-    purpose: OneLine
+    purpose: Purpose
     routes_pod_ips: bool = Field(False, alias="routes-pod-ips", description="pod IPs leave the node unencapsulated")
 
 
 class Cni(_Model):
     name: Name
-    purpose: OneLine
+    purpose: Purpose
     modes: dict[Name, CniMode] = Field(min_length=1)
     features: dict[Name, OneLine] = Field(default_factory=dict)
 
@@ -202,7 +229,7 @@ class Flow(_Model):
     """Peers in `from` connect to roles in `to` on `protocol`/`ports`."""
 
     name: Name
-    purpose: OneLine
+    purpose: Purpose
     protocol: Protocol
     ports: PortList | None = None
     icmp: Literal[tuple(ICMP_TYPES)] | None = None  # type: ignore[valid-type]
@@ -225,6 +252,9 @@ class Flow(_Model):
             raise At(("icmp",), "icmp is only for protocol icmp")
         if "self" in self.to:
             raise At(("to", self.to.index("self")), "'self' belongs in from, not to")
+        if self.protocol in IPV6_ONLY_PROTOCOLS and self.family != "IPv6":
+            raise At(("family",) if self.family else ("protocol",),
+                     f"protocol {self.protocol} is an IPv6 protocol and Neutron refuses it with IPv4; set family: IPv6")
         return self
 
 
@@ -232,7 +262,7 @@ class LocalOnly(_Model):
     """Documented by a source, but bound to loopback (or chosen at run time): no rule."""
 
     name: Name
-    purpose: OneLine
+    purpose: Purpose
     protocol: Protocol
     ports: PortList
     roles: list[Name] = Field(min_length=1, description="roles where it listens (not `on`: YAML 1.1 reads that as true)")

@@ -41,22 +41,42 @@ ANY = "*"  # in FORCE_NEW: every property; in a path: any index or key
 # Property paths in camelCase (the plan's input names), list indices left out: an entry
 # covers every change at or below it, so "blockDevices" covers `blockDevices[0].uuid`.
 FORCE_NEW: dict[str, frozenset[str]] = {
-    # pulumi_openstack docstrings: every argument "Changing this creates a new security group rule".
+    # --- OpenStack: every ":param ...: Changing this creates a new ..." of the pulumi_openstack
+    # 5.x *Args docstrings (tests/plan/test_plandiff.py re-derives them from the installed SDK),
+    # plus the ForceNew fields of terraform-provider-openstack v3.4.0 the docstrings omit (marked TF).
+    # Security group rules have no Update at all: every argument replaces.
     "openstack:networking/secGroupRule:SecGroupRule": frozenset({ANY}),
-    "openstack:networking/secGroup:SecGroup": frozenset({"region", "tenantId"}),
+    "openstack:networking/secGroup:SecGroup": frozenset({"region", "tenantId", "deleteDefaultRules"}),  # TF: ddr
     "openstack:networking/port:Port": frozenset({
-        "networkId", "deviceId", "deviceOwner", "macAddress", "region", "tenantId"}),
+        "networkId", "deviceId", "deviceOwner", "macAddress", "region", "tenantId", "valueSpecs"}),  # TF: valueSpecs
     # imageId/imageName are absent on purpose: "Changing this rebuilds the existing server"
     # (in place, see DISRUPTIVE). name, flavor*, metadata, tags update in place.
-    # schedulerHints: every nested field is ForceNew in the Terraform schema.
+    # schedulerHints: every nested field is ForceNew in the Terraform schema (TF).
     "openstack:compute/instance:Instance": frozenset({
         "availabilityZone", "availabilityZoneHints", "blockDevices", "configDrive", "hypervisorHostname",
         "keyPair", "networks", "networkMode", "region", "schedulerHints", "userData"}),
-    "openstack:compute/serverGroup:ServerGroup": frozenset({"name", "policies", "region"}),
-    # terraform-provider-aws vpc_security_group.go: name, namePrefix, description, vpcId ForceNew.
+    # No Update in the Terraform resource: every argument replaces (TF: rules, valueSpecs).
+    "openstack:compute/serverGroup:ServerGroup": frozenset({ANY}),
+    "openstack:loadbalancer/loadBalancer:LoadBalancer": frozenset({
+        "availabilityZone", "flavorId", "loadbalancerProvider", "region", "tenantId", "vipAddress",
+        "vipNetworkId", "vipPortId", "vipSubnetId"}),
+    "openstack:loadbalancer/listener:Listener": frozenset({
+        "loadbalancerId", "protocol", "protocolPort", "region", "tenantId"}),
+    "openstack:loadbalancer/pool:Pool": frozenset({
+        "listenerId", "loadbalancerId", "persistence", "protocol", "region", "tenantId"}),
+    "openstack:loadbalancer/monitor:Monitor": frozenset({"poolId", "region", "tenantId", "type"}),  # TF: poolId
+    "openstack:loadbalancer/member:Member": frozenset({
+        "address", "poolId", "protocolPort", "region", "subnetId", "tenantId"}),
+    "openstack:networking/floatingIp:FloatingIp": frozenset({
+        "address", "dnsDomain", "dnsName", "pool", "region", "tenantId", "valueSpecs"}),  # TF: address, valueSpecs
+    # portId and fixedIp update in place: the address is re-associated (TF: floatingIp).
+    "openstack:networking/floatingIpAssociate:FloatingIpAssociate": frozenset({"floatingIp", "region"}),
+    # --- AWS: pulumi_aws docstrings rarely say it, so from terraform-provider-aws's schemas
+    # (`ForceNew`, `RequiresReplace`), /tmp/research/providers.md section 5.
+    # vpc_security_group.go: name, namePrefix, description, vpcId ForceNew.
     "aws:ec2/securityGroup:SecurityGroup": frozenset({"description", "name", "namePrefix", "vpcId"}),
-    # terraform-provider-aws ec2_instance.go ForceNew fields; instanceType and userData
-    # update in place with a stop/start (see DISRUPTIVE, REPLACE_IF).
+    # ec2_instance.go ForceNew fields; instanceType and userData update in place with a
+    # stop/start (see DISRUPTIVE, REPLACE_IF).
     "aws:ec2/instance:Instance": frozenset({
         "ami", "associatePublicIpAddress", "availabilityZone", "cpuOptions.amdSevSnp", "cpuOptions.coreCount",
         "cpuOptions.threadsPerCore", "ebsBlockDevices", "enclaveOptions", "ephemeralBlockDevices", "hibernation",
@@ -67,7 +87,35 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     # ports, protocol, peer and description go through ModifySecurityGroupRules.
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": frozenset({"securityGroupId"}),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": frozenset({"securityGroupId"}),
+    # ec2_eip.go; instance and networkInterface re-associate in place.
+    "aws:ec2/eip:Eip": frozenset({"address", "domain", "networkBorderGroup", "publicIpv4Pool", "vpc"}),
+    # ec2_eip_association.go has no Update: every argument replaces.
+    "aws:ec2/eipAssociation:EipAssociation": frozenset({ANY}),
+    # elbv2 load_balancer.go: name, namePrefix, internal, loadBalancerType, customerOwnedIpv4Pool;
+    # an NLB's subnets and security groups replace it too (REPLACE_IF below).
+    "aws:lb/loadBalancer:LoadBalancer": frozenset({
+        "customerOwnedIpv4Pool", "internal", "loadBalancerType", "name", "namePrefix"}),
+    "aws:lb/targetGroup:TargetGroup": frozenset({
+        "name", "namePrefix", "port", "protocol", "protocolVersion", "targetType", "vpcId", "ipAddressType"}),
+    "aws:lb/listener:Listener": frozenset({"loadBalancerArn"}),
+    # target_group_attachment.go has no Update: every argument replaces.
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": frozenset({ANY}),
 }
+
+# Registered by the program but not cloud objects: components and reads (a StackReference).
+NOT_CLOUD_TYPES = ("kubeports:index:", "pulumi:pulumi:StackReference")
+
+# pulumi-terraform-bridge nameRequiresDeleteBeforeReplace: an autonamed OpenStack resource
+# (its Terraform schema has a top-level `name`) given an explicit `name` is deleted before
+# its replacement is created, whatever forces the replacement (providers.md section 4).
+NAMED_DELETE_FIRST = frozenset({
+    "openstack:networking/secGroup:SecGroup", "openstack:networking/port:Port",
+    "openstack:compute/instance:Instance", "openstack:compute/serverGroup:ServerGroup",
+    "openstack:loadbalancer/loadBalancer:LoadBalancer", "openstack:loadbalancer/listener:Listener",
+    "openstack:loadbalancer/pool:Pool", "openstack:loadbalancer/member:Member",
+    "openstack:loadbalancer/monitor:Monitor", "openstack:networking/addressGroupV2:AddressGroupV2",
+})
+DELETE_FIRST_NOTE = "delete first: an explicit name makes the provider delete the old one before it creates the new"
 
 # One of these is set; switching which one (a CIDR peer becoming a group peer) replaces
 # the rule (ModifyPlan: "you cannot change the rule's source type").
@@ -79,6 +127,10 @@ EXCLUSIVE: dict[str, tuple[str, ...]] = {
 
 # Replacement that depends on the new inputs: (type, top-level property) -> predicate.
 REPLACE_IF: dict[tuple[str, str], Callable[[Mapping[str, Any]], bool]] = {
+    # An NLB cannot lose subnets nor all its groups in place (docstrings of lb.LoadBalancer);
+    # a change of either is read as a replacement, which overstates adding a subnet.
+    ("aws:lb/loadBalancer:LoadBalancer", "subnets"): lambda new: new.get("loadBalancerType") == "network",
+    ("aws:lb/loadBalancer:LoadBalancer", "securityGroups"): lambda new: new.get("loadBalancerType") == "network",
     ("aws:ec2/instance:Instance", "userData"): lambda new: bool(new.get("userDataReplaceOnChange")),
     ("aws:ec2/instance:Instance", "userDataBase64"): lambda new: bool(new.get("userDataReplaceOnChange")),
     ("aws:ec2/instance:Instance", "enablePrimaryIpv6"): lambda new: not new.get("enablePrimaryIpv6"),
@@ -246,6 +298,10 @@ def _resources(plan: Any) -> dict[str, _Res]:
 def diff_plans(old: Any, new: Any) -> PlanDiff:
     """What applying `new` over `old` does, resource by resource."""
     before, after = _resources(old), _resources(new)
+    # An alias carries a resource over to a new URN: the engine updates it in place.
+    moved = {alias: urn for urn, res in after.items() for alias in res.options.get("aliases") or ()
+             if alias in before and alias not in after and urn not in before}
+    before = {moved.get(urn, urn): res for urn, res in before.items()}
     created, deleted, updated, replaced, options, ignored = [], [], [], [], [], []
     unchanged = 0
     for urn in sorted(after.keys() - before.keys()):
@@ -280,7 +336,7 @@ def _diff_resource(old: _Res, new: _Res) -> ResourceChange | None:
         changes.append(PropertyChange(format_path(path), before, after, replaces, note))
     source_switch = _exclusive_switch(new.type, old.inputs, new.inputs, held)
     option_changes = [PropertyChange(f"[{key}]", old.options.get(key), new.options.get(key))
-                      for key in sorted(set(old.options) | set(new.options))
+                      for key in sorted((set(old.options) | set(new.options)) - {"aliases"})
                       if _norm_option(old.options.get(key)) != _norm_option(new.options.get(key))]
     if not changes and not option_changes and not ignored:
         return None
@@ -296,6 +352,8 @@ def _diff_resource(old: _Res, new: _Res) -> ResourceChange | None:
     notes: list[str] = []
     if replace and new.options.get("deleteBeforeReplace"):
         notes.append("delete before replace: the old one goes first")
+    elif replace and new.type in NAMED_DELETE_FIRST and new.inputs.get("name"):
+        notes.append(DELETE_FIRST_NOTE)
     if replace and (old.options.get("protect") or new.options.get("protect")):
         notes.append("protected: `pulumi up` refuses to replace it until unprotected")
     return ResourceChange(new.urn, new.type, new.name, "replace" if replace else "update", role,

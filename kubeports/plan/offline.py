@@ -123,22 +123,57 @@ class PlanMocks(runtime_mocks.Mocks):
         return {}, []
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """A URN as the Pulumi engine makes it (pkg/resource/deploy/source_eval.go, resource.NewURN):
+    the parent's whole qualified type, then `$` and the resource's type; the root stack
+    is no parent type. So a rule of the control plane is
+    `urn:pulumi:dev::kubeports::kubeports:index:Cluster$kubeports:index:ControlPlane$openstack:...::NAME`,
+    the URN `pulumi state`, `--target` and aliases use. (The stock mock monitor keeps only the
+    parent's last type.)"""
+    if parent:
+        qualified = parent.split("::")[2]
+        if qualified != ROOT_STACK_TYPE:
+            type_ = f"{qualified}${type_}"
+    return "urn:pulumi:" + "::".join([stack, project, type_, name])
+
+
 class RecordingMonitor(runtime_mocks.MockMonitor):
-    """The stock mock monitor, also noting each resource's parent and options."""
+    """The stock mock monitor with the engine's URNs, also noting each resource's parent and options."""
 
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.records: list[PlannedResource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return engine_urn(runtime_settings.get_stack(), runtime_settings.get_project(), parent, type_, name)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK_TYPE:
             options = {k: v for k, v in (("protect", request.protect),
                                          ("ignoreChanges", list(request.ignoreChanges)),
-                                         ("deleteBeforeReplace", request.deleteBeforeReplace)) if v}
+                                         ("deleteBeforeReplace", request.deleteBeforeReplace),
+                                         ("aliases", self._aliases(request))) if v}
             self._record(request, response.urn, response.id, options)
         return response
+
+    def _aliases(self, request: Any) -> list[str]:
+        """The URNs a resource was known by (its `aliases` option), as the engine resolves them."""
+        out = []
+        for alias in request.aliases:
+            if alias.urn:
+                out.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            out.append(engine_urn(spec.stack or runtime_settings.get_stack(),
+                                  spec.project or runtime_settings.get_project(), parent, spec.type or request.type,
+                                  spec.name or request.name))
+        return sorted(out)
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """A read, e.g. a StackReference: recorded too, marked `read` (nothing is created)."""

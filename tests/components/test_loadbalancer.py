@@ -13,7 +13,7 @@ import yaml
 from kubeports.core.errors import KubeportsError
 from kubeports.core.paths import ROOT
 from kubeports.core.project import Project, load_project
-from kubeports.core.rules import cidr_label
+from kubeports.core.rules import cidr_label, rule_key
 from kubeports.plan.offline import Plan, run_plan
 from tests.plans import append_flow, by_name, copy_catalog, variant
 
@@ -117,6 +117,12 @@ def test_octavia_amphora_listener_admits_the_nodes_subnet_and_api_clients_of_the
     assert set(only(p, OS_LISTENER).inputs["allowedCidrs"]) == want
 
 
+def sent_key(rule, cidr: str) -> str:
+    """A rule towards or from the load balancer is named by what is sent: the same rule with `cidr` as its peer."""
+    return rule_key(rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, "cidr", cidr,
+                    rule.ethertype)
+
+
 def expected_openstack_rule_names(project: Project, extra_per_lb_rule) -> set[str]:
     """Every resolved rule as components/clouds/openstack.py's header says it is rendered."""
     name, subnet = cluster_name(project), project.stack.openstack.subnet_cidr
@@ -126,8 +132,8 @@ def expected_openstack_rule_names(project: Project, extra_per_lb_rule) -> set[st
             continue
         if rule.peer_kind == "role" and rule.peer == LB:
             family = "IPv6" if ":" in subnet else "IPv4"
-            labels = ({cidr_label(subnet)} if family == rule.ethertype else set()) | extra_per_lb_rule(rule)
-            names |= {f"{name}-{rule.key}-via-{label}" for label in labels}
+            cidrs = ({subnet} if family == rule.ethertype else set()) | extra_per_lb_rule(rule)
+            names |= {f"{name}-{sent_key(rule, cidr)}" for cidr in cidrs}
         else:
             names.add(f"{name}-{rule.key}")
     return names
@@ -140,7 +146,7 @@ def test_octavia_amphora_rules_between_load_balancer_control_plane_and_workers_m
     planned = by_name(p)
     rule_names = {r.name for r in p.by_type(OS_RULE)}
     assert rule_names == expected_openstack_rule_names(project, lambda rule: set())
-    api = planned[f"{name}-control-plane-in-tcp-{api_port}-from-{LB}-v4-via-{cidr_label(subnet)}"]
+    api = planned[f"{name}-control-plane-in-tcp-{api_port}-from-{cidr_label(subnet)}-v4"]
     assert api.inputs["remoteIpPrefix"] == subnet and "remoteGroupId" not in api.inputs
     assert (api.inputs["portRangeMin"], api.inputs["portRangeMax"]) == (api_port, api_port)
     assert api.inputs["securityGroupId"] == f"{name}-control-plane-sg-id"
@@ -148,7 +154,7 @@ def test_octavia_amphora_rules_between_load_balancer_control_plane_and_workers_m
     assert api.options.get("deleteBeforeReplace") is True
     # the kube-proxy health check row ("Self, Load balancers") reaches the workers from the same subnet
     healthz = project.port("kube-proxy-healthz")[0]
-    proxy = planned[f"{name}-worker-in-tcp-{healthz}-from-{LB}-v4-via-{cidr_label(subnet)}"]
+    proxy = planned[f"{name}-worker-in-tcp-{healthz}-from-{cidr_label(subnet)}-v4"]
     assert proxy.inputs["remoteIpPrefix"] == subnet
     # no IPv6 twin: the amphorae talk to members over the IPv4 subnet
     assert not [n for n in rule_names if f"-from-{LB}-v6" in n]
@@ -177,7 +183,7 @@ def test_octavia_ovn_keeps_client_addresses_so_members_admit_the_listener_client
     assert only(p, OS_POOL).inputs["lbMethod"] == "SOURCE_IP_PORT"
     assert only(p, OS_MONITOR).inputs["type"] == "TCP"
     assert {r.name for r in p.by_type(OS_RULE)} == expected_openstack_rule_names(project, lambda rule: set())
-    hm = by_name(p)[f"{name}-control-plane-in-tcp-{api_port}-from-{LB}-v4-via-{cidr_label(subnet)}"]
+    hm = by_name(p)[f"{name}-control-plane-in-tcp-{api_port}-from-{cidr_label(subnet)}-v4"]
     assert "health-check port" in hm.inputs["description"]
 
     catalog = copy_catalog(str(tmp_path))
@@ -192,11 +198,11 @@ def test_octavia_ovn_keeps_client_addresses_so_members_admit_the_listener_client
 
     def client_labels(rule):
         hit = rule.role == "control-plane" and rule.direction == "ingress" and rule.from_port == api_port
-        return {cidr_label(c) for c in clients} if hit and rule.ethertype == "IPv4" else set()
+        return set(clients) if hit and rule.ethertype == "IPv4" else set()
 
     assert {r.name for r in p.by_type(OS_RULE)} == expected_openstack_rule_names(project, client_labels)
     for cidr in clients:
-        rule = by_name(p)[f"{name}-control-plane-in-tcp-{api_port}-from-{LB}-v4-via-{cidr_label(cidr)}"]
+        rule = by_name(p)[f"{name}-control-plane-in-tcp-{api_port}-from-{cidr_label(cidr)}-v4"]
         assert rule.inputs["remoteIpPrefix"] == cidr and "OVN keeps the address" in rule.inputs["description"]
 
 
@@ -209,7 +215,7 @@ def test_octavia_strict_egress_reaches_the_vip_subnet_and_the_floating_ip(tmp_pa
     planned = by_name(p)
     for role in ("control-plane", "worker"):
         base = f"{name}-{role}-out-tcp-{lb_port}-to-{LB}-v4"
-        assert planned[f"{base}-via-{cidr_label(subnet)}"].inputs["remoteIpPrefix"] == subnet
+        assert planned[f"{name}-{role}-out-tcp-{lb_port}-to-{cidr_label(subnet)}-v4"].inputs["remoteIpPrefix"] == subnet
         assert planned[f"{base}-via-floating-ip"].inputs["remoteIpPrefix"] == f"{fip}/32"
         assert planned[f"{base}-via-floating-ip"].inputs["direction"] == "egress"
 
@@ -325,7 +331,7 @@ def test_port_overrides_reach_listener_members_rules_and_endpoint(tmp_path, base
         assert only(p, OS_LISTENER).inputs["protocolPort"] == 8443
         assert {m.inputs["protocolPort"] for m in p.by_type(OS_MEMBER)} == {443}
         subnet = project.stack.openstack.subnet_cidr
-        rule = by_name(p)[f"{name}-control-plane-in-tcp-443-from-{LB}-v4-via-{cidr_label(subnet)}"]
+        rule = by_name(p)[f"{name}-control-plane-in-tcp-443-from-{cidr_label(subnet)}-v4"]
         assert (rule.inputs["portRangeMin"], rule.inputs["portRangeMax"]) == (443, 443)
         assert not [r for r in p.by_type(OS_RULE) if "6443" in r.name]
     else:
@@ -392,3 +398,51 @@ def test_a_range_cannot_be_a_listener_port(tmp_path):
         {"kube-apiserver-lb": "8443-8444"}))
     with pytest.raises(Exception, match="a listener needs one port"):
         run_plan(stack)
+
+
+def neutron_key(res) -> tuple:
+    """What Neutron compares for a duplicate rule (securitygroups_db._rule_to_key): no description."""
+    return tuple(sorted((k, str(v)) for k, v in res.inputs.items() if k != "description"))
+
+
+@pytest.mark.parametrize("provider", ["amphora", "ovn"])
+def test_a_cidr_covering_the_member_subnet_keeps_one_resource_per_neutron_rule(tmp_path, provider):
+    """Issue 13 §2.1: adding the member subnet to api-clients used to rename
+    `...-from-load-balancer-v4-via-10.0.0.0-24` to `...-from-10.0.0.0-24-v4`; Pulumi creates the
+    new name first and Neutron refuses it (409 SecurityGroupRuleExists). Named by what is sent,
+    the rule keeps its name both ways, and nothing created duplicates something deleted."""
+    from kubeports.plan.compare import diff_plans
+
+    def edit(config):
+        config["kubeports:openstack"]["lbProvider"] = provider
+        config["kubeports:cluster"]["cidrs"]["api-clients"].append(config["kubeports:openstack"]["subnetCidr"])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()  # one stack name: the URNs of both plans are comparable
+    base = variant(tmp_path / "a", OCTAVIA, provider, lambda c: c["kubeports:openstack"].__setitem__("lbProvider",
+                                                                                                   provider))
+    wider = variant(tmp_path / "b", OCTAVIA, provider, edit)
+    for old, new in ((base, wider), (wider, base)):
+        a, b = run_plan(old), run_plan(new)
+        diff = diff_plans(a.to_json(), b.to_json())
+        created = {neutron_key(r) for r in b.by_type(OS_RULE) if r.urn in {c.urn for c in diff.created}}
+        deleted = {neutron_key(r) for r in a.by_type(OS_RULE) if r.urn in {c.urn for c in diff.deleted}}
+        assert created & deleted == set()
+        for plan_ in (a, b):  # and no two names carry one Neutron rule
+            keys = [neutron_key(r) for r in plan_.by_type(OS_RULE)]
+            assert len(keys) == len(set(keys))
+    name = load_project(base).stack.cluster.name
+    _, api_port = ports(load_project(base))
+    rule = f"{name}-control-plane-in-tcp-{api_port}-from-10.0.0.0-24-v4"
+    assert rule in by_name(run_plan(base)) and rule in by_name(run_plan(wider))
+    assert by_name(run_plan(base))[rule].options["aliases"] == [
+        by_name(run_plan(base))[rule].urn.replace("-from-10.0.0.0-24-v4", f"-from-{LB}-v4-via-10.0.0.0-24")]
+
+
+def test_octavia_allowed_cidrs_are_sorted_as_octavia_returns_them(tmp_path):
+    """Octavia returns allowed_cidrs in its primary-key order, the CIDR strings; the provider
+    compares the list in order, so any other order shows an update on every run."""
+    def edit(config):
+        config["kubeports:cluster"]["cidrs"]["api-clients"] = ["9.0.0.0/8", "192.0.2.0/24", "100.64.0.0/10"]
+    p = plan(variant(tmp_path, OCTAVIA, "clients", edit))
+    assert only(p, OS_LISTENER).inputs["allowedCidrs"] == [
+        "10.0.0.0/24", "100.64.0.0/10", "192.0.2.0/24", "9.0.0.0/8"]

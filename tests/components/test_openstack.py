@@ -6,7 +6,11 @@ import os
 import pytest
 import yaml
 
-from tests.plans import by_name, plan_of, rules_of, stacks_of
+from components.clouds import openstack as openstack_backend
+from kubeports.core.cloudcheck import cloud_problems
+from kubeports.core.paths import ROOT, display_path
+from kubeports.core.rules import Rule
+from tests.plans import append_flow, by_name, copy_catalog, plan_of, rules_of, stacks_of
 
 STACKS = stacks_of("openstack")
 SG = "openstack:networking/secGroup:SecGroup"
@@ -27,9 +31,10 @@ def expected_neutron(rule, cluster: str) -> dict:
             "securityGroupId": f"{cluster}-{rule.role}-sg-id", "description": rule.description}
     if rule.protocol != "all":
         want["protocol"] = {"icmpv6": "ipv6-icmp"}.get(rule.protocol, rule.protocol)
-    if rule.from_port is not None:
+    full = rule.protocol in ("tcp", "udp") and (rule.from_port, rule.to_port) == (1, 65535)  # Neutron: no range
+    if rule.from_port is not None and not full:
         want["portRangeMin"] = rule.from_port
-    if rule.to_port is not None:
+    if rule.to_port is not None and not full:
         want["portRangeMax"] = rule.to_port
     if rule.peer_kind == "role":
         want["remoteGroupId"] = f"{cluster}-{rule.peer}-sg-id"
@@ -132,3 +137,74 @@ def test_port_spec_changes_never_reach_a_server():
     for res in plan_of(stack).resources:
         if res.type in (SERVER, PORT):
             assert not any(rid in repr(res.inputs) for rid in rule_ids)
+
+
+def a_rule(protocol: str, low, high, family: str = "IPv4") -> Rule:
+    return Rule("worker", "ingress", protocol, low, high, "cidr", "10.0.0.0/8" if family == "IPv4" else "fd00::/8",
+                family, "a test rule", ())
+
+
+@pytest.mark.parametrize(("protocol", "low", "high", "sent"), [
+    ("tcp", 1, 65535, {}),  # Neutron stores it as no range; 1/65535 would read back 0/0 and replace every run
+    ("udp", 1, 65535, {}),
+    ("tcp", 1, 65534, {"port_range_min": 1, "port_range_max": 65534}),
+    ("tcp", 2, 65535, {"port_range_min": 2, "port_range_max": 65535}),
+    ("tcp", 6443, 6443, {"port_range_min": 6443, "port_range_max": 6443}),
+    ("icmp", 8, 0, {"port_range_min": 8, "port_range_max": 0}),  # echo request: code 0 is its only code
+    ("icmp", None, None, {}),
+])
+def test_ports_as_the_provider_sends_them(protocol, low, high, sent):
+    args = openstack_backend.rule_args(a_rule(protocol, low, high), "sg", None)
+    assert {k: v for k, v in args.items() if k.startswith("port_range")} == sent
+    assert args["protocol"] == protocol
+
+
+@pytest.mark.parametrize(("protocol", "low", "high", "family", "message"), [
+    ("icmp", 3, None, "IPv4", "worker-in-icmp-type3-from-10.0.0.0-8-v4: ICMP type 3 without a code cannot be sent by "
+     "the OpenStack provider (port_range_max is required with port_range_min); use all ICMP (no icmp:) or a message "
+     "with a code"),
+    ("icmpv6", 1, None, "IPv6", "worker-in-icmpv6-type1-from-fd00..-8-v6: ICMP type 1 without a code cannot be sent "
+     "by the OpenStack provider (port_range_max is required with port_range_min); use all ICMP (no icmp:) or a "
+     "message with a code"),
+    ("icmp", 0, 0, "IPv4", "worker-in-icmp-type0-code0-from-10.0.0.0-8-v4: ICMP type 0 cannot reach Neutron through "
+     "the OpenStack provider (gophercloud drops a 0 port), so the rule would admit all ICMP; use all ICMP knowingly "
+     "(no icmp:) or leave it out"),
+    ("icmp", 3, 0, "IPv4", "worker-in-icmp-type3-code0-from-10.0.0.0-8-v4: ICMP code 0 of type 3 would arrive as "
+     "every code of that type (gophercloud drops a 0 port); leave the code out only where that is meant"),
+])
+def test_icmp_the_openstack_provider_cannot_send_is_refused_before_anything_is_registered(protocol, low, high, family,
+                                                                                            message):
+    rule = a_rule(protocol, low, high, family)
+    assert cloud_problems("openstack", (rule,)) == [message]
+    assert cloud_problems("aws", (rule,)) == []  # AWS takes -1 for any code
+    with pytest.raises(ValueError):
+        openstack_backend.rule_args(rule, "sg", None)
+
+
+@pytest.mark.parametrize(("protocol", "low", "high", "family"), [
+    ("icmp", 8, 0, "IPv4"), ("icmpv6", 128, 0, "IPv6"), ("icmpv6", 129, 0, "IPv6"), ("icmp", 11, 1, "IPv4"),
+    ("icmp", None, None, "IPv4")])
+def test_icmp_the_openstack_provider_sends_as_meant_passes(protocol, low, high, family):
+    assert cloud_problems("openstack", (a_rule(protocol, low, high, family),)) == []
+
+
+def test_a_stack_asking_for_destination_unreachable_on_openstack_gets_one_line(tmp_path, run_cli):
+    catalog = copy_catalog(str(tmp_path))
+    append_flow(catalog, "ssh.yaml", {"name": "unreachable", "purpose": "path MTU discovery", "protocol": "icmp",
+                                      "icmp": "destination-unreachable", "to": ["worker"], "from": ["control-plane"]})
+    stack = os.path.join(ROOT, "Pulumi.dev.yaml")
+    line = open(stack, encoding="utf-8").read().splitlines().index(
+        next(ln for ln in open(stack, encoding="utf-8").read().splitlines() if ln.startswith("  kubeports:cloud:"))) + 1
+    code, out, err = run_cli("rules", "--stack", "dev", "--portspecs", catalog)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0].startswith(f"{display_path(stack)}:{line}: kubeports:cloud: worker-in-icmp-type3-from-"
+                                          "control-plane-v4: ICMP type 3 without a code cannot be sent")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
+def test_ports_set_port_security_explicitly(stack):
+    """A network whose default is port_security_enabled=false refuses ports with groups or
+    address pairs (PortSecurityAndIPRequiredForSecurityGroups): the port says it."""
+    ports = plan_of(stack).by_type(PORT)
+    assert ports and all(p.inputs["portSecurityEnabled"] is True for p in ports)

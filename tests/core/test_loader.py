@@ -87,6 +87,30 @@ CASES = [
     pytest.param(one_flow(protocol="all"), ["{f}:4: flows[0].ports: protocol all has no ports"], id="ports-on-all"),
     pytest.param(one_flow(icmp="echo-request"), ["{f}:4: flows[0].icmp: icmp is only for protocol icmp"],
                  id="icmp-type-on-tcp"),
+    # --- IPv6 protocols: Neutron refuses them with ethertype IPv4 (_validate_ethertype_and_protocol)
+    *[pytest.param(one_flow(protocol=str(n), ports=None),
+                   [f"{{f}}:4: flows[0].protocol: protocol {n} is an IPv6 protocol and Neutron refuses it with IPv4; "
+                    "set family: IPv6"], id=f"ipv6-protocol-{n}-without-family") for n in (41, 43, 44, 59, 60)],
+    pytest.param(one_flow(protocol="41", ports=None, family="IPv4"),
+                 ["{f}:4: flows[0].family: protocol 41 is an IPv6 protocol and Neutron refuses it with IPv4; "
+                  "set family: IPv6"], id="ipv6-protocol-with-family-ipv4"),
+    # --- purposes become rule descriptions: AWS's character set, no control characters
+    *[pytest.param(one_flow(purpose=repr(text)),
+                   [f"{{f}}:4: flows[0].purpose: character {bad!r} is refused in AWS rule descriptions; use "
+                    "letters, digits, space and ._-:/()#,@[]+=&;{}!$*"], id=f"purpose-char-{name}")
+      for name, text, bad in (("apostrophe", "the operators' SSH", "'"), ("accent", "café API", "é"),
+                              ("percent", "100% of it", "%"), ("less-than", "a<b", "<"), ("quote", 'say "hi"', '"'),
+                              ("dash", "a – b", "–"), ("question", "why?", "?"))],
+    pytest.param(one_flow(purpose='"bell \\a here"'),
+                 ["{f}:4: flows[0].purpose: contains the control character U+0007"], id="purpose-control-bel"),
+    pytest.param(one_flow(purpose='"esc \\e[31m red"'),
+                 ["{f}:4: flows[0].purpose: contains the control character U+001B"], id="purpose-control-esc"),
+    pytest.param("source: https://example.com/ports\ntitle: \"a \\u202e title\"\nflows: []\n",
+                 ["{f}:2: title: contains the control character U+202E"], id="title-control-bidi"),
+    pytest.param("source: https://example.com/ports\ntitle: a test table\ncidr-sets:\n"
+                 "  office: {purpose: \"the operators' office\"}\n",
+                 ["{f}:4: cidr-sets.office.purpose: character \"'\" is refused in AWS rule descriptions; use "
+                  "letters, digits, space and ._-:/()#,@[]+=&;{}!$*"], id="cidr-set-purpose-char"),
     # --- unknown role or CIDR set
     pytest.param(one_flow(to="[wrker]"), ["{f}:4: flows[0].to[0]: unknown role or CIDR set 'wrker'"],
                  id="unknown-role-to"),
@@ -281,3 +305,13 @@ def test_console_script_reports_every_problem_without_traceback(spec_dir):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == want
+
+
+def test_every_aws_description_character_and_an_ipv6_protocol_with_its_family_load(spec_dir):
+    """The other side of the cases above: what AWS accepts loads, and 41 with family IPv6 does."""
+    purpose = "aZ09 ._-:/()#,@[]+=&;{}!$*"
+    write_case(spec_dir, HEAD + f"  - {{name: web, purpose: '{purpose}', protocol: tcp, ports: 8080, to: [worker], "
+               "from: [self]}\n  - {name: six, purpose: 6in4, protocol: 41, family: IPv6, to: [worker], from: [self]}\n")
+    flows = {f.flow.name: f.flow for f in load_catalog(spec_dir).flows if f.where.startswith(spec_dir + "/zz-case")}
+    assert flows["web"].purpose == purpose
+    assert (flows["six"].protocol, flows["six"].family) == ("41", "IPv6")

@@ -10,7 +10,7 @@ import pytest
 
 from kubeports.core.errors import KubeportsError
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts, quota_problems
+from kubeports.core.quota import aws_counts, quota_headroom, quota_problems
 from kubeports.core.rules import Rule
 from kubeports.core.settings import ClusterSettings, QuotaSettings
 
@@ -77,24 +77,111 @@ def test_aws_limit_is_configurable():
 # --------------------------------------------------------------------------- Neutron
 
 
-def test_neutron_default_is_100_rules_per_project():
-    spread = cidr_rules(50) + cidr_rules(50, role="control-plane")  # per project, not per group
+NEUTRON_RULES = "Neutron quota: {n} security group rules and {used} the project already holds " \
+    "(kubeports:cluster.quota.neutronUsedRules) make {total}; the project allows {limit} " \
+    "(kubeports:cluster.quota.neutronRules)"
+
+
+def neutron_rules(n: int, used: int = 4, limit: int = 100) -> str:
+    return NEUTRON_RULES.format(n=n, used=used, total=n + used, limit=limit)
+
+
+def test_neutron_default_is_100_rules_per_project_of_which_the_default_group_holds_4():
+    """A real Neutron refuses the 97th rule of a fresh project: its default group holds 4 (FINDINGS.md)."""
+    spread = cidr_rules(48) + cidr_rules(48, role="control-plane")  # per project, not per group
     assert quota_problems("openstack", tuple(spread), CLUSTER) == []
-    assert quota_problems("openstack", tuple(spread + cidr_rules(1, "IPv6")), CLUSTER) == [
-        "Neutron quota: 101 security group rules; the project allows 100 (kubeports:cluster.quota.neutronRules)"]
+    assert quota_problems("openstack", tuple(spread + cidr_rules(1, "IPv6")), CLUSTER) == [neutron_rules(97)]
 
 
 def test_neutron_counts_each_family_of_a_group_reference():
-    assert quota_problems("openstack", tuple(role_rules(50)), CLUSTER) == []  # 100 Neutron rules
-    assert quota_problems("openstack", tuple(role_rules(51)), CLUSTER) != []
+    assert quota_problems("openstack", tuple(role_rules(48)), CLUSTER) == []  # 96 Neutron rules
+    assert quota_problems("openstack", tuple(role_rules(49)), CLUSTER) == [neutron_rules(98)]
 
 
 def test_neutron_limits_are_configurable():
-    assert quota_problems("openstack", tuple(cidr_rules(150)), limited(neutronRules=150)) == []
-    assert quota_problems("openstack", tuple(cidr_rules(150)), limited(neutronRules=149)) == [
-        "Neutron quota: 150 security group rules; the project allows 149 (kubeports:cluster.quota.neutronRules)"]
-    assert quota_problems("openstack", (), limited(neutronGroups=1)) == [
-        "Neutron quota: 2 security groups; the project allows 1 (kubeports:cluster.quota.neutronGroups)"]
+    assert quota_problems("openstack", tuple(cidr_rules(146)), limited(neutronRules=150)) == []
+    assert quota_problems("openstack", tuple(cidr_rules(146)), limited(neutronRules=149)) == [
+        neutron_rules(146, limit=149)]
+    assert quota_problems("openstack", (), limited(neutronGroups=2)) == [
+        "Neutron quota: 2 security groups and 1 the project already holds (kubeports:cluster.quota.neutronUsedGroups) "
+        "make 3; the project allows 2 (kubeports:cluster.quota.neutronGroups)"]
+
+
+@pytest.mark.parametrize(("used_rules", "used_groups", "fits_rules", "fits_groups"),
+                         [(0, 0, 100, 10), (4, 1, 96, 9), (30, 3, 70, 7)])
+def test_what_the_project_already_holds_is_configurable(used_rules, used_groups, fits_rules, fits_groups):
+    """Projects that hold other groups than `default` say so; a project with none says 0."""
+    quota = {"neutronUsedRules": used_rules, "neutronUsedGroups": used_groups}
+    roles = {r: {"count": 1} for r in ("control-plane", "worker", "etcd", "registry", "rancher-server", "bastion")}
+    assert quota_problems("openstack", tuple(cidr_rules(fits_rules)), limited(**quota)) == []
+    assert quota_problems("openstack", tuple(cidr_rules(fits_rules + 1)), limited(**quota)) == [
+        neutron_rules(fits_rules + 1, used=used_rules)]
+    many = CLUSTER.model_copy(update={"roles": ClusterSettings.model_validate(
+        {**CLUSTER.model_dump(by_alias=True), "roles": roles}).roles, "quota": QuotaSettings.model_validate(
+            {**quota, "neutronGroups": used_groups + len(roles) - 1})})
+    assert [p for p in quota_problems("openstack", (), many) if "security groups" in p] == [
+        f"Neutron quota: {len(roles)} security groups and {used_groups} the project already holds "
+        f"(kubeports:cluster.quota.neutronUsedGroups) make {used_groups + len(roles)}; the project allows "
+        f"{used_groups + len(roles) - 1} (kubeports:cluster.quota.neutronGroups)"]
+    assert fits_groups == 10 - used_groups
+
+
+# --------------------------------------------------------------------------- Nova
+
+REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
+          "and set it in kubeports:cluster.quota")
+
+
+def with_roles(**counts) -> ClusterSettings:
+    data = CLUSTER.model_dump(by_alias=True)
+    return ClusterSettings.model_validate({**data, "roles": {r.replace("_", "-"): {"count": n}
+                                                             for r, n in counts.items()}})
+
+
+def test_nova_default_is_10_members_per_server_group():
+    """One server group per role: its 11th server fails on Nova's default quota."""
+    assert quota_problems("openstack", (), with_roles(control_plane=3, worker=10)) == []
+    assert quota_problems("openstack", (), with_roles(control_plane=3, worker=11)) == [
+        "Nova quota: role worker has 11 servers in its server group; the project allows 10 per group "
+        f"(kubeports:cluster.quota.novaServerGroupMembers): {REMEDY}"]
+    assert quota_problems("aws", (), with_roles(control_plane=3, worker=11)) == []  # no server groups on AWS
+
+
+def test_nova_limits_are_configurable():
+    big = with_roles(control_plane=3, worker=40)
+    raised = big.model_copy(update={"quota": QuotaSettings.model_validate({"novaServerGroupMembers": 40})})
+    assert quota_problems("openstack", (), raised) == []
+    fewer = big.model_copy(update={"quota": QuotaSettings.model_validate(
+        {"novaServerGroupMembers": 40, "novaServerGroups": 1})})
+    assert quota_problems("openstack", (), fewer) == [
+        f"Nova quota: 2 server groups; the project allows 1 (kubeports:cluster.quota.novaServerGroups): {REMEDY}"]
+
+
+# --------------------------------------------------------------------------- headroom
+
+
+def test_headroom_says_what_is_left_of_each_quota():
+    rules = tuple(cidr_rules(30) + cidr_rules(6, role="control-plane"))
+    assert quota_headroom("openstack", rules, with_roles(control_plane=3, worker=7)) == [
+        "Neutron quota: 40 of 100 security group rules (36 of this stack, 4 already in the project), 60 left; "
+        "a new group needs 2 free for a moment",
+        "Neutron quota: 3 of 10 security groups (2 of this stack, 1 already in the project), 7 left",
+        "Nova quota: 2 of 10 server groups, 8 left; fullest is worker with 7 of 10 members"]
+    assert quota_headroom("aws", rules, CLUSTER) == [
+        "AWS quota: fullest is security group worker, ingress IPv4: 30 of 60 rules, 30 left"]
+
+
+def test_rules_command_prints_the_headroom(tmp_path, run_cli):
+    path = stack(tmp_path, "openstack", 3)
+    project = load_project(path)
+    n = len(project.resolution.rules)
+    code, out, err = run_cli("rules", "--stack-file", path)
+    assert code == 0
+    assert [line for line in err.splitlines() if line.startswith("quota: ")] == [
+        f"quota: Neutron quota: {n + 4} of 100 security group rules ({n} of this stack, 4 already in the project), "
+        f"{96 - n} left; a new group needs 2 free for a moment",
+        "quota: Neutron quota: 3 of 10 security groups (2 of this stack, 1 already in the project), 7 left",
+        "quota: Nova quota: 2 of 10 server groups, 8 left; fullest is control-plane with 3 of 10 members"]
 
 
 def test_bad_quota_settings_are_rejected():
@@ -165,8 +252,8 @@ def test_neutron_project_quota_points_at_the_quota_setting(tmp_path):
     line = open(path, encoding="utf-8").read().splitlines().index("    quota:") + 1
     with pytest.raises(KubeportsError) as caught:
         load_project(path)
-    assert str(caught.value) == (f"{path}:{line}: config.kubeports:cluster.quota: Neutron quota: {rules} security "
-                                 f"group rules; the project allows {rules - 1} (kubeports:cluster.quota.neutronRules)")
+    assert str(caught.value) == (f"{path}:{line}: config.kubeports:cluster.quota: "
+                                 + neutron_rules(rules, limit=rules - 1))
 
 
 def test_octavia_load_balancer_rules_and_group_do_not_count_against_neutron():
@@ -174,8 +261,7 @@ def test_octavia_load_balancer_rules_and_group_do_not_count_against_neutron():
     with_lb = CLUSTER.model_copy(update={"roles": {**CLUSTER.roles, "load-balancer": CLUSTER.roles["worker"]
                                                    .model_copy(update={"count": 0})}})
     lb_rules = cidr_rules(30, role="load-balancer")
-    assert quota_problems("openstack", tuple(cidr_rules(100) + lb_rules), with_lb) == []
-    assert quota_problems("openstack", tuple(cidr_rules(101) + lb_rules), with_lb) == [
-        "Neutron quota: 101 security group rules; the project allows 100 (kubeports:cluster.quota.neutronRules)"]
+    assert quota_problems("openstack", tuple(cidr_rules(96) + lb_rules), with_lb) == []
+    assert quota_problems("openstack", tuple(cidr_rules(97) + lb_rules), with_lb) == [neutron_rules(97)]
     assert quota_problems("openstack", (), with_lb.model_copy(update={"quota": QuotaSettings.model_validate(
-        {"neutronGroups": 2})})) == []
+        {"neutronGroups": 3})})) == []

@@ -100,3 +100,20 @@ def test_outputs_per_role(stack):
             f"{r.name}-id" for r in plan.resources if r.type in INSTANCE_TYPES and group_id.removesuffix("-sg-id")
             + "-" in r.name + "-" and r.name.rsplit("-", 1)[0] == group_id.removesuffix("-sg-id"))
         assert len(plan.outputs[f"{role}_private_ips"]) == len(plan.outputs[f"{role}_instance_ids"])
+
+
+@pytest.mark.parametrize("stack", STACK_FILES, ids=os.path.basename)
+def test_urns_carry_the_engine_parent_chain(stack):
+    """As the engine builds them (resource.NewURN): the parent's whole qualified type, `$`, the type;
+    so `pulumi state`, `--target` and aliases can use them. The root stack is no parent type."""
+    plan = plan_of(stack)
+    urns = {r.urn: r for r in plan.resources}
+    for res in plan.resources:
+        project_stack, qualified, name = res.urn.split("::")[0:2], res.urn.split("::")[2], res.urn.split("::")[3]
+        assert project_stack == [f"urn:pulumi:{plan.stack}", "kubeports"] and name == res.name
+        want = f"{urns[res.parent].urn.split('::')[2]}${res.type}" if res.parent else res.type
+        assert qualified == want, res.urn
+    cluster = yaml.safe_load(open(stack, encoding="utf-8"))["config"]["kubeports:cluster"]["name"]
+    groups = [r for r in plan.resources if r.name == f"{cluster}-control-plane-sg"]
+    assert [g.urn.split("::")[2] for g in groups] == [
+        "kubeports:index:Cluster$kubeports:index:ControlPlane$" + groups[0].type]

@@ -229,32 +229,127 @@ def test_paths_round_trip():
         assert plandiff.format_path(plandiff._parse_path(text)) == text
 
 
-SITE = os.path.join(ROOT, ".venv", "lib")
-SDK_FILES = {
-    OS_RULE: "pulumi_openstack/networking/sec_group_rule.py",
-    OS_SG: "pulumi_openstack/networking/sec_group.py",
-    OS_PORT: "pulumi_openstack/networking/port.py",
-    OS_VM: "pulumi_openstack/compute/instance.py",
-    "openstack:compute/serverGroup:ServerGroup": "pulumi_openstack/compute/server_group.py",
-}
-
-
-@pytest.mark.parametrize("type_", sorted(SDK_FILES))
-def test_force_new_table_covers_the_sdk_docstrings(type_):
-    """Every argument the installed pulumi-openstack says "creates a new" is in FORCE_NEW."""
+def sdk_args_doc(type_: str) -> str | None:
+    """The docstring of the *Args class of `type_` in the installed provider SDK."""
+    import importlib
     import importlib.util
 
-    spec = importlib.util.find_spec("pulumi_openstack")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("pulumi_openstack not installed")
-    path = os.path.join(os.path.dirname(list(spec.submodule_search_locations)[0]), SDK_FILES[type_])
-    source = open(path, encoding="utf-8").read()
-    doc = re.search(r'class \w+Args:.*?def __init__.*?"""(.*?)"""', source, re.S).group(1)
+    package, module, name = type_.split(":")
+    top = f"pulumi_{package}"
+    if importlib.util.find_spec(top) is None:
+        return None
+    mod = importlib.import_module(f"{top}.{module.split('/')[0]}")
+    return getattr(mod, f"{name}Args").__init__.__doc__ or ""
+
+
+def forcing_params(doc: str) -> set[str]:
+    """The arguments whose docstring says a change creates a new resource, camelCased."""
     params = re.findall(r":param [^:]*?(\w+): (.*?)(?=\n\s*:param |\Z)", doc, re.S)
-    forcing = {plandiff._camel(name) for name, text in params
-               if re.search(r"creates? a new|forces? a new", " ".join(text.split()), re.I)}
+    return {plandiff._camel(name) for name, text in params
+            if re.search(r"creates? a new|forces? a new", " ".join(text.split()), re.I)}
+
+
+OPENSTACK_TYPES = sorted(t for t in plandiff.FORCE_NEW if t.startswith("openstack:"))
+
+
+@pytest.mark.parametrize("type_", OPENSTACK_TYPES)
+def test_force_new_table_covers_the_sdk_docstrings(type_):
+    """Every argument the installed pulumi-openstack says "creates a new" is in FORCE_NEW."""
+    doc = sdk_args_doc(type_)
+    if doc is None:
+        pytest.skip("pulumi_openstack not installed")
+    forcing = forcing_params(doc)
+    assert forcing, f"{type_}: no argument of the docstring forces a new resource; is the parser broken?"
     table = plandiff.FORCE_NEW[type_]
     assert plandiff.ANY in table or forcing <= table, sorted(forcing - table)
+
+
+def registered_types() -> set[str]:
+    """Every cloud type the program registers in any example stack (main and examples/)."""
+    pytest.importorskip("pulumi")
+    import glob
+
+    from tests.plans import STACK_FILES, plan_of
+    stacks = STACK_FILES + sorted(glob.glob(os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.*.yaml")))
+    return {r.type for stack in stacks for r in plan_of(stack).resources
+            if not r.type.startswith(plandiff.NOT_CLOUD_TYPES)}
+
+
+def test_every_registered_type_has_a_replace_table():
+    """A type the program registers without a FORCE_NEW entry would show every change as an update."""
+    types_ = registered_types()
+    assert "openstack:loadbalancer/member:Member" in types_ and "aws:lb/targetGroup:TargetGroup" in types_
+    assert sorted(types_ - set(plandiff.FORCE_NEW)) == []
+
+
+PROVIDER_CASES = [
+    # (type, old inputs, new inputs, replaces?)
+    ("openstack:loadbalancer/listener:Listener", {"protocolPort": 443, "name": "l"}, {"protocolPort": 8443, "name": "l"},
+     True),
+    ("openstack:loadbalancer/listener:Listener", {"allowedCidrs": ["10.0.0.0/24"]},
+     {"allowedCidrs": ["10.0.0.0/24", "9.0.0.0/8"]}, False),
+    ("openstack:loadbalancer/pool:Pool", {"listenerId": "a"}, {"listenerId": "b"}, True),
+    ("openstack:loadbalancer/pool:Pool", {"lbMethod": "ROUND_ROBIN"}, {"lbMethod": "SOURCE_IP_PORT"}, False),
+    ("openstack:loadbalancer/member:Member", {"address": "10.0.0.5"}, {"address": "10.0.0.6"}, True),
+    ("openstack:loadbalancer/member:Member", {"weight": 1}, {"weight": 2}, False),
+    ("openstack:loadbalancer/monitor:Monitor", {"delay": 10}, {"delay": 5}, False),
+    ("openstack:loadbalancer/loadBalancer:LoadBalancer", {"vipSubnetId": "a"}, {"vipSubnetId": "b"}, True),
+    ("openstack:networking/floatingIp:FloatingIp", {"pool": "a"}, {"pool": "b"}, True),
+    ("openstack:networking/floatingIpAssociate:FloatingIpAssociate", {"portId": "a"}, {"portId": "b"}, False),
+    ("openstack:networking/secGroup:SecGroup", {"deleteDefaultRules": True}, {"deleteDefaultRules": False}, True),
+    ("openstack:networking/port:Port", {"valueSpecs": {"a": "1"}}, {"valueSpecs": {"a": "2"}}, True),
+    ("openstack:networking/port:Port", {"portSecurityEnabled": None}, {"portSecurityEnabled": True}, False),
+    ("aws:lb/targetGroup:TargetGroup", {"port": 6443}, {"port": 443}, True),
+    ("aws:lb/targetGroup:TargetGroup", {"protocol": "TCP"}, {"protocol": "TLS"}, True),
+    ("aws:lb/targetGroup:TargetGroup", {"vpcId": "a"}, {"vpcId": "b"}, True),
+    ("aws:lb/targetGroup:TargetGroup", {"healthCheck": {"interval": 10}}, {"healthCheck": {"interval": 30}}, False),
+    ("aws:lb/targetGroupAttachment:TargetGroupAttachment", {"port": 6443}, {"port": 443}, True),
+    ("aws:lb/loadBalancer:LoadBalancer", {"internal": True}, {"internal": False}, True),
+    ("aws:lb/loadBalancer:LoadBalancer", {"loadBalancerType": "network", "subnets": ["a", "b"]},
+     {"loadBalancerType": "network", "subnets": ["a"]}, True),
+    ("aws:lb/loadBalancer:LoadBalancer", {"tags": {"a": "1"}}, {"tags": {"a": "2"}}, False),
+    ("aws:lb/listener:Listener", {"port": 443}, {"port": 8443}, False),
+    ("aws:ec2/eip:Eip", {"domain": "vpc", "tags": {}}, {"domain": "standard", "tags": {}}, True),
+    ("aws:ec2/eipAssociation:EipAssociation", {"instanceId": "i-1"}, {"instanceId": "i-2"}, True),
+]
+
+
+@pytest.mark.parametrize(("type_", "old", "new", "replaces"), PROVIDER_CASES,
+                         ids=[f"{c[0].split(':')[-1]}-{next(iter(c[2]))}-{c[3]}" for c in PROVIDER_CASES])
+def test_load_balancer_floating_ip_and_eip_changes(type_, old, new, replaces):
+    diff = diff_plans(plan(res(type_, "r", old)), plan(res(type_, "r", new)))
+    assert [c.action for c in diff.changes] == ["replace" if replaces else "update"]
+
+
+@pytest.mark.parametrize(("type_", "inputs", "options", "note"), [
+    (OS_PORT, {"name": "w-0", "networkId": "n1"}, None, plandiff.DELETE_FIRST_NOTE),
+    ("openstack:compute/serverGroup:ServerGroup", {"name": "g", "policies": "soft-anti-affinity"}, None,
+     plandiff.DELETE_FIRST_NOTE),
+    (OS_PORT, {"networkId": "n1"}, None, None),  # autonamed: create before delete
+    (OS_RULE, dict(RULE), None, None),  # no `name` in its schema: never by the bridge
+    (OS_RULE, dict(RULE), {"deleteBeforeReplace": True}, "delete before replace: the old one goes first"),
+    (AWS_SG, {"name": "g", "description": "a", "vpcId": "v"}, None, None),
+])
+def test_an_explicitly_named_openstack_resource_is_deleted_first(type_, inputs, options, note):
+    """pulumi-terraform-bridge nameRequiresDeleteBeforeReplace: the diff says so."""
+    key = {OS_PORT: "networkId", OS_RULE: "portRangeMax", AWS_SG: "vpcId"}.get(type_, "policies")
+    new = {**inputs, key: "changed"}
+    diff = diff_plans(plan(res(type_, "r", inputs, options)), plan(res(type_, "r", new, options)))
+    (change,) = diff.replaced
+    assert [n for n in change.notes if "delete" in n] == ([note] if note else [])
+
+
+def test_an_alias_carries_a_resource_to_its_new_urn():
+    """The engine follows an alias: the old name is not deleted, the new one not created."""
+    old = res(OS_RULE, "dev-worker-in-tcp-22-from-load-balancer-v4-via-10.0.0.0-24", RULE)
+    new = res(OS_RULE, "dev-worker-in-tcp-22-from-10.0.0.0-24-v4", RULE, {"aliases": [old["urn"]]})
+    diff = diff_plans(plan(old), plan(new))
+    assert diff.is_empty and diff.unchanged == 1
+    moved = res(OS_RULE, new["name"], changed(RULE, description="other"), {"aliases": [old["urn"]]})
+    diff = diff_plans(plan(old), plan(moved))
+    assert [(c.action, c.name) for c in diff.changes] == [("replace", new["name"])]
+    assert [c.name for c in diff_plans(plan(old), plan(res(OS_RULE, new["name"], RULE))).changes] == [
+        new["name"], old["name"]]  # without the alias: a create and a delete
 
 
 def test_real_plans_diff():
