@@ -64,7 +64,12 @@ def diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-dir", help="a checkout holding the new side")
     parser.add_argument("--repo", default=ROOT, help="the git repository (default: this project)")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--base-name", help="how the comment names the old side (default: the ref and its commit)")
+    parser.add_argument("--head-name", help="how the comment names the new side (default: the ref and its commit)")
     parser.add_argument("--exit-code", action="store_true", help="exit 2 when something changed")
+    parser.epilog = ("Each side runs its own code (its kubeports and Pulumi program, in a subprocess): "
+                     "diffing an untrusted branch executes it. Run it without credentials, as the pull-request "
+                     "workflow does.")
 
 
 def export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +114,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("rules", "print the resolved rules of a stack", rules_arguments, cmd_rules),
     Command("schema", "print (or --check) the JSON Schema of spec files", schema_arguments, cmd_schema),
     Command("plan", "print every resource the stack would create (offline, mocks)", plan_arguments, run_plan_command),
-    Command("diff", "compare a stack's rules and offline plan between two refs or checkouts", diff_arguments, cmd_diff),
+    Command("diff", "compare a stack's rules and offline plan of two refs (runs each side's code)", diff_arguments, cmd_diff),
     Command("audit", "compare live security groups with the stack's rules (exit 0 clean, 3 findings, 4 critical)",
             audit_arguments, cmd_audit),
     Command("adopt", "write a `pulumi import` file for live groups and rules that already match", adopt_arguments,

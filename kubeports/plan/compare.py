@@ -6,7 +6,7 @@ API (what `kubeports diff` and the pull-request comment build on):
     plan_diff = diff_plans(old_plan, new_plan)   # Plan.to_json() dicts, Plans, or resource lists
     rule_diff = diff_rules(old_rules, new_rules) # `kubeports rules --format json` outputs
     plan_diff.is_empty and rule_diff.is_empty    # -> print "no changes", exit 0
-    to_markdown(plan_diff, rule_diff, title=...) # the PR comment body
+    to_markdown(plan_diff, rule_diff, title=...) # the PR comment body (to_text: for terminals)
     to_json(plan_diff, rule_diff)                # the same, for machines
 
 Rules of this file:
@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from kubeports.render import review
 
 # "options": only protect/ignoreChanges/deleteBeforeReplace moved; "ignored": input changes,
 # every one held back by ignoreChanges (nothing happens; shown so a reviewer sees it).
@@ -255,7 +257,8 @@ class RuleDiff:
 
     def to_json(self) -> dict[str, Any]:
         return {"added": list(self.added), "removed": list(self.removed),
-                "changed": [{"key": new["key"], "old": old.get("description"), "new": new.get("description")}
+                "changed": [{"key": new["key"], "role": new.get("role"), "old": old.get("description"),
+                             "new": new.get("description")}
                             for old, new in self.changed]}
 
 
@@ -488,83 +491,23 @@ def diff_rules(old: Any, new: Any) -> RuleDiff:
     return RuleDiff(added, removed, changed)
 
 
-# --- rendering ----------------------------------------------------------------------------
-def short_type(type_: str) -> str:
-    """`openstack:networking/secGroupRule:SecGroupRule` -> `openstack.networking.SecGroupRule`."""
-    try:
-        package, module, name = type_.split(":")
-    except ValueError:
-        return type_
-    module = module.split("/")[0]
-    return f"{package}.{module}.{name}" if module and module != "index" else f"{package}.{name}"
-
-
-def _cell(value: Any, limit: int = 48) -> str:
-    text = "∅" if value is None else (value if isinstance(value, str) else repr(value))
-    text = text.replace("\n", "⏎").replace("|", "\\|")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _rule_line(rule: Mapping[str, Any], sign: str) -> str:
-    purpose = f" — {rule['description']}" if rule.get("description") else ""
-    return f"- `{sign}` `{rule['key']}`{purpose}"
+# --- rendering (kubeports.render.review lays it out; this passes plain data) -----------------
+short_type = review.short_type
 
 
 def to_markdown(plan_diff: PlanDiff | None = None, rule_diff: RuleDiff | None = None, title: str = "",
-                max_rows: int = 100) -> str:
-    """One summary table per role, totals, then the details in collapsible sections."""
-    plan_diff = plan_diff or PlanDiff()
-    rule_diff = rule_diff or RuleDiff()
-    out = [f"### {title}\n\n"] if title else []
-    if plan_diff.is_empty and rule_diff.is_empty:
-        held = f" ({len(plan_diff.ignored)} resources with changes held back by ignoreChanges)" \
-            if plan_diff.ignored else ""
-        return "".join(out) + f"No changes{held}.\n"
-    rules_by_role = rule_diff.by_role()
-    res_by_role = plan_diff.by_role()
-    roles = sorted(set(rules_by_role) | set(res_by_role), key=lambda r: (r == CLUSTER, r))
-    out.append("| Role | Rules added | Rules removed | Rules changed | Created | Deleted | Updated | Replaced |\n")
-    out.append("|------|------------:|--------------:|--------------:|--------:|--------:|--------:|---------:|\n")
-    for role in roles:
-        r = rules_by_role.get(role, {"added": [], "removed": [], "changed": []})
-        c = res_by_role.get(role, Counter())
-        out.append(f"| {role} | {len(r['added'])} | {len(r['removed'])} | {len(r['changed'])} | {c['create']} | "
-                   f"{c['delete']} | {c['update']} | {c['replace']} |\n")
-    n = plan_diff.counts()
-    summary = (f"\n**Resources:** {n['create']} to create, {n['delete']} to delete, {n['update']} to update, "
-               f"{n['replace']} to replace, {n['unchanged']} unchanged")
-    if n["options"]:
-        summary += f", {n['options']} with changed options only"
-    if n["ignored"]:
-        summary += f"; {n['ignored']} with changes held back by ignoreChanges"
-    out.append(summary + ".\n")
-    warnings = [f"- **{c.name}**: {note}" for c in plan_diff.changes for note in c.notes if "protected" in note]
-    if warnings:
-        out.append("\n**Blocked:**\n" + "\n".join(warnings) + "\n")
-    if not rule_diff.is_empty:
-        lines: list[str] = []
-        for role, r in rules_by_role.items():
-            lines.append(f"\n**{role}**\n")
-            lines += [_rule_line(rule, "+") for rule in r["added"]]
-            lines += [_rule_line(rule, "-") for rule in r["removed"]]
-            lines += [f"- `~` `{new['key']}`: description {_cell(old.get('description'))!s} → "
-                      f"{_cell(new.get('description'))!s}" for old, new in r["changed"]]
-        shown = lines[:max_rows] + ([f"- … {len(lines) - max_rows} more"] if len(lines) > max_rows else [])
-        out.append(f"\n<details><summary>Rules: {len(rule_diff.added)} added, {len(rule_diff.removed)} removed, "
-                   f"{len(rule_diff.changed)} changed</summary>\n" + "\n".join(shown) + "\n\n</details>\n")
-    if plan_diff.changes or plan_diff.ignored:
-        rows = ["| Action | Type | Name | What changes |", "|--------|------|------|--------------|"]
-        for change in plan_diff.changes + plan_diff.ignored:
-            what = [f"`{p.path}`: {_cell(p.old)} → {_cell(p.new)}" + (" **(forces replacement)**" if p.replaces else "")
-                    + (f" _({p.note})_" if p.note else "") for p in change.changes]
-            what += [f"`{path}` held by ignoreChanges" for path in change.ignored]
-            what += [f"_{note}_" for note in change.notes]
-            action = "held" if change.action == "ignored" else change.action
-            rows.append(f"| {action} | {short_type(change.type)} | {change.name} | {'<br>'.join(what)} |")
-        shown = rows[: max_rows + 2] + ([f"| … | | {len(rows) - max_rows - 2} more | |"]
-                                        if len(rows) > max_rows + 2 else [])
-        out.append("\n<details><summary>Resources</summary>\n\n" + "\n".join(shown) + "\n\n</details>\n")
-    return "".join(out)
+                max_rows: int = 100, base: review.Side | None = None, head: review.Side | None = None) -> str:
+    """The reviewer-first comment (kubeports.render.review) of this diff. `base`/`head`
+    carry each side's full rules and context; without them, every added rule counts as new."""
+    return review.markdown(review.build(to_json(plan_diff, rule_diff), base or review.Side(), head or review.Side(),
+                                        title), max_rows)
+
+
+def to_text(plan_diff: PlanDiff | None = None, rule_diff: RuleDiff | None = None, title: str = "",
+            max_rows: int = 100, base: review.Side | None = None, head: review.Side | None = None) -> str:
+    """The same sections as to_markdown, as plain text for a terminal."""
+    return review.text(review.build(to_json(plan_diff, rule_diff), base or review.Side(), head or review.Side(),
+                                    title), max_rows)
 
 
 def to_json(plan_diff: PlanDiff | None = None, rule_diff: RuleDiff | None = None) -> dict[str, Any]:
