@@ -144,8 +144,8 @@ def B(text: str) -> tuple[str, str]:  # noqa: N802
 def _rule_text(rule: Mapping[str, Any]) -> list[tuple[str, Any]]:
     peer = rule.get("peer") or {}
     where = "from" if rule.get("direction") == "ingress" else "to"
-    return [D(rule.get("role")), T(f" {'in' if rule.get('direction') == 'ingress' else 'out'} "),
-            D(rule.get("protocol")), T(" "), D(_ports(rule)), T(f" {where} "),
+    what = [T("all traffic")] if rule.get("protocol") == "all" else [D(rule.get("protocol")), T(" "), D(_ports(rule))]
+    return [D(rule.get("role")), T(f" {'in' if rule.get('direction') == 'ingress' else 'out'} "), *what, T(f" {where} "),
             D(peer.get("cidr") or peer.get("role") or "?")]
 
 
@@ -375,7 +375,7 @@ def markdown(review: Review, max_rows: int = 100) -> str:
     out = [f"### {_md(review.title)}\n\n"] if review.title else []
     if review.empty:
         held = f" ({review.held} resources with changes held back by ignoreChanges)" if review.held else ""
-        return "".join(out) + f"No changes{held}.\n\n"
+        return "".join(out) + f"No changes{held}.\n"
     out.append("**Security-relevant changes**\n\n")
     out.append("".join(f"- {_line(s, True)}\n" for s in review.security) if review.security
                else "None: no wider peer, sensitive port, egress, quota, instance or volume change.\n")

@@ -10,7 +10,8 @@ import pytest
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import compare as plandiff
-from kubeports.plan.compare import diff_plans, diff_rules, role_of, to_json, to_markdown
+from kubeports.plan.compare import diff_plans, diff_rules, role_of, to_json, to_markdown, to_text
+from kubeports.render.review import Side
 
 OS_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 OS_PORT = "openstack:networking/port:Port"
@@ -217,7 +218,7 @@ def test_markdown_and_json_shapes():
     text = to_markdown(pd, rd, title="Stack dev")
     assert text.startswith("### Stack dev\n")
     assert "| worker | 1 | 0 | 0 | 1 | 0 | 0 | 0 |" in text
-    assert "`+` `worker-in-tcp-8080-from-anywhere-v4`" in text
+    assert "- + `worker-in-tcp-8080-from-anywhere-v4` — d\n" in text
     data = to_json(pd, rd)
     json.dumps(data)
     assert data["changed"] and data["roles"]["worker"]["rules_added"] == 1 and data["roles"]["worker"]["created"] == 1
@@ -374,3 +375,116 @@ def test_real_plans_diff():
         diff = diff_plans(base, run_plan(path).to_json())
     assert sorted(c.name for c in diff.created) == ["dev-worker-3", "dev-worker-3-port"]
     assert not (diff.deleted or diff.replaced or diff.updated)
+
+
+# --- the review comment (kubeports.render.review through compare.to_markdown/to_text) -------
+def prule(role: str, proto: str, low: int | None, high: int | None, peer: dict, purpose: str = "NodePort",
+          direction: str = "ingress", ethertype: str = "IPv4") -> dict:
+    peer_text = peer.get("role") or ("anywhere" if peer.get("cidr") in ("0.0.0.0/0", "::/0")
+                                     else peer["cidr"].replace("/", "-"))
+    ports = "all" if low is None else (str(low) if low == high else f"{low}-{high}")
+    key = f"{role}-{'in' if direction == 'ingress' else 'out'}-{proto}-{ports}-from-{peer_text}-" \
+          f"{'v4' if ethertype == 'IPv4' else 'v6'}"
+    return {"key": key, "role": role, "direction": direction, "protocol": proto, "from_port": low, "to_port": high,
+            "peer": peer, "ethertype": ethertype, "description": purpose, "sources": ["k.yaml:1"]}
+
+
+def review(old_rules: list, new_rules: list, old_ctx: dict | None = None, new_ctx: dict | None = None,
+           old_plan: dict | None = None, new_plan: dict | None = None, usage: tuple = ({}, {}),
+           fmt=to_markdown) -> str:
+    return fmt(diff_plans(old_plan or plan(), new_plan or plan()), diff_rules(old_rules, new_rules),
+               title="Stack dev: main → feature",
+               base=Side(tuple(old_rules), old_ctx or {}, usage[0]), head=Side(tuple(new_rules), new_ctx or {}, usage[1]))
+
+
+def security(text: str) -> list[str]:
+    block = text.split("**Security-relevant changes**\n\n", 1)[1].split("\n\n", 1)[0]
+    return block.splitlines()
+
+
+LAN = {"cidr": "198.51.100.0/24"}
+NODEPORT_PEERS = [LAN, {"role": "worker"}, {"role": "control-plane"}, {"role": "load-balancer"}, {"role": "etcd"}]
+
+
+@pytest.mark.parametrize(("case", "old", "new", "expected"), [
+    ("opened to the world", [prule("worker", "tcp", 30000, 32767, LAN)],
+     [prule("worker", "tcp", 30000, 32767, LAN), prule("worker", "tcp", 30000, 32767, {"cidr": "0.0.0.0/0"})],
+     ["- **Reachable from the world:** worker in tcp 30000\\-32767 from 0\\.0\\.0\\.0/0 (NodePort)"]),
+    ("a new CIDR", [prule("worker", "tcp", 443, 443, LAN, "HTTPS")],
+     [prule("worker", "tcp", 443, 443, LAN, "HTTPS"), prule("worker", "tcp", 443, 443, {"cidr": "203.0.113.0/24"}, "HTTPS")],
+     ["- **Reachable from a new CIDR:** worker in tcp 443 from 203\\.0\\.113\\.0/24 (HTTPS)"]),
+    ("a new role", [], [prule("etcd", "tcp", 9100, 9100, {"role": "worker"}, "metrics")],
+     ["- **Reachable from a new role:** etcd in tcp 9100 from worker (metrics)"]),
+    ("a narrower range from the same peer is not wider", [prule("worker", "tcp", 30000, 32767, LAN)],
+     [prule("worker", "tcp", 31000, 31999, LAN)], []),
+    ("a removed rule is not wider", [prule("worker", "tcp", 443, 443, LAN)], [], []),
+])
+def test_the_comment_calls_out_wider_peers(case, old, new, expected):
+    assert [line for line in security(review(old, new)) if "Reachable" in line] == expected
+
+
+def test_security_block_says_none_when_nothing_matters():
+    text = review([prule("worker", "tcp", 443, 443, LAN)], [])
+    assert security(text) == ["None: no wider peer, sensitive port, egress, quota, instance or volume change."]
+
+
+def test_a_moved_range_is_one_line_naming_the_port():
+    old = [prule("worker", proto, 30000, 32767, peer) for proto in ("tcp", "udp") for peer in NODEPORT_PEERS]
+    new = [prule("worker", proto, 31000, 31999, peer) for proto in ("tcp", "udp") for peer in NODEPORT_PEERS]
+    ctx = {"named": {"nodeport-range": [[30000, 32767]]}}
+    text = review(old, new, ctx, {**ctx, "overrides": {"nodeport-range": [31000, 31999]}})
+    groups = text.split("**Changes by flow and port**\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert groups == ["- ~ `nodeport-range` 30000\\-32767 → 31000\\-31999 (10 rules replaced on worker)"]
+    assert security(text)[0].startswith("None")
+    plain = review(old, new, ctx, {**ctx, "overrides": {"nodeport-range": [31000, 31999]}}, fmt=to_text)
+    assert "  ~ nodeport-range 30000-32767 → 31000-31999 (10 rules replaced on worker)\n" in plain
+
+
+def test_sensitive_ports_egress_and_quota():
+    ctx = {"sensitive": [[10250, 10250]], "egress": "open", "cloud": "openstack", "quota": {"neutronRules": 100}}
+    old = [prule("worker", "tcp", 10250, 10250, {"role": "control-plane"}, "Kubelet API")]
+    new = old + [prule("worker", "tcp", 10000, 11000, {"role": "worker"}, "debug"),
+                 prule("worker", "all", None, None, {"cidr": "0.0.0.0/0"}, "egress", direction="egress")]
+    lines = security(review(old, new, ctx, {**ctx, "egress": "strict"}, usage=({"project": 90}, {"project": 97})))
+    assert lines == [
+        "- **Reachable from a new role:** worker in tcp 10000\\-11000 from worker (debug)",
+        "- **Sensitive port touched:** + worker in tcp 10000\\-11000 from worker (debug)",
+        "- **Sensitive port touched:** + worker out all traffic to 0\\.0\\.0\\.0/0 (egress)",
+        "- **Egress posture:** open → strict (1 egress rules added, 0 removed)",
+        "- **Quota headroom:** project uses 97 of 100 Neutron rules per project (headroom 10 → 3)",
+    ]
+    roomy = security(review(new, old, ctx, ctx, usage=({"project": 97}, {"project": 90})))
+    assert not any("Quota" in line for line in roomy)
+
+
+def test_instances_replaced_deleted_and_delete_first():
+    old = plan(res(OS_VM, "w-0", VM), res(OS_VM, "w-1", VM),
+               res(OS_RULE, "r", RULE, {"deleteBeforeReplace": True}))
+    new = plan(res(OS_VM, "w-0", changed(VM, keyPair="ops2")),
+               res(OS_RULE, "r", changed(RULE, portRangeMax=23), {"deleteBeforeReplace": True}))
+    assert security(review([], [], old_plan=old, new_plan=new)) == [
+        "- **Deleted:** openstack\\.compute\\.Instance `w-1`",
+        "- **Replaced:** openstack\\.compute\\.Instance `w-0` (forced by keyPair)",
+        "- **Delete-first replacement:** openstack\\.networking\\.SecGroupRule `r` is deleted before its "
+        "replacement exists",
+    ]
+
+
+def test_rules_in_numeric_port_order():
+    new = [prule("worker", "tcp", 10250, 10250, {"role": "worker"}), prule("worker", "tcp", 179, 179, {"role": "worker"}),
+           prule("worker", "tcp", 9100, 9100, {"role": "worker"})]
+    text = review([], new)
+    keys = re.findall(r"- \+ `(worker-in-tcp-\d+)-from", text)
+    assert keys == ["worker-in-tcp-179", "worker-in-tcp-9100", "worker-in-tcp-10250"]
+
+
+def test_text_has_the_same_sections_and_no_markup():
+    old = [prule("worker", "tcp", 30000, 32767, LAN)]
+    new = old + [prule("worker", "tcp", 30000, 32767, {"cidr": "0.0.0.0/0"}, "NodePort </details> <!-- *x*")]
+    md, plain = review(old, new), review(old, new, fmt=to_text)
+    assert plain.splitlines()[:2] == ["Stack dev: main → feature", "========================="]
+    for heading in ("Security-relevant changes", "Summary", "Changes by flow and port", "Rules: 1 added, 0 removed"):
+        assert heading in md and heading in plain
+    assert "  ! Reachable from the world: worker in tcp 30000-32767 from 0.0.0.0/0 (NodePort </details> <!-- *x*)\n" \
+        in plain
+    assert not re.search(r"<details>|<summary>|\*\*|\| ---|`", plain)
