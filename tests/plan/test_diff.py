@@ -1,11 +1,15 @@
 """`kubeports diff` end to end: each side runs its own checkout's code; no cloud."""
 from __future__ import annotations
 
+import html
 import json
+import os
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from kubeports.core.paths import ROOT
 from tests.plans import append_flow
@@ -81,10 +85,108 @@ def test_git_refs_of_a_repository(tmp_path):
     assert {k.replace("31000-31999", "30000-32767") for k in added} == removed
     instances = [r for r in doc["plan"]["resources"] if r["type"].endswith("Instance")]
     assert instances == []
+    md = kubeports("diff", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--stack", "dev",
+                   "--format", "markdown").stdout
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert md.startswith(f"### Stack dev\\: HEAD\\~1 \\({head_short(repo, 'HEAD~1')}\\) → HEAD \\({head[:12]}\\)\n")
+    assert "\n- ~ `nodeport-range` 30000\\-32767 → 31000\\-31999 (" in md
+
+
+def head_short(repo, ref: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", ref], capture_output=True, text=True,
+                          check=True).stdout.strip()[:12]
 
 
 def test_an_unknown_ref_is_one_clean_line():
     result = kubeports("diff", "--base", "no-such-ref-anywhere", "--stack", "dev")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "git cannot read 'no-such-ref-anywhere'" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"{ROOT}:1: --base: git cannot read 'no-such-ref-anywhere': not a commit in this repository"]
 
+
+@pytest.mark.parametrize("flag", ["--base", "--head"])
+@pytest.mark.parametrize("ref", ["--output={file}", "-o{file}", "HEAD:README.md", "HEAD^{{tree}}"])
+def test_a_ref_that_is_not_a_commit_is_one_line_and_writes_nothing(tmp_path, flag, ref):
+    """`git archive --output=FILE` would truncate FILE; the ref never reaches git as an option."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    missing = tmp_path / "created.txt"
+    for target in (victim, missing):
+        value = ref.format(file=target)
+        args = ["--base=HEAD", f"--head={value}"] if flag == "--head" else [f"--base={value}"]
+        result = kubeports("diff", *args, "--stack", "dev", "--repo", ROOT)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert f": {flag}: " in result.stderr
+    assert victim.read_text() == "keep me\n" and not missing.exists()
+
+
+
+# --- the whole pull-request comment, rendered by GitHub's cmark-gfm ------------------------
+HOSTILE = "metrics </details> <!-- hidden *bold* [link](https://example.invalid) | `x` &amp;"
+
+
+def pr_workflow_diff_script() -> str:
+    with open(os.path.join(ROOT, ".github", "workflows", "pr.yml"), encoding="utf-8") as handle:
+        workflow = yaml.load(handle, Loader=yaml.BaseLoader)
+    return next(s["run"] for s in workflow["jobs"]["diff"]["steps"] if "kubeports diff" in s.get("run", ""))
+
+
+@pytest.fixture(scope="module")
+def pr_comment(tmp_path_factory):
+    """pr.yml's own diff step, run in a clone whose head commit opens NodePorts to the world
+    in dev and adds a flow with a hostile purpose to every kubeadm stack."""
+    repo = tmp_path_factory.mktemp("pr") / "repo"
+    subprocess.run(["git", "clone", "--quiet", ROOT, str(repo)], check=True)
+    stack = repo / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("      nodeport-clients: [198.51.100.0/24]\n",
+                                               "      nodeport-clients: [0.0.0.0/0]\n"))
+    append_flow(str(repo / "portspecs"), "kubernetes.yaml", {**PORT_FLOW, "purpose": HOSTILE})
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "commit", "--quiet", "-am", "open NodePorts to the world"], check=True)
+    base = subprocess.run([*git, "rev-parse", "HEAD~1"], capture_output=True, text=True, check=True).stdout.strip()
+    bindir = repo / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "kubeports").write_text(f"#!/bin/sh\nexec {sys.executable} -m kubeports \"$@\"\n")
+    (bindir / "kubeports").chmod(0o755)
+    script = pr_workflow_diff_script().replace("make install\n", "")  # the venv above stands in for it
+    env = {**os.environ, "BASE_SHA": base, "BASE_NAME": "main", "HEAD_NAME": "fork:<b>feature</b>",
+           "PYTHONPATH": ROOT}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=env, check=True, timeout=1200)
+    stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in repo.glob("Pulumi.*.yaml"))
+    return (repo / "diff.md").read_text(encoding="utf-8"), stacks
+
+
+def gfm(markdown: str) -> str:
+    """GitHub's renderer, raw HTML allowed, so any markup data could create would show."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+def test_the_pull_request_comment_renders_with_real_headings(pr_comment):
+    markdown, stacks = pr_comment
+    page = gfm(markdown)
+    assert re.findall(r"<h2>(.*?)</h2>", page) == ["kubeports diff"]
+    titles = re.findall(r"<h3>(.*?)</h3>", page)
+    assert titles == [f"Stack {s}: main → fork:&lt;b&gt;feature&lt;/b&gt;" for s in stacks]
+    assert "### Stack" not in page  # no heading left as literal text
+    sections = re.split(r"<h3>", page)[1:]
+    for section in sections:
+        assert "<strong>Security-relevant changes</strong>" in section
+        assert "<strong>Summary</strong>" in section and "<th>Role</th>" in section
+    dev = sections[stacks.index("dev")]
+    assert "<li><strong>Reachable from the world:</strong> worker in tcp 30000-32767 from 0.0.0.0/0 " in dev
+
+
+def test_no_data_in_the_comment_creates_markup(pr_comment):
+    markdown, stacks = pr_comment
+    page = gfm(markdown)
+    assert "<!--" not in page and "<b>" not in page and "<em>" not in page and "example.invalid\"" not in page
+    assert page.count("<details>") == page.count("</details>") == len(re.findall(r"<details><summary>", page))
+    assert html.escape(HOSTILE, quote=False).replace("&amp;amp;", "&amp;amp;") in html.unescape(page) or \
+        HOSTILE in html.unescape(re.sub(r"<[^>]+>", "", page))
+    kubeadm = [s for s in stacks if "distribution: kubeadm" in open(os.path.join(ROOT, f"Pulumi.{s}.yaml")).read()]
+    assert kubeadm and sum(section.count("metrics &lt;/details&gt; &lt;!--") > 0
+                           for section in re.split(r"<h3>", page)[1:]) == len(kubeadm)
