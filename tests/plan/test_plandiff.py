@@ -7,6 +7,8 @@ import re
 import types
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import compare as plandiff
@@ -488,3 +490,26 @@ def test_text_has_the_same_sections_and_no_markup():
     assert "  ! Reachable from the world: worker in tcp 30000-32767 from 0.0.0.0/0 (NodePort </details> <!-- *x*)\n" \
         in plain
     assert not re.search(r"<details>|<summary>|\*\*|\| ---|`", plain)
+
+
+OWN_TAGS = {"h3", "p", "strong", "ul", "li", "code", "table", "thead", "tbody", "tr", "th", "td", "details", "summary",
+            "br"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40))
+def test_no_purpose_creates_markup(purpose):
+    """Whatever a purpose holds, GitHub's renderer (raw HTML allowed) shows it as text."""
+    import html as html_
+
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    old = [prule("worker", "tcp", 443, 443, LAN, "x")]
+    new = [prule("worker", "tcp", 443, 443, {"cidr": "0.0.0.0/0"}, purpose)]
+    page = cmarkgfm.github_flavored_markdown_to_html(review(old, new), options=Options.CMARK_OPT_UNSAFE)
+    assert set(re.findall(r"</?([a-zA-Z0-9]+)", page)) <= OWN_TAGS
+    assert "<!--" not in page
+    shown = " ".join(purpose.translate({c: " " for c in [*range(32), 127, 0x2028, 0x2029]}).split())
+    text = " ".join(html_.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert shown in text
