@@ -179,14 +179,15 @@ def build(doc: Mapping[str, Any], base: Side, head: Side, title: str = "") -> Re
                     T(")")])
     ranges = [list(r) for r in (head.context.get("sensitive") or [])] + \
         [list(r) for r in (base.context.get("sensitive") or [])]
+    # Inbound only: outbound rules are what the egress posture line sums up.
     for sign, rule in [("+", r) for r in added] + [("-", r) for r in removed]:
-        if _overlaps(rule, ranges):
+        if rule.get("direction") == "ingress" and _overlaps(rule, ranges):
             sec.append([B("Sensitive port touched:"), T(f" {sign} "), *_rule_text(rule), T(" ("),
                         D(rule.get("description")), T(")")])
     by_key = {r.get("key"): r for r in head.rules}
     for change in changed:
         rule = by_key.get(change.get("key"))
-        if rule and _overlaps(rule, ranges):
+        if rule and rule.get("direction") == "ingress" and _overlaps(rule, ranges):
             sec.append([B("Sensitive port touched:"), T(" ~ "), *_rule_text(rule), T(": purpose changed")])
     old_egress, new_egress = base.context.get("egress"), head.context.get("egress")
     if old_egress and new_egress and old_egress != new_egress:
@@ -207,6 +208,13 @@ def build(doc: Mapping[str, Any], base: Side, head: Side, title: str = "") -> Re
         if res.get("action") == "replace" and any("delete before replace" in n for n in res.get("notes") or ()):
             sec.append([B("Delete-first replacement:"), T(" "), D(short_type(res["type"])), T(" "),
                         C(res.get("name")), T(" is deleted before its replacement exists")])
+
+    # The IPv4 and IPv6 variants of one rule read the same: one line.
+    unique: list[list[tuple[str, Any]]] = []
+    for line in sec:
+        if line not in unique:
+            unique.append(line)
+    review.security = unique
 
     # 2. summary per role
     roles: dict[str, dict[str, int]] = {}

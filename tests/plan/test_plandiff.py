@@ -451,7 +451,6 @@ def test_sensitive_ports_egress_and_quota():
     assert lines == [
         "- **Reachable from a new role:** worker in tcp 10000\\-11000 from worker (debug)",
         "- **Sensitive port touched:** + worker in tcp 10000\\-11000 from worker (debug)",
-        "- **Sensitive port touched:** + worker out all traffic to 0\\.0\\.0\\.0/0 (egress)",
         "- **Egress posture:** open → strict (1 egress rules added, 0 removed)",
         "- **Quota headroom:** project uses 97 of 100 Neutron rules per project (headroom 10 → 3)",
     ]
