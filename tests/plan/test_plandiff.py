@@ -489,6 +489,12 @@ def test_text_has_the_same_sections_and_no_markup():
     assert "  ! Reachable from the world: worker in tcp 30000-32767 from 0.0.0.0/0 (NodePort </details> <!-- *x*)\n" \
         in plain
     assert not re.search(r"<details>|<summary>|\*\*|\| ---|`", plain)
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    page = cmarkgfm.github_flavored_markdown_to_html(md, options=Options.CMARK_OPT_UNSAFE)
+    assert "<!--" not in page and page.count("<details>") == page.count("</details>") == 1
+    assert page.rstrip().endswith("</details>")  # the purpose closed nothing: the rules section is last
 
 
 OWN_TAGS = {"h3", "p", "strong", "ul", "li", "code", "table", "thead", "tbody", "tr", "th", "td", "details", "summary",
