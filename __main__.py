@@ -50,6 +50,9 @@ def main() -> None:
         pulumi.export(f"{role}_private_ips", component.private_ips)
         if component.public:
             pulumi.export(f"{role}_public_ips", component.public_ips)
+    # image pins and rollout steps: `kubeports plan`/`diff` read them (docs/lifecycle.md)
+    pulumi.export("images", {role: c.images for role, c in cluster.roles.items()})
+    pulumi.export("lifecycle", {role: c.lifecycle for role, c in cluster.roles.items()})
     if cluster.load_balancer is not None:
         pulumi.export("load_balancer_address", cluster.load_balancer.address)
     pulumi.export("rule_count", len(project.resolution.rules))

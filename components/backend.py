@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+from kubeports.core.lifecycle import NodeSlot
 from kubeports.core.rules import Rule
-from kubeports.core.settings import ClusterSettings, RoleSettings, StackConfig
+from kubeports.core.settings import STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig
 
-# Roles whose nodes hold state: a new image does not replace them until `roll` names them.
-STATEFUL_ROLES = ("control-plane", "etcd")
+__all__ = ["STATEFUL_ROLES"]  # re-exported: bench and tests read it here
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,22 @@ class NodeSpec:
     settings: RoleSettings
     routes_pod_ips: bool  # the CNI mode routes pod IPs natively (no encapsulation)
     pod_cidrs: tuple[str, ...]
-    hold_image: bool  # stateful role not named in `roll`: ignore image changes
+    slots: tuple[NodeSlot, ...]  # one per node: its settings in this rollout step (core/lifecycle.py)
     user_data: str
     public: bool = False  # each VM also gets a public address (the bastion)
+
+    @property
+    def keep_volumes(self) -> bool:
+        """A replaced node's boot volume survives it: the default for stateful roles."""
+        if self.settings.delete_volume_on_replace is not None:
+            return not self.settings.delete_volume_on_replace
+        return self.role in STATEFUL_ROLES
+
+    def hold_image(self, slot: NodeSlot) -> bool:
+        """An unpinned image name is looked up on every `pulumi up`; a node not moving in
+        this step keeps the image it was created with (ignoreChanges), so a re-upload
+        behind the same name never rebuilds it by surprise."""
+        return not slot.pinned and not slot.replacing
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,21 @@ class Node:
     private_ip: pulumi.Output[str]
     name: str = ""  # the VM's resource name (names what refers to it, e.g. a load balancer member)
     public_ip: pulumi.Output[str] | None = None  # NodeSpec.public: its floating IP / Elastic IP
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A role's image as a backend resolved it: the name, what the cloud says it is now
+    (`resolved`), and the id the stack pinned (None: not pinned). The stack exports it."""
+
+    image: str
+    resolved: pulumi.Output[str]
+    pinned: str | None
+
+    def to_output(self) -> pulumi.Output[dict]:
+        return pulumi.Output.from_input(self.resolved).apply(lambda now: {
+            "image": self.image, "resolved": now, "pinned": self.pinned,
+            "moved": self.pinned is not None and now != self.pinned})
 
 
 @dataclass(frozen=True)
@@ -90,6 +118,7 @@ class CloudBackend(ABC):
 
     def __init__(self, stack: StackConfig):
         self.stack = stack
+        self.image_refs: dict[str, list[ImageRef]] = {}  # role -> what nodes() resolved, one per image used
 
     @property
     def cluster(self) -> ClusterSettings:
@@ -106,7 +135,9 @@ class CloudBackend(ABC):
 
     @abstractmethod
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
-        """The role's VMs, with the group attached."""
+        """The role's VMs, with the group attached, one per `spec.slots` entry: each runs its
+        slot's settings; a replaced one is created before the old one is deleted, or is
+        marked deleteBeforeReplace (visible in the plan)."""
 
     def load_balancer(self, name: str, spec: LoadBalancerSpec, opts: pulumi.ResourceOptions) -> CloudLoadBalancer:
         """The cloud's load balancer: listeners, member pools with TCP health checks, an address.

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
+from kubeports.core.lifecycle import node_slots, rollout_status
 from kubeports.core.rules import Rule
 from kubeports.core.settings import RoleSettings
 
-from .backend import STATEFUL_ROLES, CloudBackend, Node, NodeSpec, default_user_data
+from .backend import CloudBackend, Node, NodeSpec, default_user_data
 
 
 class NodeRoleArgs:
@@ -44,7 +45,9 @@ class NodeRole(pulumi.ComponentResource):
     """One role's security group (no inline rules) and VMs, with the group attached.
 
     Use a subclass (Worker, ControlPlane, ...): it fixes `role` and the type token
-    `kubeports:index:<Class>`. Outputs: `security_group_id`, `instance_ids`, `private_ips`.
+    `kubeports:index:<Class>`. Outputs: `security_group_id`, `instance_ids`, `private_ips`,
+    `images` (each image name, what it resolves to now, the pinned id) and `lifecycle`
+    (the rollout step: kubeports.core.lifecycle.rollout_status).
     Standalone (rules given in args) it creates its own rules; in a Cluster the Cluster
     calls `add_rules` once every group exists.
     """
@@ -65,7 +68,7 @@ class NodeRole(pulumi.ComponentResource):
         spec = NodeSpec(
             cluster=cluster.name, role=self.role, settings=args.settings, routes_pod_ips=args.routes_pod_ips,
             pod_cidrs=tuple(cluster.pod_cidrs),
-            hold_image=self.role in STATEFUL_ROLES and self.role not in cluster.roll,
+            slots=node_slots(args.settings),
             user_data=default_user_data(cluster.name, self.role), public=self.public,
         )
         nodes = args.backend.nodes(spec, group.id, child)
@@ -73,6 +76,9 @@ class NodeRole(pulumi.ComponentResource):
         self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
         self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
+        # which image ids the nodes run or would run, and where this rollout step is
+        self.images = pulumi.Output.all(*[ref.to_output() for ref in args.backend.image_refs.get(self.role, [])])
+        self.lifecycle = rollout_status(self.role, args.settings)
         if args.rules is not None:
             rules = [r for r in args.rules if r.role == self.role]
             group_ids = {**args.peer_group_ids, self.role: self.security_group_id}
@@ -81,7 +87,7 @@ class NodeRole(pulumi.ComponentResource):
                 raise ValueError(f"{self.role} rules name peers with no group id: {missing}; pass peer_group_ids")
             self.add_rules(rules, group_ids)
         outputs = {"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
-                   "private_ips": self.private_ips}
+                   "private_ips": self.private_ips, "images": self.images, "lifecycle": self.lifecycle}
         if self.public:
             outputs["public_ips"] = self.public_ips
         self.register_outputs(outputs)

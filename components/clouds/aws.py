@@ -27,17 +27,19 @@ NLB quirks kept here (the `load-balancer` role):
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from components.backend import CloudBackend, CloudLoadBalancer, LoadBalancerSpec, Node, NodeSpec
+from components.backend import CloudBackend, CloudLoadBalancer, ImageRef, LoadBalancerSpec, Node, NodeSpec
 from kubeports.core.rules import Rule
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
                 "healthy_threshold": 3, "unhealthy_threshold": 3}
+AMI_ID = re.compile(r"ami-[0-9a-f]{8,17}")  # an id, not a name to look up
 NAME_PREFIX = "kp-"  # AWS LB and target group names: 32 characters at most (see header)
 
 
@@ -93,17 +95,41 @@ class AwsBackend(CloudBackend):
         return out
 
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
+        """Replacement order (docs/lifecycle.md): an instance has no autonamed `name`, so a
+        replaced one is created first and the old one deleted after (create-first); only
+        the nodes of the current rollout step move. Stateful roles keep the root volume
+        of a replaced instance (delete_on_termination off: an in-place update)."""
         settings = self.stack.aws
         assert settings is not None
-        keep = pulumi.ResourceOptions(protect=spec.settings.protect, ignore_changes=["ami"] if spec.hold_image else None)
+        refs = self.image_refs.setdefault(spec.role, [])
+        images: dict[str, pulumi.Output[str]] = {}
+
+        def image_of(name: str, pin: str | None) -> pulumi.Output[str]:
+            """An `ami-...` id is its own pin; a name is looked up in amiOwners' images."""
+            if AMI_ID.fullmatch(name):
+                pin = pin or name
+                looked_up: pulumi.Output[str] = pulumi.Output.from_input(name)
+            else:
+                if name not in images:
+                    images[name] = aws.ec2.get_ami_output(
+                        most_recent=True, owners=settings.ami_owners, filters=[{"name": "name", "values": [name]}],
+                        opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
+                looked_up = images[name]
+            if all(r.image != name or r.pinned != pin for r in refs):
+                refs.append(ImageRef(name, looked_up, pin))
+            return pulumi.Output.from_input(pin) if pin is not None else looked_up
+
         nodes = []
-        for index in range(spec.settings.count):
-            name = f"{spec.cluster}-{spec.role}-{index}"
-            subnet = settings.subnet_ids[index % len(settings.subnet_ids)]
+        for slot in spec.slots:
+            node = slot.settings
+            name = f"{spec.cluster}-{spec.role}-{slot.index}"
+            subnet = settings.subnet_ids[slot.index % len(settings.subnet_ids)]
+            keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing,
+                                          ignore_changes=["ami"] if spec.hold_image(slot) else None)
             instance = aws.ec2.Instance(
                 name,
-                ami=spec.settings.image or settings.ami,
-                instance_type=spec.settings.instance_type or settings.instance_type,
+                ami=image_of(node.image or settings.ami, node.image_id),
+                instance_type=node.instance_type or settings.instance_type,
                 subnet_id=(settings.bastion_subnet_id or subnet) if spec.public else subnet,
                 vpc_security_group_ids=[group_id],
                 key_name=settings.key_name,
@@ -111,9 +137,11 @@ class AwsBackend(CloudBackend):
                 metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
                                   "http_put_response_hop_limit": 2},
                 root_block_device={"encrypted": True, "volume_type": "gp3",
-                                   "volume_size": spec.settings.volume_size or settings.volume_size},
+                                   "volume_size": node.volume_size or settings.volume_size,
+                                   "delete_on_termination": not spec.keep_volumes},
                 user_data=settings.user_data or spec.user_data,
-                tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role},
+                tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role,
+                      "kubeports/generation": slot.generation},
                 opts=pulumi.ResourceOptions.merge(opts, keep),
             )
             public_ip = None

@@ -58,7 +58,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from components.backend import CloudBackend, CloudLoadBalancer, Listener, LoadBalancerSpec, Node, NodeSpec
+from components.backend import (
+    CloudBackend,
+    CloudLoadBalancer,
+    ImageRef,
+    Listener,
+    LoadBalancerSpec,
+    Node,
+    NodeSpec,
+)
 from kubeports.core.cloudcheck import openstack_icmp_problems
 from kubeports.core.rules import Rule, cidr_label, rule_key
 from kubeports.core.settings import LOAD_BALANCER
@@ -257,38 +265,62 @@ class OpenStackBackend(CloudBackend):
         return CloudLoadBalancer(None, address)
 
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
+        """Replacement order (docs/lifecycle.md): every server and port is auto-named (no
+        `name`: the bridge would make each replacement delete-before-replace), and a port
+        is named by its node's generation, so a node whose settings move gets a new port
+        and a new server on it, created first; the old pair goes after. The server group
+        keeps its name (Nova's anti-affinity needs one group for all generations) and says
+        deleteBeforeReplace out loud; nothing in it ever changes."""
         settings = self.stack.openstack
         assert settings is not None  # StackConfig guarantees it for cloud openstack
         prefix = f"{spec.cluster}-{spec.role}"
-        server_group = openstack.compute.ServerGroup(f"{prefix}-servers", name=prefix,
-                                                     policies="soft-anti-affinity", opts=opts)  # a str in pulumi-openstack 5.x
-        image = openstack.images.get_image_output(name=spec.settings.image or settings.image, most_recent=True,
-                                                  opts=pulumi.InvokeOutputOptions(parent=opts.parent))
+        server_group = openstack.compute.ServerGroup(
+            f"{prefix}-servers", name=prefix, policies="soft-anti-affinity",  # a str in pulumi-openstack 5.x
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)))
         pairs = [{"ip_address": cidr} for cidr in spec.pod_cidrs] if spec.routes_pod_ips else None
-        keep = pulumi.ResourceOptions(protect=spec.settings.protect,
-                                      ignore_changes=["imageId", "blockDevices"] if spec.hold_image else None)
+        images: dict[str, pulumi.Output[str]] = {}
+        refs = self.image_refs.setdefault(spec.role, [])
+
+        def image_of(name: str, pin: str | None) -> pulumi.Output[str]:
+            """Look a name up once per plan; the pin, when set, is what nodes run."""
+            if name not in images:
+                images[name] = openstack.images.get_image_output(
+                    name=name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
+            if all(r.image != name or r.pinned != pin for r in refs):
+                refs.append(ImageRef(name, images[name], pin))
+            return pulumi.Output.from_input(pin) if pin is not None else images[name]
+
         nodes = []
-        for index in range(spec.settings.count):
-            name = f"{prefix}-{index}"
+        for slot in spec.slots:
+            node = slot.settings
+            name = f"{prefix}-{slot.index}"
+            image = image_of(node.image or settings.image, node.image_id)
+            held = ["imageId", "blockDevices"] if spec.hold_image(slot) else None
+            keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing, ignore_changes=held)
             port = openstack.networking.Port(
-                f"{name}-port", name=name, network_id=settings.network_id,
+                f"{name}-port-{slot.generation}", network_id=settings.network_id,
                 fixed_ips=[{"subnet_id": settings.subnet_id}] if settings.subnet_id else None,
                 security_group_ids=[group_id], allowed_address_pairs=pairs, admin_state_up=True,
-                port_security_enabled=True, opts=opts)
+                port_security_enabled=True,
+                # a port from before generations (`<node>-port`) is this one while its node has not moved
+                opts=opts if slot.moved else pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-port")])))
             server = openstack.compute.Instance(
-                name, name=name,
-                flavor_name=spec.settings.flavor or settings.flavor,
-                image_id=None if settings.boot_from_volume else image.id,
+                name,
+                flavor_name=node.flavor or settings.flavor,
+                image_id=None if settings.boot_from_volume else image,
                 block_devices=[{
-                    "uuid": image.id, "source_type": "image", "destination_type": "volume", "boot_index": 0,
-                    "volume_size": spec.settings.volume_size or settings.volume_size, "delete_on_termination": True,
+                    "uuid": image, "source_type": "image", "destination_type": "volume", "boot_index": 0,
+                    "volume_size": node.volume_size or settings.volume_size,
+                    "delete_on_termination": not spec.keep_volumes,
                 }] if settings.boot_from_volume else None,
                 key_pair=settings.key_pair,
                 availability_zone=settings.availability_zone,
                 networks=[{"port": port.id}],
                 scheduler_hints=[{"group": server_group.id}],
                 user_data=settings.user_data or spec.user_data,
-                metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role},
+                metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role,
+                          "kubeports-node": name, "kubeports-generation": slot.generation},
                 opts=pulumi.ResourceOptions.merge(opts, keep),
             )
             public_ip = None

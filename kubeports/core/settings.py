@@ -55,13 +55,33 @@ class _Model(BaseModel):
         return value
 
 
-class RoleSettings(_Model):
-    count: int = Field(ge=0, le=10_000)  # hostile input: a plan (or `pulumi up`) would loop for ever
+class NodeSettings(_Model):
+    """What a node is made of; changing any of it replaces (or rebuilds/resizes) the node,
+    so it only moves through a `rollout` (kubeports/core/lifecycle.py)."""
+
     flavor: str | None = Field(None, description="OpenStack flavor; default kubeports:openstack.flavor")
     instance_type: str | None = Field(None, alias="instanceType", description="AWS type; default kubeports:aws")
-    image: str | None = Field(None, description="image name/id (OpenStack) or AMI id (AWS) for this role")
+    image: str | None = Field(None, description="image name (looked up) or id: Glance image or AMI")
+    image_id: str | None = Field(None, alias="imageId", min_length=1, description=(
+        "the id `image` resolved to, pinned: nodes run it even after the name points elsewhere"))
     volume_size: int | None = Field(None, alias="volumeSize", ge=8)
+
+
+class RolloutSettings(NodeSettings):
+    """A role's nodes moving to new node settings, `maxUnavailable` nodes per `pulumi up`."""
+
+    step: int = Field(ge=0, le=10_000, description=(
+        "nodes 0 .. step*maxUnavailable-1 run the new settings; raise it by one per `pulumi up`"))
+
+
+class RoleSettings(NodeSettings):
+    count: int = Field(ge=0, le=10_000)  # hostile input: a plan (or `pulumi up`) would loop for ever
     protect: bool = Field(False, description="Pulumi protect: the instances cannot be deleted by `pulumi up`")
+    max_unavailable: int = Field(1, alias="maxUnavailable", ge=1, le=10_000,
+                                 description="nodes a rollout step replaces at most")
+    rollout: RolloutSettings | None = Field(None, description="move the nodes to new settings, step by step")
+    delete_volume_on_replace: bool | None = Field(None, alias="deleteVolumeOnReplace", description=(
+        "a replaced node's boot volume is deleted with it; default: kept for etcd and control-plane"))
 
 
 class CniSettings(_Model):
@@ -97,7 +117,6 @@ class ClusterSettings(_Model):
     external_roles: list[Role] = Field(default_factory=list, alias="externalRoles",
                                        description="roles whose groups another stack manages")
     pod_cidrs: list[Cidr] = Field(default_factory=list, alias="podCidrs")
-    roll: list[Role] = Field(default_factory=list, description="stateful roles allowed to take a new image now")
     quota: QuotaSettings = QuotaSettings()
 
     @field_validator("kubernetes_version", mode="before")
@@ -136,12 +155,14 @@ class ClusterSettings(_Model):
             if lb.count != 0:
                 raise At(("roles", LOAD_BALANCER, "count"),
                          "the load-balancer role is the cloud's load balancer and has no VMs; omit count or set 0")
-            for field in ("flavor", "instance_type", "image", "volume_size"):
+            for field in ("flavor", "instance_type", "image", "image_id", "volume_size", "rollout"):
                 if getattr(lb, field) is not None:
                     raise At(("roles", LOAD_BALANCER, RoleSettings.model_fields[field].alias or field),
                              "the cloud's load balancer has no VMs; only protect applies")
             if cp is None:
                 raise At(("roles", LOAD_BALANCER), "the load balancer fronts the API servers; add a control-plane role")
+        for role, settings in self.roles.items():
+            _rollout_keeps_quorum(role, settings, self.roles)
         both = sorted(set(self.roles) & set(self.external_roles))
         if both:
             raise At(("externalRoles", self.external_roles.index(both[0])), f"roles {both} are both local and external")
@@ -154,6 +175,33 @@ class ClusterSettings(_Model):
     @property
     def present_roles(self) -> frozenset[str]:
         return frozenset(self.roles) | frozenset(self.external_roles)
+
+
+# Roles whose nodes hold state. etcd members vote; a control plane holds the etcd members
+# unless the cluster has its own etcd role (then it only needs one API server left up).
+STATEFUL_ROLES = ("control-plane", "etcd")
+
+
+def replaceable_at_once(role: str, count: int, roles: Any) -> int:
+    """How many of a role's `count` nodes one step may replace without an outage: (n-1)//2
+    for etcd voters (a majority stays up), n-1 for a control plane beside an etcd role,
+    every node for a stateless role."""
+    if role == "etcd" or (role == "control-plane" and "etcd" not in roles):
+        return (count - 1) // 2
+    if role == "control-plane":
+        return count - 1
+    return count
+
+
+def _rollout_keeps_quorum(role: str, settings: RoleSettings, roles: Any) -> None:
+    if settings.rollout is None or role not in STATEFUL_ROLES:
+        return
+    limit = replaceable_at_once(role, settings.count, roles)
+    if settings.max_unavailable > limit:
+        what = "one API server" if role == "control-plane" and "etcd" in roles else "etcd quorum"
+        hint = "add nodes first (3 voters survive one replacement)" if limit == 0 else f"set maxUnavailable <= {limit}"
+        raise At(("roles", role, "maxUnavailable"), (
+            f"a step replacing {settings.max_unavailable} of {settings.count} {role} nodes breaks {what}; {hint}"))
 
 
 class OpenStackSettings(_Model):
@@ -184,6 +232,8 @@ class AwsSettings(_Model):
     subnet_ids: list[str] = Field(alias="subnetIds", min_length=1)
     volume_size: int = Field(50, alias="volumeSize", ge=8)
     user_data: str | None = Field(None, alias="userData")
+    ami_owners: list[str] = Field(["self"], alias="amiOwners", min_length=1, description=(
+        "accounts an AMI *name* is looked up in (an `ami-...` id is used as it is)"))
     lb_internal: bool = Field(True, alias="lbInternal", description="the API NLB gets private addresses only")
     lb_subnet_ids: list[str] | None = Field(None, alias="lbSubnetIds", min_length=1,
                                             description="subnets of the API NLB; default subnetIds")

@@ -92,10 +92,15 @@ class PlanMocks(runtime_mocks.Mocks):
         `pulumi.StackReference`, by stack name (e.g. `{"acme/kubeports/dev": {...}}`);
         a reference to any other stack fails, as it would against a real backend.
     :param where: the stack file, to name in that failure.
+    :param images: image lookups by name -> id (a simulated re-upload); `pins`: the stack's
+        own pins (name -> imageId), the answer when `images` does not name it.
     """
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, where: str = "(plan)") -> None:
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, where: str = "(plan)",
+                 images: Mapping[str, str] | None = None, pins: Mapping[str, str] | None = None) -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.images = dict(images or {})
+        self.pins = dict(pins or {})
         self.stack_outputs = {name: dict(outputs) for name, outputs in (stack_outputs or {}).items()}
         self.where = where
 
@@ -117,10 +122,20 @@ class PlanMocks(runtime_mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: runtime_mocks.MockCallArgs) -> tuple[dict, list]:
+        """Image lookups answer from `images` (name -> id), else the name's pin in the stack,
+        else `image-<name>-id`: offline, a name points where the stack pinned it unless a
+        test or `kubeports plan --image NAME=ID` says it was re-uploaded."""
         if args.token == "openstack:images/getImage:getImage":
             name = args.args.get("name", "image")
-            return {"id": f"image-{name}-id", "name": name}, []
+            return {"id": self.image_id(name), "name": name}, []
+        if args.token == "aws:ec2/getAmi:getAmi":
+            filters = args.args.get("filters") or [{}]
+            name = (filters[0].get("values") or ["ami"])[0]
+            return {"id": self.image_id(name), "imageId": self.image_id(name), "name": name}, []
         return {}, []
+
+    def image_id(self, name: str) -> str:
+        return self.images.get(name) or self.pins.get(name) or f"image-{name}-id"
 
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -256,16 +271,30 @@ def project_name_of(program: str) -> str:
     return "kubeports"
 
 
+def stack_pins(config: Mapping[str, Any]) -> dict[str, str]:
+    """image name -> imageId as the stack file pins them (roles and their rollouts)."""
+    cluster = config.get("kubeports:cluster")
+    roles = cluster.get("roles") if isinstance(cluster, Mapping) else None
+    pins: dict[str, str] = {}
+    for role in (roles or {}).values() if isinstance(roles, Mapping) else ():
+        for part in (role, role.get("rollout") if isinstance(role, Mapping) else None):
+            if isinstance(part, Mapping) and isinstance(part.get("image"), str) and isinstance(part.get("imageId"), str):
+                pins.setdefault(part["image"], part["imageId"])
+    return pins
+
+
 def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM,
-             stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+             stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+             images: Mapping[str, str] | None = None) -> Plan:
     """Run `program` for the stack in `stack_file` under mocks; return what it registered.
 
     `stack_outputs` answers the program's StackReferences (stack name -> outputs), e.g.
     the outputs of another plan: `run_plan(pool, program=..., stack_outputs={"org/kubeports/dev": dev.outputs})`.
+    `images` answers image lookups (name -> id), e.g. an image re-uploaded under its name.
     """
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
-    mocks = PlanMocks(stack_outputs, display_path(stack_file))
+    mocks = PlanMocks(stack_outputs, display_path(stack_file), images, stack_pins(config))
     monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh root stack per plan, also when planning twice
     runtime_mocks.set_mocks(mocks, project=project_name_of(program), stack=stack, preview=False, monitor=monitor)
