@@ -43,6 +43,9 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack-outputs", action="append", default=[], metavar="STACK=FILE",
                         help="answer StackReference(STACK) with FILE: that stack's `kubeports plan --format json` "
                              "or its outputs as a JSON object; repeatable")
+    parser.add_argument("--image", action="append", default=[], metavar="NAME=ID",
+                        help="the image lookup answers ID for NAME (offline it answers the stack's pin): "
+                             "models an image re-uploaded under its name; repeatable")
 
 
 def run_plan_command(args: argparse.Namespace) -> int:

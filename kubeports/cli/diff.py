@@ -12,6 +12,8 @@ import sys
 from kubeports.core.errors import KubeportsError, Problem
 from kubeports.plan.compare import diff_plans, diff_rules, to_json, to_markdown, to_text
 from kubeports.plan.refs import checkout, context, quota_usage, resolve_ref, side
+from kubeports.plan.rollout import image_notes, role_steps
+from kubeports.plan.rollout import to_markdown as steps_markdown
 from kubeports.render.review import Side
 
 
@@ -38,8 +40,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     plan_diff = diff_plans(old_plan, new_plan)
     rule_diff = diff_rules(old_rules, new_rules)
     unchanged = plan_diff.is_empty and rule_diff.is_empty
+    steps = role_steps(plan_diff, old_plan, new_plan)
+    refused = [p for s in steps for p in s.problems]
     if args.format == "json":
-        sys.stdout.write(json.dumps(to_json(plan_diff, rule_diff), indent=2, ensure_ascii=False) + "\n")
+        out = {**to_json(plan_diff, rule_diff), "nodes": [
+            {"role": s.role, "step": s.step, "replaced": s.replaced, "maxUnavailable": s.max_unavailable,
+             "quorumLimit": s.quorum_limit, "nodes": [n.__dict__ for n in s.nodes]} for s in steps],
+            "refused": refused, "images": image_notes(new_plan.get("outputs") or {})}
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     elif unchanged and args.format == "text":
         print("no changes")
     else:
@@ -48,4 +56,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         title = f"Stack {args.stack}: {base_name} → {head_name}"
         render = to_text if args.format == "text" else to_markdown
         sys.stdout.write(render(plan_diff, rule_diff, title=title, base=base, head=head))
+        section = steps_markdown(steps, image_notes(new_plan.get("outputs") or {}))
+        sys.stdout.write(("\n" + section) if section else "")
+    for problem in refused:  # a step over the rollout limits: say so where a script sees it
+        print(f"kubeports diff: {problem}", file=sys.stderr)
+    if refused:
+        return 1
     return 2 if args.exit_code and not unchanged else 0

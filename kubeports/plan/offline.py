@@ -31,6 +31,8 @@ from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import ROOT, display_path
 from kubeports.core.project import load_stack_doc
 
+from .rollout import image_notes
+
 PROGRAM = os.path.join(ROOT, "__main__.py")
 NOTICE = "offline plan: computed under Pulumi's mock runtime; no cloud was contacted and no provider plugin ran"
 
@@ -330,6 +332,9 @@ def as_text(plan: Plan) -> str:
         for key, value in res.options.items():
             lines.append(f"    [{key}]: {json.dumps(value)}")
     lines += ["", "outputs:"] + [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in plan.outputs.items()]
+    notes = image_notes(plan.outputs)
+    if notes:
+        lines += ["", "images:"] + [f"  {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
 
