@@ -77,7 +77,8 @@ class NodeRole(pulumi.ComponentResource):
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
         self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
         # which image ids the nodes run or would run, and where this rollout step is
-        self.images = pulumi.Output.all(*[ref.to_output() for ref in args.backend.image_refs.get(self.role, [])])
+        refs = sorted(args.backend.image_refs.get(self.role, []), key=lambda r: (r.image, r.pinned or ""))
+        self.images = pulumi.Output.all(*[ref.to_output() for ref in refs])
         self.lifecycle = rollout_status(self.role, args.settings)
         if args.rules is not None:
             rules = [r for r in args.rules if r.role == self.role]
