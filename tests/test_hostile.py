@@ -85,7 +85,7 @@ SPEC_KEYS = ["source", "title", "notes", "when", "ports", "cidr-sets", "cni", "a
              "modes", "features", "on", "distribution", "kubernetes", "cni-mode", "cni-features"]
 STACK_KEYS = ["kubeports:cloud", "kubeports:cluster", "kubeports:openstack", "kubeports:aws",
               "kubeports:peerGroups", "name", "distribution", "kubernetesVersion", "cni", "mode", "roles",
-              "count", "egress", "ports", "cidrs", "ipFamilies", "externalRoles", "podCidrs", "quota", "roll"]
+              "count", "egress", "ports", "cidrs", "ipFamilies", "externalRoles", "podCidrs", "quota"]
 ODD_PORTS = [0, -1, 65536, 10**20, 1.5, True, None, [], {}, "", "1-", "-5", "5-3", "0-10", "80 - 90",
              "2379-2380-2381", "http", "Kube-Apiserver", "1e3", "\u0663", "6443\n", [6443, "x"], [[1]]]
 ODD_VALUES = [None, True, "", " ", "-1", -1, 0, 10**30, 1e308, float("inf"), float("nan"), [], {}, [None],

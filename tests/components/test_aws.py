@@ -86,7 +86,8 @@ def test_instances_imdsv2_encrypted_tagged_spread(stack):
         role = inst.inputs["tags"]["kubeports/role"]
         assert inst.inputs["metadataOptions"]["httpTokens"] == "required"
         assert inst.inputs["rootBlockDevice"] == {"encrypted": True, "volumeType": "gp3",
-                                                 "volumeSize": cluster["roles"][role].get("volumeSize", 50)}
+                                                 "volumeSize": cluster["roles"][role].get("volumeSize", 50),
+                                                 "deleteOnTermination": role not in ("control-plane", "etcd")}
         assert inst.inputs["tags"][f"kubernetes.io/cluster/{cluster['name']}"] == "owned"
         assert inst.inputs["vpcSecurityGroupIds"] == [f"{cluster['name']}-{role}-sg-id"]
         index = int(inst.name.rsplit("-", 1)[1])

@@ -154,7 +154,7 @@ def test_openstack_bastion_is_one_small_vm_with_a_floating_ip_on_its_port():
     fip = {r.name: r for r in p.by_type(OS_FIP)}[f"{server.name}-fip"]
     assoc = {r.name: r for r in p.by_type(OS_FIP_ASSOC)}[f"{server.name}-fip-association"]
     assert fip.inputs["pool"] == settings.floating_ip_pool
-    assert assoc.inputs["portId"] == f"{server.name}-port-id"
+    assert assoc.inputs["portId"] == server.inputs["networks"][0]["port"]  # the port named by its generation
     assert p.outputs["bastion_public_ips"] == [assoc.inputs["floatingIp"]]
     component = {r.name: r for r in p.resources}[f"{project.stack.cluster.name}-bastion"]
     assert fip.parent == assoc.parent == component.urn

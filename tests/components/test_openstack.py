@@ -86,8 +86,8 @@ def test_servers_per_role_sit_on_a_port_with_the_role_group(stack):
         servers = [r for r in plan.by_type(SERVER) if r.name.startswith(f"{name}-{role}-")]
         assert len(servers) == settings["count"]
         for server in servers:
-            port = resources[f"{server.name}-port"]
-            assert server.inputs["networks"] == [{"port": f"{server.name}-port-id"}]
+            port = resources[f"{server.name}-port-{server.inputs['metadata']['kubeports-generation']}"]
+            assert server.inputs["networks"] == [{"port": f"{port.name}-id"}]
             assert port.inputs["securityGroupIds"] == [f"{name}-{role}-sg-id"]
             assert server.inputs["schedulerHints"] == [{"group": f"{name}-{role}-servers-id"}]
             assert server.options.get("protect", False) == settings.get("protect", False)
@@ -96,12 +96,11 @@ def test_servers_per_role_sit_on_a_port_with_the_role_group(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS, ids=os.path.basename)
-def test_stateful_roles_hold_their_image_until_rolled(stack):
-    cluster = cluster_of(stack)
+def test_unpinned_images_are_held_on_every_server(stack):
+    """No example stack pins an image id: every server keeps the image it was created with
+    (tests/components/test_lifecycle.py covers pins and rollouts)."""
     for server in plan_of(stack).by_type(SERVER):
-        role = server.inputs["metadata"]["kubeports-role"]
-        held = role in ("control-plane", "etcd") and role not in cluster.get("roll", [])
-        assert ("imageId" in server.options.get("ignoreChanges", [])) == held, server.name
+        assert server.options.get("ignoreChanges") == ["imageId", "blockDevices"], server.name
 
 
 def test_boot_from_volume_uses_the_looked_up_image():

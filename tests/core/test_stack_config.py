@@ -142,9 +142,8 @@ CASES = [
     case("external-role-without-group", "    roles:\n", "    externalRoles: [etcd]\n    roles:\n",
          f"{{f}}:15: {C}.externalRoles[0]: role 'etcd' is managed by another stack; set kubeports:peerGroups.etcd "
          "to its security group id"),
-    case("roll-unknown-role", "    roles:\n", "    roll: [database]\n    roles:\n",
-         f"{{f}}:15: {C}.roll[0]: 'database' is not one of: control-plane, worker, etcd, load-balancer, "
-         "rancher-server, registry or bastion"),
+    case("roll-is-gone", "    roles:\n", "    roll: [control-plane]\n    roles:\n",  # per-role `rollout` now
+         f"{{f}}:15: {C}.roll: unknown key"),
     case("peer-group-unknown-role", "config:\n", "config:\n  kubeports:peerGroups: {database: sg-1}\n",
          "{f}:2: config.kubeports:peerGroups.database: 'database' is not one of: control-plane, worker, etcd, "
          "load-balancer, rancher-server, registry or bastion"),
