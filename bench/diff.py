@@ -12,14 +12,18 @@ Edits (each on a copy, in a temp dir; the stack name stays, so URNs compare):
 - change-port: the stack overrides the named port nodeport-range to 30000-31999;
 - reorder: every spec file rewritten with its flows, list items and mapping keys shuffled;
 - image: the stack's image (OpenStack) or AMI (AWS) changes;
+- reupload: the image name now resolves to another id (an image re-uploaded under its name);
+- roll: every node role pinned, then rolled to a new image id by `rollout`, one
+  `pulumi up` per step (row per step; "Servers touched" = nodes replaced in that step);
 - add-worker: one more worker;
 - api-port: the stack overrides the named port kube-apiserver to 443.
 
 "Minimum?" compares what changes with the least any tool could do: the rule resources
 of the rules that were added, removed or re-described (`kubeports rules` before and
 after, named as the backend names them), plus, for `image`, every server whose image is
-not held by ignoreChanges (stateful roles hold theirs until named in `roll`), and for
-`add-worker`, the new server and its port. A reorder must touch nothing. Resources whose
+not held by ignoreChanges (an unpinned image is held on every existing node; an AMI id
+is its own pin, so those instances are replaced), for `roll`, the step's nodes with their
+ports (OpenStack), and for `add-worker`, the new server and its port. A reorder must touch nothing. Resources whose
 only change ignoreChanges holds back are counted as "held", not as changes.
 """
 from __future__ import annotations
@@ -39,13 +43,20 @@ import yaml
 from _util import csv_arg, example_stacks, load_doc, md_table, stack_name, write_stack
 
 from components import backend_for
-from components.backend import STATEFUL_ROLES
+from kubeports.core.lifecycle import steps_to_finish
 from kubeports.core.paths import PORTSPECS
 from kubeports.core.project import Project, load_project
+from kubeports.core.settings import RoleSettings
 from kubeports.plan.compare import PlanDiff, diff_plans, diff_rules, to_markdown
 from kubeports.plan.offline import run_plan
+from kubeports.plan.rollout import role_steps
 
 INSTANCE_TYPES = ("openstack:compute/instance:Instance", "aws:ec2/instance:Instance")
+PORT_TYPE = "openstack:networking/port:Port"
+
+
+def stack_cloud(doc: dict) -> str:
+    return doc["config"]["kubeports:cloud"]
 EXTRA_SPEC = {
     "source": "https://prometheus.io/docs/guides/node-exporter/",
     "title": "bench: one added port",
@@ -127,12 +138,29 @@ def _add_worker(doc: dict, _specs: str, _tmp: str) -> str | None:
     _cluster(doc)["roles"]["worker"]["count"] += 1
 
 
+ROLL_FROM, ROLL_TO = "img-bench-old", "img-bench-new"
+
+
+def _pin(doc: dict, step: int | None) -> None:
+    """Every node role pinned to ROLL_FROM, rolling to ROLL_TO at `step` (None: no rollout)."""
+    for role, settings in _cluster(doc)["roles"].items():
+        if role == "load-balancer":
+            continue
+        settings.update(image="bench-image", imageId=ROLL_FROM)
+        settings.pop("instanceType", None)
+        if step is not None:
+            settings["rollout"] = {"imageId": ROLL_TO, "step": step}
+
+
 EDITS = [
     Edit("add-port", "new flow: tcp 9100 control-plane -> worker", _add_port, "rules"),
     Edit("change-port", "override nodeport-range: 30000-31999",
          _override("nodeport-range", "30000-31999", "30000-32000"), "rules"),
     Edit("reorder", "every spec file: flows, items and keys shuffled", _reorder, "nothing"),
-    Edit("image", "image / AMI changed", _image, "servers"),
+    Edit("image", "image / AMI changed", _image, "new nodes only"),
+    Edit("reupload", "image name resolves to a new id", lambda _d, _s, _t: None, "nothing"),
+    Edit("roll", "pinned image rolled by `rollout`, one step per `pulumi up`", lambda _d, _s, _t: None,
+         "the step's nodes"),
     Edit("add-worker", "worker count + 1", _add_worker, "new server"),
     Edit("api-port", "override kube-apiserver: 443", _override("kube-apiserver", 443, 6443), "rules"),
 ]
@@ -148,14 +176,66 @@ def expected_touch(edit: Edit, before: Project, after: Project, plan_diff: PlanD
     names = rule_resource_names(before, {r["key"] for r in rule_diff.removed})
     names |= rule_resource_names(after, {r["key"] for r in rule_diff.added} | {n["key"] for _o, n in rule_diff.changed})
     cluster = after.stack.cluster
-    if edit.name == "image":
-        held = {role for role in STATEFUL_ROLES if role not in cluster.roll}
+    if edit.name == "image":  # held: ignoreChanges on an unpinned image; an AMI id is its own pin
         names |= {r.name for r in base_plan.resources if r.type in INSTANCE_TYPES
-                  and not any(r.name.startswith(f"{cluster.name}-{role}-") for role in held)}
+                  and not {"imageId", "ami"} & set(r.options.get("ignoreChanges") or ())}
     if edit.name == "add-worker":
         new = f"{cluster.name}-worker-{before.stack.cluster.roles['worker'].count}"
         names |= {new, f"{new}-port"} if after.stack.cloud == "openstack" else {new}
     return names
+
+
+def plan_doc(stack_file: str, doc: dict, images: dict | None = None) -> Any:
+    with tempfile.TemporaryDirectory(prefix="kubeports-bench-") as tmp:
+        return run_plan(write_stack(doc, tmp, stack_name(stack_file)), images=images)
+
+
+def run_roll(stack_file: str, edit: Edit) -> list[dict]:
+    """One row per `pulumi up` of a rollout: pinned -> step 0 -> step 1 ... -> done."""
+    doc = load_doc(stack_file)
+    roles = {r: s for r, s in _cluster(doc)["roles"].items() if r != "load-balancer"}
+    limits = {r: RoleSettings.model_validate(s).max_unavailable for r, s in roles.items()}
+    steps = max(steps_to_finish(RoleSettings.model_validate(s)) for s in roles.values())
+    docs = []
+    for step in [None, *range(steps + 1)]:
+        d = copy.deepcopy(doc)
+        _pin(d, step)
+        docs.append(d)
+    started = time.perf_counter()
+    plans = [plan_doc(stack_file, d) for d in docs]
+    seconds = (time.perf_counter() - started) / len(plans)
+    rows = []
+    for k in range(2, len(plans)):
+        old, new = plans[k - 1].to_json(), plans[k].to_json()
+        plan_diff = diff_plans(old, new)
+        per_role = role_steps(plan_diff, old, new)
+        touched = {c.name for c in plan_diff.changes if c.action != "options"}
+        want = {n.name for s in per_role for n in s.nodes}
+        if stack_cloud(doc) == "openstack":  # the step's nodes' ports, old and new
+            want |= {c.name for c in plan_diff.changes if c.type == PORT_TYPE
+                     and any(c.name.startswith(f"{n}-port-") for n in want)}
+        by_role = ", ".join(f"{s.role} {s.replaced}/{limits[s.role]}" for s in per_role if s.replaced)
+        problems = [p for s in per_role for p in s.problems]
+        rows.append({"stack": stack_name(stack_file), "edit": edit, "diff": plan_diff,
+                     "note": f"step {k - 1}/{steps}: {by_role or 'none'}" + (f"; REFUSED {problems}" if problems
+                                                                              else ""),
+                     "rules": diff_rules([], []), "servers": sum(s.replaced for s in per_role),
+                     "extra": sorted(touched - want), "missing": sorted(want - touched), "seconds": seconds})
+    return rows
+
+
+def run_reupload(stack_file: str, edit: Edit, base_plan: Any) -> dict:
+    """The stack as it is, planned again with its image names resolving to new ids."""
+    images = {}
+    for refs in (base_plan.outputs.get("images") or {}).values():
+        images.update({ref["image"]: f"{ref['resolved']}-reuploaded" for ref in refs})
+    started = time.perf_counter()
+    after = plan_doc(stack_file, load_doc(stack_file), images)
+    plan_diff = diff_plans(base_plan.to_json(), after.to_json())
+    touched = sorted(c.name for c in plan_diff.changes)
+    return {"stack": stack_name(stack_file), "edit": edit, "note": None, "diff": plan_diff,
+            "rules": diff_rules([], []), "servers": sum(1 for c in plan_diff.changes if c.type in INSTANCE_TYPES),
+            "extra": touched, "missing": [], "seconds": time.perf_counter() - started}
 
 
 def run_edit(stack_file: str, edit: Edit, base_plan: Any, base_project: Project) -> dict:
@@ -223,7 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         base_project = load_project(stack_file)
         base_plan = run_plan(stack_file)
         for edit in edits:
-            results.append(run_edit(stack_file, edit, base_plan, base_project))
+            if edit.name == "roll":
+                results += run_roll(stack_file, edit)
+            elif edit.name == "reupload":
+                results.append(run_reupload(stack_file, edit, base_plan))
+            else:
+                results.append(run_edit(stack_file, edit, base_plan, base_project))
     sys.stdout.write(render(results, args.details))
     return 0
 
