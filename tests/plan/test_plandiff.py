@@ -374,8 +374,11 @@ def test_real_plans_diff():
         path = os.path.join(tmp, "Pulumi.dev.yaml")
         with open(path, "w", encoding="utf-8") as fh:
             yaml.safe_dump(doc, fh)
-        diff = diff_plans(base, run_plan(path).to_json())
-    assert sorted(c.name for c in diff.created) == ["dev-worker-3", "dev-worker-3-port"]
+        new = run_plan(path).to_json()
+        diff = diff_plans(base, new)
+    (server,) = [r for r in new["resources"] if r["name"] == "dev-worker-3"]
+    generation = server["inputs"]["metadata"]["kubeports-generation"]  # the port is named by it
+    assert sorted(c.name for c in diff.created) == ["dev-worker-3", f"dev-worker-3-port-{generation}"]
     assert not (diff.deleted or diff.replaced or diff.updated)
 
 
