@@ -67,11 +67,12 @@ class ImageRef:
     image: str
     resolved: pulumi.Output[str]
     pinned: str | None
+    rollout: bool = False  # what a rollout moves nodes to (its pin is meant to differ)
 
     def to_output(self) -> pulumi.Output[dict]:
         return pulumi.Output.from_input(self.resolved).apply(lambda now: {
             "image": self.image, "resolved": now, "pinned": self.pinned,
-            "moved": self.pinned is not None and now != self.pinned})
+            "moved": self.pinned is not None and now != self.pinned, "rollout": self.rollout})
 
 
 @dataclass(frozen=True)

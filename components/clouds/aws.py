@@ -104,7 +104,7 @@ class AwsBackend(CloudBackend):
         refs = self.image_refs.setdefault(spec.role, [])
         images: dict[str, pulumi.Output[str]] = {}
 
-        def image_of(name: str, pin: str | None) -> pulumi.Output[str]:
+        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Output[str]:
             """An `ami-...` id is its own pin; a name is looked up in amiOwners' images."""
             if AMI_ID.fullmatch(name):
                 pin = pin or name
@@ -116,7 +116,7 @@ class AwsBackend(CloudBackend):
                         opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
                 looked_up = images[name]
             if all(r.image != name or r.pinned != pin for r in refs):
-                refs.append(ImageRef(name, looked_up, pin))
+                refs.append(ImageRef(name, looked_up, pin, rollout))
             return pulumi.Output.from_input(pin) if pin is not None else looked_up
 
         nodes = []
@@ -128,7 +128,7 @@ class AwsBackend(CloudBackend):
                                           ignore_changes=["ami"] if spec.hold_image(slot) else None)
             instance = aws.ec2.Instance(
                 name,
-                ami=image_of(node.image or settings.ami, node.image_id),
+                ami=image_of(node.image or settings.ami, node.image_id, slot.moved),
                 instance_type=node.instance_type or settings.instance_type,
                 subnet_id=(settings.bastion_subnet_id or subnet) if spec.public else subnet,
                 vpc_security_group_ids=[group_id],

@@ -281,20 +281,20 @@ class OpenStackBackend(CloudBackend):
         images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
 
-        def image_of(name: str, pin: str | None) -> pulumi.Output[str]:
+        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Output[str]:
             """Look a name up once per plan; the pin, when set, is what nodes run."""
             if name not in images:
                 images[name] = openstack.images.get_image_output(
                     name=name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
             if all(r.image != name or r.pinned != pin for r in refs):
-                refs.append(ImageRef(name, images[name], pin))
+                refs.append(ImageRef(name, images[name], pin, rollout))
             return pulumi.Output.from_input(pin) if pin is not None else images[name]
 
         nodes = []
         for slot in spec.slots:
             node = slot.settings
             name = f"{prefix}-{slot.index}"
-            image = image_of(node.image or settings.image, node.image_id)
+            image = image_of(node.image or settings.image, node.image_id, slot.moved)
             held = ["imageId", "blockDevices"] if spec.hold_image(slot) else None
             keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing, ignore_changes=held)
             port = openstack.networking.Port(

@@ -94,6 +94,9 @@ def image_notes(outputs: Mapping[str, Any]) -> list[str]:
                 notes.append(f"{role}: image {ref['image']!r} is not pinned; it resolves to {ref['resolved']} now, "
                              f"and nodes keep the image they were created with (ignoreChanges); pin it with "
                              f"imageId: {ref['resolved']}")
+            elif ref.get("moved") and ref.get("rollout"):
+                notes.append(f"{role}: rollout moves nodes to {ref['pinned']}; image {ref['image']!r} resolves to "
+                             f"{ref['resolved']} now")
             elif ref.get("moved"):
                 notes.append(f"{role}: image {ref['image']!r} now points to {ref['resolved']}, not the pinned "
                              f"{ref['pinned']}; nodes stay on {ref['pinned']} until a rollout moves them")

@@ -266,8 +266,11 @@ def test_a_rollout_to_a_new_name_drops_the_old_pin():
 def test_the_stack_exports_each_roles_image_and_rollout_step(tmp_path):
     plan = run_plan(variant(tmp_path, DEV, "dev", at_step(DEV, 2)))
     assert plan.outputs["images"]["worker"] == [
-        {"image": "ubuntu-24.04", "resolved": OLD, "pinned": OLD, "moved": False},
-        {"image": "ubuntu-24.04", "resolved": OLD, "pinned": NEW, "moved": True},
+        {"image": "ubuntu-24.04", "resolved": OLD, "pinned": OLD, "moved": False, "rollout": False},
+        {"image": "ubuntu-24.04", "resolved": OLD, "pinned": NEW, "moved": True, "rollout": True},
     ]
+    assert image_notes(plan.outputs) == [
+        f"control-plane: rollout moves nodes to {NEW}; image 'ubuntu-24.04' resolves to {OLD} now",
+        f"worker: rollout moves nodes to {NEW}; image 'ubuntu-24.04' resolves to {OLD} now"]
     assert plan.outputs["lifecycle"]["worker"] == {"count": 3, "maxUnavailable": 1, "stepsToFinish": 3, "step": 2,
                                                    "replacing": [1], "moved": 2, "done": False}
