@@ -200,8 +200,11 @@ def test_adding_a_bastion_to_a_stack_moves_ssh_to_it_and_touches_no_other_vm(tmp
     old = {r.name: r for r in before.resources if r.type in vms}
     new = {r.name: r for r in after.resources if r.type in vms}
     assert {n for n in set(new) - set(old)} and all("bastion" in n for n in set(new) - set(old))
+    def options(res):  # an alias is a URN, and the URN names the stack, which differs here
+        return {k: v for k, v in res.options.items() if k != "aliases"}
+
     for name, res in old.items():
-        assert new[name].inputs == res.inputs and new[name].options == res.options, name
+        assert new[name].inputs == res.inputs and options(new[name]) == options(res), name
     ids = groups(stack)
     sources = ssh_sources(after)
     assert all(srcs == {ids["bastion"]} for gid, srcs in sources.items() if gid != ids["bastion"])
