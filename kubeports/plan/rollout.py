@@ -122,4 +122,4 @@ def to_markdown(steps: list[RoleStep], notes: list[str]) -> str:
                        f"| {orders} |\n")
     if notes:
         out.append("\n**Images:**\n" + "".join(f"- {n}\n" for n in notes))
-    return ("### Nodes this `pulumi up` replaces\n\n" + "".join(out)) if out else ""
+    return ("**Nodes this `pulumi up` replaces**\n\n" + "".join(out)) if out else ""  # no heading: the comment has one per stack
