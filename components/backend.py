@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 
 from kubeports.core.lifecycle import NodeSlot
+from kubeports.core.rendered import Listener  # the core's: safety.py expands peers with the same listeners
 from kubeports.core.rules import Rule
 from kubeports.core.settings import STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig
 
@@ -73,18 +74,6 @@ class ImageRef:
         return pulumi.Output.from_input(self.resolved).apply(lambda now: {
             "image": self.image, "resolved": now, "pinned": self.pinned,
             "moved": self.pinned is not None and now != self.pinned, "rollout": self.rollout})
-
-
-@dataclass(frozen=True)
-class Listener:
-    """One port of a load balancer: clients connect to `port`, members of `target_role` get `target_port`.
-
-    `name` names its resources (e.g. `kube-apiserver`): content, never a position."""
-
-    name: str
-    port: int
-    target_role: str
-    target_port: int
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,6 @@ Octavia quirks kept here (the `load-balancer` role; kubeports:openstack.lbProvid
 """
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -68,7 +67,8 @@ from components.backend import (
     NodeSpec,
 )
 from kubeports.core.cloudcheck import openstack_icmp_problems
-from kubeports.core.rules import Rule, cidr_label, rule_key
+from kubeports.core.rendered import listener_sources, octavia_cidrs
+from kubeports.core.rules import Rule, rule_key
 from kubeports.core.settings import LOAD_BALANCER
 
 LB_METHOD = {"amphora": "ROUND_ROBIN", "ovn": "SOURCE_IP_PORT"}  # OVN implements only SOURCE_IP_PORT
@@ -106,25 +106,6 @@ def _peer(args: dict, rule: Rule, peer_group_id: pulumi.Input[str] | None) -> di
     return args
 
 
-def family(cidr: str) -> str:
-    return "IPv4" if ipaddress.ip_network(cidr).version == 4 else "IPv6"
-
-
-def _admits_port(rule: Rule, port: int) -> bool:
-    if rule.protocol == "all":
-        return True
-    return rule.protocol == "tcp" and (rule.from_port is None or rule.from_port <= port <= (rule.to_port or port))
-
-
-def listener_sources(listener: Listener, rules: Sequence[Rule], subnet_cidr: str) -> tuple[str, ...]:
-    """The CIDRs the load balancer's own ingress rules admit to `listener`, in the VIP's
-    family (the VIP sits in `subnet_cidr`): CIDR peers as they are, role peers as the subnet."""
-    vip_family = family(subnet_cidr)
-    found = {rule.peer if rule.peer_kind == "cidr" else subnet_cidr for rule in rules
-             if rule.direction == "ingress" and rule.ethertype == vip_family and _admits_port(rule, listener.port)}
-    return tuple(sorted(found))  # Octavia's order: the CIDR strings (its primary key)
-
-
 @dataclass(frozen=True)
 class Octavia:
     """What `rules()` needs to know of this stack's Octavia load balancer."""
@@ -137,19 +118,12 @@ class Octavia:
 
 
 def load_balancer_peers(rule: Rule, octavia: Octavia) -> list[tuple[str, pulumi.Input[str], str]]:
-    """The addresses standing in for the `load-balancer` peer of `rule`: (label, prefix, why)."""
-    out: dict[str, tuple[pulumi.Input[str], str]] = {}
-    if family(octavia.subnet_cidr) == rule.ethertype:
-        why = {"amphora": "amphora port in the member subnet",
-               "ovn": "OVN health-check port in the member subnet"}[octavia.provider]
-        out[cidr_label(octavia.subnet_cidr)] = (octavia.subnet_cidr, why if rule.direction == "ingress" else
-                                                 "the load balancer's VIP in the member subnet")
-    if rule.direction == "ingress" and octavia.provider == "ovn":
-        for lis in octavia.listeners:
-            if lis.target_role == rule.role and _admits_port(rule, lis.target_port):
-                for cidr in octavia.clients[lis.name]:
-                    if family(cidr) == rule.ethertype:
-                        out.setdefault(cidr_label(cidr), (cidr, f"OVN keeps the address of {lis.name} clients"))
+    """The addresses standing in for the `load-balancer` peer of `rule`: (label, prefix, why).
+    The CIDRs come from the core (`kubeports.core.rendered.octavia_cidrs`, which the safety
+    check also reads); only the floating IP, known at `pulumi up`, is added here."""
+    out: dict[str, tuple[pulumi.Input[str], str]] = {
+        label: (cidr, why) for label, cidr, why in
+        octavia_cidrs(rule, octavia.provider, octavia.subnet_cidr, octavia.listeners, octavia.clients)}
     if rule.direction == "egress" and octavia.floating_ip is not None and rule.ethertype == "IPv4":
         out["floating-ip"] = (octavia.floating_ip.apply(lambda a: f"{a}/32"), "the load balancer's floating IP")
     return [(label, prefix, why) for label, (prefix, why) in sorted(out.items())]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import KubeportsError, Problem
+from .paths import display_path
 from .spec import PEER_ALIASES, ROLES, CidrSet, Cni, Flow, SpecFile, When
 from .yamlsrc import Located, dotted, load_file
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
+SPEC_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.yaml$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ def load_paths(paths: list[str]) -> Catalog:
     defining: list[tuple[Located, SpecFile]] = []  # and what invalid files still define validly
     unsure: set[str] | None = set()  # names whose definition is broken (None: unknowable)
     for path in paths:
+        if not SPEC_FILE_NAME.match(os.path.basename(path)):  # names reach comments in exports (nftables)
+            problems.append(Problem(display_path(path), 1, "(file name)", "a spec file name is letters, digits, "
+                                    "'.', '_' and '-' ending in .yaml"))
+            unsure = None
+            continue
         doc, found = load_file(path)
         problems += found
         if doc is None or not isinstance(doc.data, dict):
@@ -203,6 +211,10 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], un
             if all(n in catalog.cidr_sets for n in flow.to) and all(n in catalog.cidr_sets for n in flow.from_):
                 bad(loc, "a flow needs a role on at least one side")
         for i, entry in enumerate(spec.local_only):
+            for j, port in enumerate(entry.ports):
+                if isinstance(port, str) and port not in catalog.ports and port not in unsure:
+                    bad(("local-only", i, "ports") if len(entry.ports) == 1 else ("local-only", i, "ports", j),
+                        f"unknown named port {port!r}")
             for j, name in enumerate(entry.roles):
                 if name not in roles:
                     bad(("local-only", i, "roles", j), f"unknown role {name!r}")

@@ -15,7 +15,8 @@ from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
 from .resolver import Resolution, check_settings, resolve
-from .safety import exposure_problems
+from .rendered import api_listeners
+from .safety import exposure_problems, rendered_problems
 from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file
 
@@ -68,7 +69,9 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if problems:
         raise KubeportsError(problems)
     resolution = resolve(catalog, stack.cluster)
-    exposed = exposure_problems(catalog, stack.cluster, resolution.rules)
+    ports = {**catalog.ports, **stack.cluster.ports}
+    exposed = exposure_problems(catalog, stack.cluster, resolution.rules) + rendered_problems(
+        catalog, stack, resolution.rules, api_listeners(stack, ports))
     if exposed:
         line = doc.line_of(("config", "kubeports:cluster"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])

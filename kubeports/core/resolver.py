@@ -59,6 +59,9 @@ class _Pending:
 LineOf = Callable[[tuple], int]
 
 
+SINGLE_PORTS = ("kube-apiserver", "kube-apiserver-lb")
+
+
 def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(stack)",
                    line_of: LineOf = lambda loc: 1) -> list[Problem]:
     """Settings that name catalog things the catalog does not define."""
@@ -82,9 +85,11 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
     for i, addon in enumerate(cluster.addons):
         if addon not in catalog.addons:
             bad(("addons", i), f"unknown add-on {addon!r}; known: {', '.join(sorted(catalog.addons))}")
-    for name in cluster.ports:
+    for name, (low, high) in cluster.ports.items():
         if name not in catalog.ports:
             bad(("ports", name), f"no spec defines a named port {name!r}")
+        elif name in SINGLE_PORTS and low != high:  # a listener and its target are one port each
+            bad(("ports", name), f"{name} is one port, not a range {low}-{high}")
     for name in cluster.cidrs:
         if name == "anywhere":
             bad(("cidrs", name), "'anywhere' is built in and cannot be changed")

@@ -52,9 +52,19 @@ def _name(value: str) -> str:
 Name = Annotated[str, AfterValidator(_name)]
 
 
+def _no_controls(value: str) -> str:
+    """Refuse what rewrites a terminal or a file kubeports writes: CR, ESC sequences,
+    U+2028, U+0085 and every other non-printable character (str.isprintable)."""
+    bad = next((c for c in value if not c.isprintable()), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character U+{ord(bad):04X}; write plain text")
+    return value
+
+
 def _one_line(value: str) -> str:
     if not value.strip() or "\n" in value.strip():
         raise ValueError("must be one non-empty line")
+    _no_controls(value.strip())
     if len(value) > 120:
         raise ValueError("must be at most 120 characters")
     control = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
@@ -134,8 +144,10 @@ def _protocol(value: Any) -> str:
     if isinstance(value, int):
         if value in _NAMED_NUMBERS:
             raise ValueError(f"write {_NAMED_NUMBERS[value]!r} instead of protocol number {value}")
-        if not 0 <= value <= 255:
-            raise ValueError(f"IP protocol number {value} is out of range 0-255")
+        if value == 0:  # AWS and the policy pack read 0 as every protocol; Neutron as HOPOPT
+            raise ValueError("protocol 0 means all protocols to some clouds; write 'all' if that is meant")
+        if not 1 <= value <= 255:
+            raise ValueError(f"IP protocol number {value} is out of range 1-255")
         return str(value)
     if value in NAMED_PROTOCOLS:
         return value
@@ -147,7 +159,7 @@ Protocol = Annotated[
     BeforeValidator(_protocol),
     WithJsonSchema({
         "description": "tcp, udp, tcp+udp, icmp, all, or a raw IP protocol number (4 IP-in-IP, 50 ESP, 112 VRRP).",
-        "anyOf": [{"enum": list(NAMED_PROTOCOLS)}, {"type": "integer", "minimum": 0, "maximum": 255}],
+        "anyOf": [{"enum": list(NAMED_PROTOCOLS)}, {"type": "integer", "minimum": 1, "maximum": 255}],
     }),
 ]
 
@@ -266,12 +278,14 @@ class LocalOnly(_Model):
     protocol: Protocol
     ports: PortList
     roles: list[Name] = Field(min_length=1, description="roles where it listens (not `on`: YAML 1.1 reads that as true)")
+    sensitive: bool = Field(False, description="control-plane internals: no rule of another flow may let a CIDR "
+                            "reach these ports (a NodePort range moved over them)")
 
 
 class SpecFile(_Model):
     source: str = Field(pattern=SOURCE_RE, description="the upstream URL, or seed:<file> for ../shared/seeds")
     title: OneLine
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Annotated[str, AfterValidator(_no_controls)]] = Field(default_factory=list)
     when: When | None = None
     ports: dict[Name, NamedPort] = Field(default_factory=dict)
     cidr_sets: dict[Name, CidrSet] = Field(default_factory=dict, alias="cidr-sets")

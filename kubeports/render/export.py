@@ -13,7 +13,11 @@ Rules of this file:
   both ways, or IPv6 breaks; podCidrs, when set, are accepted inbound (pods reaching
   host-network services arrive from pod addresses, which security groups never see);
 - every nftables rule carries its rule key as comment; every request row its sources;
-- rows and rules come from `Resolution.rules` only: the plan is the single truth.
+- rows and rules come from `Resolution.rules` only: the plan is the single truth;
+- nothing written can become something else: text from files (purposes, file names,
+  the title) passes `one_line` in nftables comments (no newline ends a comment early),
+  CSV cells never start a formula (`=`, `+`, `-`, `@`, tab, CR get a leading `'`), and
+  markdown cells escape every ASCII punctuation character (no link, HTML or emphasis).
 """
 from __future__ import annotations
 
@@ -130,7 +134,7 @@ def nft_rule(rule: Rule) -> str:
     family = FAMILIES[rule.ethertype]
     peer = (f"meta nfproto {family.nfproto}" if rule.is_anywhere
             else f"{family.match} {CHAINS[rule.direction][1]} @{set_name(rule.peer_kind, rule.peer, rule.ethertype)}")
-    comment = rule.key[:NFT_COMMENT_MAX].replace('"', "")
+    comment = one_line(rule.key)[:NFT_COMMENT_MAX].replace('"', "").replace("\\", "")
     return " ".join(p for p in (peer, _l4(rule), "accept", f'comment "{comment}"') if p)
 
 
@@ -178,8 +182,14 @@ def _sets(rules: Iterable[Rule], addresses: Addresses, pod_cidrs: list[str]) -> 
     return sorted(sets.values(), key=lambda s: s.name)
 
 
+def one_line(text: str) -> str:
+    """Non-printable characters (newline, CR, ESC, U+2028, U+0085...) as escapes, so text
+    from a file name or a purpose cannot end an nftables comment and start a statement."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _why(rule: Rule) -> str:
-    return f"\t\t# {rule.description} ({', '.join(rule.sources)})"
+    return f"\t\t# {one_line(rule.description)} ({one_line(', '.join(rule.sources))})"
 
 
 def nftables_ruleset(project: Project, role: str, addresses: Addresses, title: str) -> str:
@@ -190,6 +200,7 @@ def nftables_ruleset(project: Project, role: str, addresses: Addresses, title: s
     ipv6 = "IPv6" in cluster.ip_families or any(r.ethertype == "IPv6" for r in rules)
     strict = cluster.egress == "strict"
     table = table_name(role)
+    title = one_line(title)
     out = [
         f"# kubeports export: {title}, role {role} (egress {cluster.egress}, {', '.join(cluster.ip_families)}).",
         f"# Load on every {role} node: nft -f FILE. Loading again replaces the table atomically.",
@@ -278,20 +289,37 @@ def request_rows(project: Project, roles: list[str], addresses: Addresses) -> li
     return list(rows.values())
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet evaluates such a cell (OWASP CSV injection)
+
+
+def csv_cell(text: str) -> str:
+    """A cell no spreadsheet evaluates: a formula start gets a leading `'` (a lone `-`,
+    the port of a portless protocol, is no formula and stays)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) and text != "-" else text
+
+
 def as_csv(project: Project, roles: list[str], addresses: Addresses, title: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([name for name, _ in COLUMNS])
     for row in request_rows(project, roles, addresses):
-        writer.writerow([get(row) for _, get in COLUMNS])
+        writer.writerow([csv_cell(get(row)) for _, get in COLUMNS])
     return buf.getvalue()
 
 
-def as_request_markdown(project: Project, roles: list[str], addresses: Addresses, title: str) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-?\[-`{-~])")  # CommonMark: any ASCII punctuation may be escaped
 
-    out = [f"# Firewall change request: {title}\n\n",
+
+def markdown_text(text: str) -> str:
+    """Literal text in a markdown table cell: every ASCII punctuation character escaped
+    (no emphasis, link, autolink, HTML, entity or cell break), control characters as
+    escapes; `@` as a code span, since GFM turns `a@b.c` into a mailto link even escaped."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line(text)).replace("@", "`@`")
+
+
+def as_request_markdown(project: Project, roles: list[str], addresses: Addresses, title: str) -> str:
+    cell = markdown_text
+    out = [f"# Firewall change request: {markdown_text(title)}\n\n",
            f"Roles: {', '.join(roles)}. Outbound: {project.stack.cluster.egress}. "
            "Each row is one flow to permit; everything else stays blocked.\n\n",
            "| " + " | ".join(name for name, _ in COLUMNS) + " |\n",
