@@ -89,7 +89,7 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
         if name not in catalog.ports:
             bad(("ports", name), f"no spec defines a named port {name!r}")
         elif name in SINGLE_PORTS and low != high:  # a listener and its target are one port each
-            bad(("ports", name), f"{name} is one port, not a range {low}-{high}")
+            bad(("ports", name), f"a listener needs one port, not the range {low}-{high}")
     for name in cluster.cidrs:
         if name == "anywhere":
             bad(("cidrs", name), "'anywhere' is built in and cannot be changed")

@@ -396,8 +396,9 @@ def test_bad_load_balancer_settings_name_the_key(tmp_path, edit, message):
 def test_a_range_cannot_be_a_listener_port(tmp_path):
     stack = variant(tmp_path, NLB, "range", lambda c: c["kubeports:cluster"]["ports"].update(
         {"kube-apiserver-lb": "8443-8444"}))
-    with pytest.raises(Exception, match="a listener needs one port"):
-        run_plan(stack)
+    with pytest.raises(KubeportsError, match="ports.kube-apiserver-lb: a listener needs one port, not the range "
+                       "8443-8444"):
+        load_project(stack)  # the pure core refuses it: lint, rules and plan, before any resource
 
 
 def neutron_key(res) -> tuple:
