@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from kubeports.core.project import Project, load_project, stack_path
+from kubeports.core.paths import ROOT
+from kubeports.core.project import Project, load_project
 from kubeports.core.quota import quota_headroom
 
 
@@ -16,7 +18,15 @@ def add_stack_args(parser: argparse.ArgumentParser) -> None:
 
 
 def stack_file_of(args: argparse.Namespace) -> str:
-    return args.stack_file or stack_path(args.stack)
+    """The command line wins: `--stack NAME` is Pulumi.NAME.yaml here, whatever
+    KUBEPORTS_STACK_FILE says (that variable points the program, not the CLI, elsewhere)."""
+    if args.stack_file:
+        return args.stack_file
+    env = os.environ.get("KUBEPORTS_STACK_FILE")
+    path = os.path.join(ROOT, f"Pulumi.{args.stack}.yaml")
+    if env and os.path.abspath(env) != os.path.abspath(path):
+        print(f"note: --stack {args.stack} wins over KUBEPORTS_STACK_FILE={env}", file=sys.stderr)
+    return path
 
 
 def open_project(args: argparse.Namespace) -> Project:

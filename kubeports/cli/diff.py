@@ -30,10 +30,17 @@ def _label(repo: str, ref: str | None, directory: str | None, flag: str) -> str:
 def cmd_diff(args: argparse.Namespace) -> int:
     if not (args.base or args.base_dir):
         raise KubeportsError([Problem("kubeports diff", 1, "--base", "give --base REF or --base-dir DIR")])
+    for flag, directory in (("--base-dir", args.base_dir), ("--head-dir", args.head_dir)):
+        if directory is not None and not os.path.isdir(directory):
+            raise KubeportsError([Problem(directory, 1, flag, "no such directory: a checkout of this project")])
     base_name = args.base_name or _label(args.repo, args.base, args.base_dir, "--base")
     head_name = args.head_name or _label(args.repo, args.head, args.head_dir, "--head")
     with checkout(args.repo, args.base, args.base_dir, "--base") as old_dir, \
             checkout(args.repo, args.head, args.head_dir, "--head") as new_dir:
+        stack = f"Pulumi.{args.stack}.yaml"
+        if not any(os.path.exists(os.path.join(d, stack)) for d in (old_dir, new_dir)):
+            raise KubeportsError([Problem(stack, 1, "--stack", f"no {stack} on either side "
+                                          f"({args.base or args.base_dir} or {args.head or args.head_dir or 'the work tree'})")])
         old_rules, old_plan = side(old_dir, args.stack)
         new_rules, new_plan = side(new_dir, args.stack)
         old_ctx, new_ctx = context(old_dir, args.stack), context(new_dir, args.stack)

@@ -8,6 +8,7 @@ Rules of this file:
 """
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -31,6 +32,8 @@ Role = Literal[ROLES]  # type: ignore[valid-type]
 Family = Literal["IPv4", "IPv6"]
 CLOUDS = ("openstack", "aws")
 LOAD_BALANCER = "load-balancer"  # the one role with no VMs: the cloud's own load balancer
+CLUSTER_NAME_MAX = 43  # see ClusterSettings._name_fits_every_cloud
+POD_CIDR_WIDEST = {4: 8, 6: 32}  # a prefix shorter than this is no plausible pod range
 
 
 def _port_override(value: Any) -> tuple[int, int]:
@@ -130,6 +133,31 @@ class ClusterSettings(_Model):
             raise ValueError(f"{value!r} is not a version like '1.31'") from None
         return str(value)
 
+    @field_validator("name")
+    @classmethod
+    def _name_fits_every_cloud(cls, value: str) -> str:
+        """The strictest bound of every name built from it: VM names `<cluster>-<role>-<index>`
+        become host names, a DNS label of at most 63 characters (the longest role,
+        rancher-server, and index 9999 leave 43); AWS tag keys `kubernetes.io/cluster/<name>`
+        (128) and resource names (255) are looser."""
+        if len(value) > CLUSTER_NAME_MAX:
+            raise ValueError(f"is {len(value)} characters; at most {CLUSTER_NAME_MAX} (VM names "
+                             "<cluster>-<role>-<index> are host names of at most 63)")
+        return value
+
+    @field_validator("pod_cidrs")
+    @classmethod
+    def _plausible_pod_cidrs(cls, value: list[str]) -> list[str]:
+        """Pod CIDRs are accepted from everywhere on the host firewall and become allowed
+        address pairs on every Neutron port: /0 or a huge prefix would open everything."""
+        for i, cidr in enumerate(value):
+            net = ipaddress.ip_network(cidr)
+            widest = POD_CIDR_WIDEST[net.version]
+            if net.prefixlen < widest:
+                raise At((i,), f"{cidr} is wider than /{widest}; pod CIDRs are the cluster's own pod "
+                         "address ranges (e.g. 10.244.0.0/16), never the world")
+        return value
+
     @field_validator("ip_families")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
@@ -163,6 +191,13 @@ class ClusterSettings(_Model):
                 raise At(("roles", LOAD_BALANCER), "the load balancer fronts the API servers; add a control-plane role")
         for role, settings in self.roles.items():
             _rollout_keeps_quorum(role, settings, self.roles)
+        for name, cidrs in sorted(self.cidrs.items()):
+            for j, client in enumerate(cidrs):
+                net = ipaddress.ip_network(client)
+                for i, pod in enumerate(self.pod_cidrs):
+                    if net.prefixlen and net.overlaps(ipaddress.ip_network(pod)):
+                        raise At(("podCidrs", i), f"{pod} overlaps {client} of CIDR set {name} (cidrs.{name}[{j}]): "
+                                 "the host firewall accepts pod CIDRs on every port")
         both = sorted(set(self.roles) & set(self.external_roles))
         if both:
             raise At(("externalRoles", self.external_roles.index(both[0])), f"roles {both} are both local and external")
@@ -277,6 +312,12 @@ def _openstack_needs(settings: OpenStackSettings, cluster: ClusterSettings) -> N
     if LOAD_BALANCER in cluster.present_roles and settings.subnet_cidr is None:
         raise At(("openstack", "subnetCidr"), "a load-balancer role needs the CIDR of subnetId: rules from the load "
                  "balancer come from it")
+    if LOAD_BALANCER in cluster.roles and settings.subnet_cidr is not None:
+        vip = "IPv4" if ipaddress.ip_network(settings.subnet_cidr).version == 4 else "IPv6"
+        if vip not in cluster.ip_families:
+            raise At(("openstack", "subnetCidr"), f"an {vip} subnet, but the cluster's ipFamilies are "
+                     f"{', '.join(cluster.ip_families)}: Octavia's VIP takes the subnet's family and no rule of "
+                     "that family would let anyone reach it")
     if settings.lb_floating_ip and settings.floating_ip_pool is None:
         raise At(("openstack", "floatingIpPool"), "lbFloatingIp needs the external network to take the address from")
     if "bastion" in cluster.roles and settings.floating_ip_pool is None:

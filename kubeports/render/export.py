@@ -72,6 +72,23 @@ CHAINS = {"ingress": ("input", "saddr", 'iif "lo"'), "egress": ("output", "daddr
 
 # ---------------------------------------------------------------- addresses
 
+ADDRESS_WIDEST = {4: 16, 6: 48}  # a node "address" wider than this fills a role set with strangers
+
+
+def node_address(item: object) -> IpNet:
+    """A node's address (or a small range of them): no zone id (nft has none), no /0 or
+    implausibly wide prefix, which would let the world in as a cluster role."""
+    text = str(item)
+    if isinstance(item, bool) or not isinstance(item, str | int):
+        raise ValueError(f"{item!r} is not an address")
+    if "%" in text:
+        raise ValueError(f"{text!r} has a zone id; give the address alone")
+    net = ipaddress.ip_network(text)
+    if net.prefixlen < ADDRESS_WIDEST[net.version]:
+        raise ValueError(f"{text} is wider than /{ADDRESS_WIDEST[net.version]}; list node addresses, not networks")
+    return net
+
+
 def load_addresses(path: str) -> Addresses:
     """A YAML (or JSON) mapping `role: [address or CIDR, ...]`; both families may mix."""
     doc, problems = load_file(path)
@@ -92,7 +109,7 @@ def load_addresses(path: str) -> Addresses:
         nets: list[IpNet] = []
         for i, item in enumerate(items):
             try:
-                nets.append(ipaddress.ip_network(str(item)))
+                nets.append(node_address(item))
             except ValueError as exc:
                 problems.append(Problem(where, doc.line_of((role, i)), f"{role}[{i}]", str(exc)))
         out[role] = nets

@@ -80,7 +80,7 @@ CASES = [
     pytest.param(one_flow(protocol="6"),
                  ["{f}:4: flows[0].protocol: write 'tcp' instead of protocol number 6"], id="protocol-number-of-tcp"),
     pytest.param(one_flow(protocol="300", ports=None),
-                 ["{f}:4: flows[0].protocol: IP protocol number 300 is out of range 0-255"], id="protocol-300"),
+                 ["{f}:4: flows[0].protocol: IP protocol number 300 is out of range 1-255"], id="protocol-300"),
     # --- ports on a protocol that has none
     pytest.param(one_flow(protocol="icmp"), ["{f}:4: flows[0].ports: protocol icmp has no ports"], id="ports-on-icmp"),
     pytest.param(one_flow(protocol="4"), ["{f}:4: flows[0].ports: protocol 4 has no ports"], id="ports-on-ipip"),
