@@ -14,8 +14,8 @@ from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
-from .resolver import Resolution, check_settings, resolve
 from .rendered import api_listeners
+from .resolver import Resolution, check_settings, resolve
 from .safety import exposure_problems, rendered_problems
 from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file

@@ -13,8 +13,8 @@ read it so).
 from __future__ import annotations
 
 from .catalog import Catalog
-from .resolver import FALLBACK, KUBELET_ROLES, applies
 from .rendered import Listener, octavia_clients, rendered_rules
+from .resolver import FALLBACK, KUBELET_ROLES, applies
 from .rules import Rule
 from .settings import LOAD_BALANCER, ClusterSettings, StackConfig
 
