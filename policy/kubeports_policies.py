@@ -11,7 +11,10 @@ too. Rules of this file:
 - during preview a value may be unknown (the proxy raises UnknownValueError, or the
   raw sentinel string shows): a check that needs it is skipped, never reported;
 - when in doubt the reading is the wider one (a missing port bound is open-ended,
-  protocol 0 counts as "all"), since a false alarm is cheaper than an open etcd.
+  protocol 0 counts as "all"), since a false alarm is cheaper than an open etcd;
+- "public" is more than the world's /0: any prefix holding more addresses than a /8
+  (IPv4) or a /16 (IPv6), e.g. 0.0.0.0/1, and (a stack policy, since each rule is its
+  own resource) the union of one group's CIDR rules on a port, e.g. 0.0.0.0/1 + 128.0.0.0/1.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError, _is_unknown
 from pulumi_policy.secret import Secret
@@ -125,14 +130,35 @@ def protocol_of(value: Any) -> str | Any:
     return _PROTOCOL_NUMBERS.get(text, text)
 
 
-def is_world(cidr: Any) -> bool:
-    """0.0.0.0/0 or ::/0 in any spelling. Unknown or unparseable is not (proven) world."""
+# More addresses than this is the internet, not a client set: a /8 (IPv4), a /16 (IPv6).
+PUBLIC_ADDRESSES = {4: 2**24, 6: 2**112}
+
+
+def network(cidr: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     if not isinstance(cidr, str):
-        return False
+        return None
     try:
-        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+        return ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError:
-        return False
+        return None
+
+
+def is_world(cidr: Any) -> bool:
+    """Public: 0.0.0.0/0 or ::/0 in any spelling, or any prefix wider than a /8 (IPv4) or
+    a /16 (IPv6), such as 0.0.0.0/1. Unknown or unparseable is not (proven) public."""
+    net = network(cidr)
+    return net is not None and net.num_addresses > PUBLIC_ADDRESSES[net.version]
+
+
+def public_union(cidrs: Sequence[Any]) -> list[str]:
+    """Per family: the prefixes, merged, if together they hold more than a public count."""
+    out: list[str] = []
+    for version, limit in PUBLIC_ADDRESSES.items():
+        nets = [n for n in map(network, cidrs) if n is not None and n.version == version]
+        merged = list(ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+        if sum(n.num_addresses for n in merged) > limit:
+            out += [str(n) for n in merged]
+    return out
 
 
 @dataclass(frozen=True)
@@ -260,6 +286,40 @@ def control_ports_not_public(args: ResourceValidationArgs, report_violation: Rep
             report_violation(f"{rule.where}{what} from {peer} reaches {', '.join(hit)}", None)
 
 
+def _group_of(resource_type: str, props: Mapping[str, Any], urn: str) -> Any:
+    """The security group a rule resource adds to (inline rules: the group itself)."""
+    if resource_type in (AWS_GROUP, AWS_DEFAULT_GROUP):
+        return urn
+    return get(props, "securityGroupId")
+
+
+def control_ports_not_public_together(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Each CIDR narrow, the union wide: one group's ingress rules on one control port
+    together admit a public count of addresses (0.0.0.0/1 + 128.0.0.0/1)."""
+    peers: dict[tuple[Any, str], list[tuple[str, str]]] = {}  # (group, port name) -> (cidr, urn)
+    for resource in args.resources:
+        reader = READERS.get(resource.resource_type)
+        if reader is None:
+            continue
+        group = _group_of(resource.resource_type, resource.props, resource.urn)
+        if group is UNKNOWN or not isinstance(group, str):
+            continue  # preview: which group is not known yet
+        for rule in reader(resource.props):
+            if not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
+                continue
+            low, high = rule.ports
+            for name, ports in CONTROL_PORTS.items():
+                if low <= ports[1] and ports[0] <= high:
+                    peers.setdefault((group, name), []).extend(
+                        (p, resource.urn) for p in rule.peers if isinstance(p, str) and not is_world(p))
+    for (group, name), found in sorted(peers.items()):
+        union = public_union([cidr for cidr, _ in found])
+        if union:
+            cidrs = sorted({cidr for cidr, _ in found})
+            report_violation(f"group {group}: {name} {_span(*CONTROL_PORTS[name])} is reachable from "
+                             f"{' + '.join(cidrs)}, together {' + '.join(union)}: public", found[0][1])
+
+
 def rule_has_description(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     for rule in sg_rules(args):
         if rule.description is UNKNOWN:
@@ -321,12 +381,20 @@ def aws_volumes_encrypted(args: ResourceValidationArgs, report_violation: Report
 
 MANDATORY = EnforcementLevel.MANDATORY
 
-POLICIES: list[ResourceValidationPolicy] = [
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy(
         name="kubeports-control-plane-ports-not-public",
         description="etcd (2379-2381), kubelet (10250, 10255), kube-scheduler (10259, 10251) and "
-                    "kube-controller-manager (10257, 10252) are never reachable from 0.0.0.0/0 or ::/0.",
+                    "kube-controller-manager (10257, 10252) are never reachable from a public prefix "
+                    "(0.0.0.0/0, ::/0, or wider than /8 or /16).",
         validate=control_ports_not_public,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="kubeports-control-plane-ports-not-public-together",
+        description="No group's CIDR rules on a control-plane port add up to a public range "
+                    "(e.g. 0.0.0.0/1 + 128.0.0.0/1, ::/1 + 8000::/1).",
+        validate=control_ports_not_public_together,
         enforcement_level=MANDATORY,
     ),
     ResourceValidationPolicy(
@@ -355,7 +423,7 @@ POLICIES: list[ResourceValidationPolicy] = [
     ),
     ResourceValidationPolicy(
         name="kubeports-no-all-protocols-from-world",
-        description="No ingress rule allows all protocols from 0.0.0.0/0 or ::/0.",
+        description="No ingress rule allows all protocols from a public prefix (0.0.0.0/0, ::/0, 0.0.0.0/1, ...).",
         validate=no_all_protocols_from_world,
         enforcement_level=MANDATORY,
     ),

@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
@@ -63,6 +63,8 @@ def violations(resource_type: str, props: dict[str, Any], name: str = "r", proxy
     found: dict[str, list[str]] = {}
     wrapped = unknown_checking_proxy(copy.deepcopy(props)) if proxy else props
     for policy in kp.POLICIES:
+        if not isinstance(policy, ResourceValidationPolicy):
+            continue
         def report(message: str, urn: str | None = None, _name: str = policy.name) -> None:
             assert isinstance(message, str) and message
             found.setdefault(_name, []).append(message)
@@ -77,7 +79,7 @@ def test_pack_files_and_policies():
     for name in ("PulumiPolicy.yaml", "__main__.py", "kubeports_policies.py", "requirements.txt"):
         assert os.path.isfile(os.path.join(POLICY_DIR, name)), name
     names = [p.name for p in kp.POLICIES]
-    assert len(names) == len(set(names)) == 6
+    assert len(names) == len(set(names)) == 7
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in kp.POLICIES)
 
 
@@ -332,3 +334,133 @@ def test_generic_group_with_inline_rules():
     list (as nova's old groups had) is caught."""
     assert set(violations("openstack:compute/secGroup:SecGroup", {"rules": [{"fromPort": 22}]})) == {INLINE}
     assert violations("openstack:networking/secGroup:SecGroup", {"name": "g", "deleteDefaultRules": True}) == {}
+
+
+# --- issue 15: public is more than /0; split-world unions; ranges; protocol 0 -------------------
+
+TOGETHER = "kubeports-control-plane-ports-not-public-together"
+
+
+class FakeResource:
+    def __init__(self, resource_type: str, props: Any, urn: str):
+        self.resource_type, self.props, self.urn, self.name = resource_type, props, urn, urn.rsplit("::", 1)[-1]
+
+
+class FakeStackArgs:
+    def __init__(self, resources: list[FakeResource]):
+        self.resources = resources
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def stack_violations(resources: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Messages of the stack policies over `resources` (type, props), wrapped as the engine does."""
+    found: list[str] = []
+    wrapped = [FakeResource(t, unknown_checking_proxy(copy.deepcopy(p)), f"urn:pulumi:test::kubeports::{t}::r{i}")
+               for i, (t, p) in enumerate(resources)]
+    for policy in kp.POLICIES:
+        if not isinstance(policy, ResourceValidationPolicy):
+            policy.validate(FakeStackArgs(wrapped), lambda message, urn=None: found.append(message))
+    return found
+
+
+def rule_props(cloud: str, protocol: Any, low: int | None, high: int | None, cidr: str, group: str = "sg-1"):
+    v6 = ":" in cidr
+    if cloud == "openstack":
+        props: dict[str, Any] = {"direction": "ingress", "ethertype": "IPv6" if v6 else "IPv4",
+                                 "securityGroupId": group, "remoteIpPrefix": cidr, "description": "d"}
+        if protocol is not None:
+            props["protocol"] = protocol
+        if low is not None:
+            props.update(portRangeMin=low, portRangeMax=high)
+        return kp.OPENSTACK_RULE, props
+    props = {"ipProtocol": "-1" if protocol is None else protocol, "securityGroupId": group,
+             "cidrIpv6" if v6 else "cidrIpv4": cidr, "description": "d"}
+    if low is not None:
+        props.update(fromPort=low, toPort=high)
+    return kp.AWS_INGRESS_RULE, props
+
+
+SPLIT_WORLD = {"IPv4": ("0.0.0.0/1", "128.0.0.0/1"), "IPv6": ("::/1", "8000::/1")}
+# Each no wider than a /8 (/16), together more: only the union says public.
+PIECES = {"IPv4": ("10.0.0.0/8", "11.0.0.0/8"), "IPv6": ("2000::/16", "2001::/16")}
+UNION = {"IPv4": "10.0.0.0/7", "IPv6": "2000::/15"}
+WIDE = {"IPv4": ["0.0.0.0/1", "128.0.0.0/2", "0.0.0.0/7", "0.0.0.0/0"],
+        "IPv6": ["::/1", "8000::/3", "2000::/15", "::/0"]}
+NARROW = {"IPv4": ["10.0.0.0/8", "198.51.100.0/24"], "IPv6": ["2001:db8::/32", "fd00::/16"]}
+# (protocol as the cloud spells it, ports) that reach the kubelet's 10250
+REACHING = {"openstack": [("tcp", 10250, 10250), ("tcp", 10000, 11000), ("tcp", None, None), (None, None, None),
+                          ("0", None, None), (0, None, None)],
+            "aws": [("tcp", 10250, 10250), ("tcp", 1, 65535), ("-1", None, None), ("0", None, None),
+                    (0, None, None), ("all", None, None)]}
+CLOUDS = ("openstack", "aws")
+FAMILIES = ("IPv4", "IPv6")
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("fam", FAMILIES)
+@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("reach", range(6))
+def test_a_wide_prefix_to_a_control_port_is_public(cloud, fam, index, reach):
+    protocol, low, high = REACHING[cloud][reach]
+    cidr = WIDE[fam][index]
+    found = violations(*rule_props(cloud, protocol, low, high, cidr))
+    assert CONTROL in found and any(f"from {cidr} reaches" in m and "kubelet 10250" in m for m in found[CONTROL])
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("fam", FAMILIES)
+@pytest.mark.parametrize("cidr_index", range(2))
+def test_a_narrow_prefix_is_no_violation(cloud, fam, cidr_index):
+    assert violations(*rule_props(cloud, "tcp", 10250, 10250, NARROW[fam][cidr_index])) == {}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("fam", FAMILIES)
+@pytest.mark.parametrize("reach", range(6))
+def test_split_world_halves_are_each_public(cloud, fam, reach):
+    protocol, low, high = REACHING[cloud][reach]
+    for half in SPLIT_WORLD[fam]:
+        assert CONTROL in violations(*rule_props(cloud, protocol, low, high, half))
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("fam", FAMILIES)
+@pytest.mark.parametrize("reach", range(6))
+def test_pieces_on_one_group_are_public_together(cloud, fam, reach):
+    protocol, low, high = REACHING[cloud][reach]
+    pieces = [rule_props(cloud, protocol, low, high, cidr) for cidr in PIECES[fam]]
+    assert all(CONTROL not in violations(*piece) for piece in pieces)  # each alone: a /8 (/16) at most
+    found = stack_violations(pieces)
+    assert f"group sg-1: kubelet 10250 is reachable from {' + '.join(sorted(PIECES[fam]))}, together " \
+           f"{UNION[fam]}: public" in found
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_split_world_on_two_groups_or_other_ports_is_not(cloud, fam):
+    a, b = PIECES[fam]
+    apart = [rule_props(cloud, "tcp", 10250, 10250, a, "sg-1"), rule_props(cloud, "tcp", 10250, 10250, b, "sg-2")]
+    assert stack_violations(apart) == []
+    elsewhere = [rule_props(cloud, "tcp", 443, 443, a), rule_props(cloud, "tcp", 443, 443, b)]
+    assert stack_violations(elsewhere) == []
+    udp = [rule_props(cloud, "udp", 10250, 10250, a), rule_props(cloud, "udp", 10250, 10250, b)]
+    assert stack_violations(udp) == []
+
+
+def test_two_halves_of_a_slash_eight_are_not_public():
+    halves = [rule_props("aws", "tcp", 2379, 2379, c) for c in ("10.0.0.0/9", "10.128.0.0/9")]
+    assert stack_violations(halves) == []
+    more = [*halves, rule_props("aws", "tcp", 2379, 2379, "11.0.0.0/24")]
+    assert stack_violations(more) == ["group sg-1: etcd 2379-2381 is reachable from 10.0.0.0/9 + 10.128.0.0/9 + "
+                                      "11.0.0.0/24, together 10.0.0.0/8 + 11.0.0.0/24: public"]
+
+
+def test_unknown_group_is_skipped_in_the_union():
+    halves = [rule_props("openstack", "tcp", 10250, 10250, c, UNKNOWN_STRING_VALUE) for c in SPLIT_WORLD["IPv4"]]
+    assert stack_violations(halves) == []
+
+
+def test_example_stacks_pass_the_stack_policies(plan):
+    assert stack_violations([(r.type, r.inputs) for r in plan.resources]) == []
