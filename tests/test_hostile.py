@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import json
 import os
 import re
 import shutil
@@ -404,3 +405,317 @@ def test_kubeports_plan_prints_one_line_errors_and_exits_1(workdir, capsys, edit
     assert (code, out) == (1, "")
     assert err and all(LINE.match(line) for line in err.splitlines()), err
     assert "Traceback" not in err and "internal error" not in err
+
+
+# === issue 15: the promises hold for what a cloud really receives ===========================
+# Every case below is exact: the problem's `field: message`, the cell, the rendered HTML.
+
+OCTAVIA_STACK = os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.octavia.yaml")
+NLB_STACK = os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.nlb.yaml")
+
+
+def stack_variant(directory: str, base: str, name: str, edit: Callable[[dict], None]) -> str:
+    with open(base, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    edit(data["config"])
+    return write(directory, f"Pulumi.{name}.yaml", yaml.safe_dump(data, sort_keys=False))
+
+
+def problems_of(run: Callable[[], Any]) -> list[str]:
+    """`field: message` of every problem (the path:line form checked by ends_cleanly)."""
+    exc = ends_cleanly(run)
+    assert exc is not None, "accepted"
+    return [f"{p.field}: {p.message}" for p in exc.problems]
+
+
+def cluster_edit(**changes: Any) -> Callable[[dict], None]:
+    def edit(config: dict) -> None:
+        for key, value in changes.items():
+            if key.startswith("openstack_"):
+                config["kubeports:openstack"][key[len("openstack_"):]] = value
+            else:
+                config["kubeports:cluster"][key] = value
+    return edit
+
+
+# --- item 4: control characters in anything a spec file says ------------------------------------
+
+CONTROLS = ["\r", "\x1b[2J", "\u2028", "\u0085", "\x07", "\t", "\x7f", "\u2029", "\u200e", "\x1b]8;;x\x07"]
+PURPOSE_PLACES = {  # (YAML template with {v}, field)
+    "flow purpose": ("flows:\n  - {{name: zz, purpose: {v}, protocol: tcp, ports: 1, to: [worker], from: [worker]}}",
+                     "flows[0].purpose"),
+    "port purpose": ("ports:\n  zz-port: {{port: 1, purpose: {v}}}", "ports.zz-port.purpose"),
+    "cidr-set purpose": ("cidr-sets:\n  zz-set: {{purpose: {v}}}", "cidr-sets.zz-set.purpose"),
+    "title": ("", "title"),
+    "note": ("notes: [{v}]", "notes[0]"),
+    "addon": ("addons: {{zz-addon: {v}}}", "addons.zz-addon"),
+}
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=[f"U+{ord(c[0]):04X}-{i}" for i, c in enumerate(CONTROLS)])
+@pytest.mark.parametrize("place", sorted(PURPOSE_PLACES))
+def test_control_characters_are_refused_at_load(spec_dir, place, control):
+    template, field = PURPOSE_PLACES[place]
+    value = json.dumps(f"a{control}b")  # a YAML double-quoted string with escapes
+    title = value if place == "title" else '"t"'
+    path = write(spec_dir, "zz-case.yaml", f"source: https://example.com/\ntitle: {title}\n"
+                 + template.format(v=value) + "\n")
+    first = next(c for c in control if not c.isprintable())
+    got = problems_of(lambda: load_paths(sorted(glob.glob(os.path.join(spec_dir, "*.yaml")))))
+    assert f"{field}: contains the control character U+{ord(first):04X}; write plain text" in got
+    assert all(p.path.endswith("zz-case.yaml") for p in ends_cleanly(
+        lambda: load_paths([path])).problems)  # type: ignore[union-attr]
+
+
+# --- item 3: hostile spec file names --------------------------------------------------------------
+
+HOSTILE_NAMES = ["zz\n\t\taccept\n#.yaml", "a b.yaml", "a;b.yaml", "-x.yaml", "a\x1b[31m.yaml", "a\u2028b.yaml",
+                 "\u00e4.yaml", 'a"b.yaml', "a{b}.yaml", "a$(x).yaml", "a'b.yaml", "a\rb.yaml"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_hostile_spec_file_names_are_refused(spec_dir, name):
+    write(spec_dir, name, "source: https://example.com/\ntitle: t\n")
+    exc = ends_cleanly(lambda: load_paths(sorted(glob.glob(os.path.join(spec_dir, "*.yaml")))))
+    assert exc is not None
+    assert [(p.field, p.message) for p in exc.problems] == [
+        ("(file name)", "a spec file name is letters, digits, '.', '_' and '-' ending in .yaml")]
+    assert "\n" not in str(exc) and "\x1b" not in str(exc)
+
+
+# --- item 4: CSV formulas and markdown markup -------------------------------------------------------
+
+FORMULA_PAYLOADS = ["cmd|' /C calc'!A0", "HYPERLINK(\"http://x\")", "1+1", "SUM(A1:A9)", "x", "@@"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+@pytest.mark.parametrize("payload", FORMULA_PAYLOADS)
+def test_csv_cells_never_start_a_formula(start, payload):
+    from kubeports.render.export import csv_cell
+    cell = csv_cell(start + payload)
+    assert cell == "'" + start + payload and not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+@pytest.mark.parametrize("text", ["-", "tcp", "10.0.0.0/8", "worker nodes", "a=b", "a-b"])
+def test_csv_cells_that_are_no_formula_stay(text):
+    from kubeports.render.export import csv_cell
+    assert csv_cell(text) == text
+
+
+MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[a](http://x)", "![i](http://x/i.png)",
+          "**bold**", "_em_", "`code`", "~~strike~~", "https://evil.example/x", "www.evil.example", "a@b.example",
+          "&lt;b&gt;", "&#x3C;b>", "a|b|c", "# heading", "> quote", "<http://x>", "[x]: http://y", "\\*", "a\nb",
+          "---", "| x |", "<!-- c -->", "javascript:alert(1)"]
+
+
+@pytest.mark.parametrize("text", MARKUP, ids=range(len(MARKUP)))
+def test_markdown_cells_render_as_plain_text(text):
+    import html
+
+    import cmarkgfm
+
+    from kubeports.render.export import markdown_text
+    rendered = cmarkgfm.github_flavored_markdown_to_html(f"| a |\n|---|\n| {markdown_text(text)} |\n")
+    cell = rendered.split("<td>", 1)[1].split("</td>", 1)[0]
+    tags = re.findall(r"<(/?)([a-z0-9]+)", cell)
+    assert {t for _, t in tags} <= {"code"}, cell  # `@` rides in a code span: no mailto link
+    shown = html.unescape(re.sub(r"</?code>", "", cell))
+    assert shown == text.replace("\n", "\\n"), (shown, text)
+
+
+# --- item 5: podCidrs and --addresses ---------------------------------------------------------------
+
+POD_CIDRS = [("0.0.0.0/0", "wider than /8"), ("::/0", "wider than /32"), ("0.0.0.0/1", "wider than /8"),
+             ("10.0.0.0/7", "wider than /8"), ("2000::/31", "wider than /32"), ("::/1", "wider than /32")]
+
+
+@pytest.mark.parametrize("cidr,why", POD_CIDRS)
+def test_implausible_pod_cidrs_are_refused(workdir, cidr, why):
+    stack = stack_variant(workdir, OCTAVIA_STACK, "pods", cluster_edit(podCidrs=[cidr]))
+    assert problems_of(lambda: load_project(stack)) == [
+        f"config.kubeports:cluster.podCidrs[0]: {cidr} is {why}; pod CIDRs are the cluster's own pod address "
+        "ranges (e.g. 10.244.0.0/16), never the world"]
+
+
+@pytest.mark.parametrize("pod,client", [("198.51.100.0/24", "198.51.100.0/24"), ("198.51.0.0/16", "198.51.100.0/24"),
+                                        ("198.51.100.128/25", "198.51.100.0/24")])
+def test_pod_cidrs_overlapping_a_client_set_are_refused(workdir, pod, client):
+    stack = stack_variant(workdir, OCTAVIA_STACK, "pods", cluster_edit(podCidrs=[pod]))
+    got = problems_of(lambda: load_project(stack))
+    assert len(got) == 1 and got[0].startswith(f"config.kubeports:cluster.podCidrs[0]: {pod} overlaps {client} of "
+                                                "CIDR set ") and got[0].endswith(
+        "the host firewall accepts pod CIDRs on every port")
+
+
+ADDRESSES = [("0.0.0.0/0", "0.0.0.0/0 is wider than /16; list node addresses, not networks"),
+             ("::/0", "::/0 is wider than /48; list node addresses, not networks"),
+             ("10.0.0.0/8", "10.0.0.0/8 is wider than /16; list node addresses, not networks"),
+             ("2001:db8::/32", "2001:db8::/32 is wider than /48; list node addresses, not networks"),
+             ("fe80::1%eth0", "'fe80::1%eth0' has a zone id; give the address alone"),
+             ("fe80::1%1", "'fe80::1%1' has a zone id; give the address alone"),
+             (True, "True is not an address"),
+             ("10.0.0.1/8", "10.0.0.1/8 has host bits set")]
+
+
+@pytest.mark.parametrize("address,message", ADDRESSES, ids=range(len(ADDRESSES)))
+def test_export_addresses_are_node_addresses(workdir, address, message):
+    from kubeports.render.export import load_addresses
+    path = write(workdir, "addresses.yaml", yaml.safe_dump({"worker": ["10.0.1.5", address]}))
+    assert problems_of(lambda: load_addresses(path)) == [f"worker[1]: {message}"]
+
+
+# --- items 1, 6, 7, 8, 9: refused in the pure core, before anything is registered --------------------
+
+CORE_CASES = [
+    ("api-range", OCTAVIA_STACK, cluster_edit(ports={"kube-apiserver": "6443-10260"}),
+     "config.kubeports:cluster.ports.kube-apiserver: a listener needs one port, not the range 6443-10260"),
+    ("api-range-2", NLB_STACK, cluster_edit(ports={"kube-apiserver": "6443-6444"}),
+     "config.kubeports:cluster.ports.kube-apiserver: a listener needs one port, not the range 6443-6444"),
+    ("lb-range", OCTAVIA_STACK, cluster_edit(ports={"kube-apiserver-lb": "443-444"}),
+     "config.kubeports:cluster.ports.kube-apiserver-lb: a listener needs one port, not the range 443-444"),
+    ("lb-range-2", NLB_STACK, cluster_edit(ports={"kube-apiserver-lb": "1-65535"}),
+     "config.kubeports:cluster.ports.kube-apiserver-lb: a listener needs one port, not the range 1-65535"),
+    ("name-44", OCTAVIA_STACK, cluster_edit(name="a" * 44),
+     "config.kubeports:cluster.name: is 44 characters; at most 43 (VM names <cluster>-<role>-<index> are host "
+     "names of at most 63)"),
+    ("name-255", NLB_STACK, cluster_edit(name="a" * 255),
+     "config.kubeports:cluster.name: is 255 characters; at most 43 (VM names <cluster>-<role>-<index> are host "
+     "names of at most 63)"),
+    ("name-3000", OCTAVIA_STACK, cluster_edit(name="a" * 3000),
+     "config.kubeports:cluster.name: is 3000 characters; at most 43 (VM names <cluster>-<role>-<index> are host "
+     "names of at most 63)"),
+    ("v6-subnet-v4-cluster", OCTAVIA_STACK, cluster_edit(ipFamilies=["IPv4"], openstack_subnetCidr="fd00:1::/64"),
+     "config.kubeports:openstack.subnetCidr: an IPv6 subnet, but the cluster's ipFamilies are IPv4: Octavia's VIP "
+     "takes the subnet's family and no rule of that family would let anyone reach it"),
+    ("v4-subnet-v6-cluster", OCTAVIA_STACK, cluster_edit(ipFamilies=["IPv6"], podCidrs=[]),
+     "config.kubeports:openstack.subnetCidr: an IPv4 subnet, but the cluster's ipFamilies are IPv6: Octavia's VIP "
+     "takes the subnet's family and no rule of that family would let anyone reach it"),
+]
+
+
+@pytest.mark.parametrize("name,base,edit,expected", CORE_CASES, ids=[c[0] for c in CORE_CASES])
+def test_late_failures_are_core_problems(workdir, name, base, edit, expected):
+    stack = stack_variant(workdir, base, name, edit)
+    assert expected in problems_of(lambda: load_project(stack))
+
+
+def test_a_43_character_name_loads(workdir):
+    stack = stack_variant(workdir, OCTAVIA_STACK, "name43", cluster_edit(name="a" * 43))
+    assert ends_cleanly(lambda: load_project(stack)) is None
+
+
+@pytest.mark.parametrize("protocol", ["0", 0])
+def test_protocol_zero_is_refused(spec_dir, protocol):
+    write(spec_dir, "zz-case.yaml", "source: https://example.com/\ntitle: t\nflows:\n"
+          f"  - {{name: zz, purpose: p, protocol: {json.dumps(protocol)}, to: [worker], from: [worker]}}\n")
+    got = problems_of(lambda: load_paths(sorted(glob.glob(os.path.join(spec_dir, "*.yaml")))))
+    expected = ("flows[0].protocol: protocol 0 means all protocols to some clouds; write 'all' if that is meant"
+                if protocol == 0 else "flows[0].protocol: unknown protocol '0'; use tcp, udp, tcp+udp, icmp, all or "
+                "an IP protocol number")
+    assert got == [expected]
+
+
+# (distribution, provider, nodeport-range) -> sensitive purposes a CIDR would reach once the cloud renders it
+RKE2 = {"distribution": "rke2", "cni": {"name": "canal", "mode": "vxlan"}, "addons": []}
+EXPOSURES = [
+    ("kubeadm", "amphora", "10000-11000", {"Kubelet API"}),
+    ("kubeadm", "ovn", "10000-11000", {"Kubelet API"}),
+    ("kubeadm", "amphora", "2000-3000", set()),  # etcd listens on the control plane, NodePort on workers
+    ("kubeadm", "amphora", "10255-10260", set()),  # kubeadm's NodePort is on workers; 10257/10259 on the CP
+    ("rke2", "amphora", "10000-10300", {"kubelet metrics", "kube-scheduler secure port on RKE2 servers",
+                                        "kube-controller-manager secure port on RKE2 servers"}),
+    ("rke2", "ovn", "10257-10257", {"kube-controller-manager secure port on RKE2 servers"}),
+    ("rke2", "ovn", "10259-10259", {"kube-scheduler secure port on RKE2 servers"}),
+    ("rke2", "amphora", "2379-2381", {"etcd client, peer and metrics"}),
+]
+
+
+@pytest.mark.parametrize("dist,provider,ports,reached", EXPOSURES, ids=[f"{d}-{p}-{r}" for d, p, r, _ in EXPOSURES])
+def test_sensitive_ports_are_guarded_as_rendered(workdir, dist, provider, ports, reached):
+    def edit(config: dict) -> None:
+        config["kubeports:openstack"]["lbProvider"] = provider
+        config["kubeports:cluster"]["ports"] = {"nodeport-range": ports}
+        if dist == "rke2":
+            config["kubeports:cluster"].update(RKE2)
+    stack = stack_variant(workdir, OCTAVIA_STACK, f"exp-{dist}-{provider}", edit)
+    exc = ends_cleanly(lambda: load_project(stack))
+    found = {m.split(" reach ", 1)[1].split(" (tcp ", 1)[0] for m in
+             ([p.message for p in exc.problems] if exc else [])}
+    assert found == reached
+
+
+def test_split_world_api_clients_through_ovn_are_refused(workdir):
+    """The issue's own case, with a one-port API moved onto the kubelet: refused as rendered."""
+    def edit(config: dict) -> None:
+        config["kubeports:openstack"].update(lbProvider="ovn")
+        config["kubeports:cluster"]["ports"] = {"kube-apiserver": 10250}
+        config["kubeports:cluster"]["cidrs"]["api-clients"] = ["0.0.0.0/1", "128.0.0.0/1"]
+        config["kubeports:cluster"]["podCidrs"] = []  # they would overlap the halves (refused on their own)
+    stack = stack_variant(workdir, OCTAVIA_STACK, "split", edit)
+    got = problems_of(lambda: load_project(stack))
+    assert any("would let 0.0.0.0/1 reach Kubelet API (tcp 10250-10250)" in m for m in got)
+    assert any("would let 128.0.0.0/1 reach Kubelet API (tcp 10250-10250)" in m for m in got)
+
+
+# --- items 9, 10: the command line ------------------------------------------------------------------
+
+def cli(*argv: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from kubeports import cli as kcli
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = kcli.main(list(argv))
+    return code, "\n".join(line for line in err.getvalue().splitlines() if not line.startswith("note: "))
+
+
+def test_missing_program_is_a_user_error():
+    assert cli("plan", "--stack", "dev", "--program", "/nonexistent/__main__.py") == (
+        1, "/nonexistent/__main__.py:1: --program: no such file: the Pulumi program to run, e.g. "
+           "examples/worker-pool/__main__.py")
+
+
+@pytest.mark.parametrize("outputs,message", [
+    ({"security_group_ids": ["a"]}, "acme/kubeports/dev: security_group_ids must map role names to group ids "
+                                    "(a JSON object of strings)"),
+    ({"security_group_ids": {"worker": 1}}, "acme/kubeports/dev: security_group_ids must map role names to group "
+                                            "ids (a JSON object of strings)"),
+    ({"security_group_ids": {"worker": "sg-1"}}, "acme/kubeports/dev: security_group_ids has no group for "
+                                                 "control-plane (it has worker)"),
+    ([1], "acme/kubeports/dev: expected a JSON object"),
+])
+def test_bad_stack_outputs_are_user_errors(workdir, outputs, message):
+    path = write(workdir, "outputs.json", json.dumps(outputs))
+    pool = os.path.join(ROOT, "examples", "worker-pool")
+    assert cli("plan", "--stack-file", os.path.join(pool, "Pulumi.pool.yaml"), "--program",
+               os.path.join(pool, "__main__.py"), "--stack-outputs", f"acme/kubeports/dev={path}") == (
+        1, f"{path}:1: --stack-outputs: {message}")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (("--base-dir", "/nonexistent"), "/nonexistent:1: --base-dir: no such directory: a checkout of this project"),
+    (("--base", "no-such-ref-x"), "--base/--head: git cannot read 'no-such-ref-x'"),
+])
+def test_bad_diff_sides_are_user_errors(argv, message):
+    code, err = cli("diff", "--stack", "dev", *argv)
+    assert code == 1 and message in err and "\n" not in err
+
+
+def test_no_such_stack_on_either_side_is_a_user_error():
+    assert cli("diff", "--stack", "nosuch", "--base", "HEAD") == (
+        1, "Pulumi.nosuch.yaml:1: --stack: no Pulumi.nosuch.yaml on either side (HEAD or the work tree)")
+
+
+def test_the_command_line_wins_over_kubeports_stack_file(monkeypatch):
+    monkeypatch.setenv("KUBEPORTS_STACK_FILE", NLB_STACK)
+    import contextlib
+    import io
+
+    from kubeports import cli as kcli
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert kcli.main(["rules", "--stack", "dev", "--format", "json"]) == 0
+    assert f"note: --stack dev wins over KUBEPORTS_STACK_FILE={NLB_STACK}" in err.getvalue().splitlines()
+    keys = {r["key"] for r in json.loads(out.getvalue())["rules"]}
+    assert not any(k.startswith("load-balancer-") for k in keys)  # dev has no balancer; nlb has
