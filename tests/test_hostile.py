@@ -719,3 +719,50 @@ def test_the_command_line_wins_over_kubeports_stack_file(monkeypatch):
     assert f"note: --stack dev wins over KUBEPORTS_STACK_FILE={NLB_STACK}" in err.getvalue().splitlines()
     keys = {r["key"] for r in json.loads(out.getvalue())["rules"]}
     assert not any(k.startswith("load-balancer-") for k in keys)  # dev has no balancer; nlb has
+
+
+# --- item 3: exports loaded back with `nft -c` ------------------------------------------------------
+
+INJECTIONS = ["x\n\t\taccept\n#", "x\r\n\tchain evil { type filter hook input priority -500; policy accept; }\n#",
+              "x\u2028accept", 'x" accept comment "', "x\x1b[2Jaccept"]
+
+
+def nft_check(text: str, workdir: str) -> None:
+    nft = shutil.which("nft")
+    if nft is None:
+        pytest.skip("nft is not installed (apt-get install nftables)")
+    path = write(workdir, "export.nft", text)
+    import subprocess
+    proc = subprocess.run([nft, "-c", "-f", path], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
+        pytest.skip("nft -c needs CAP_NET_ADMIN here")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("hostile", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_hostile_directory_names_stay_inside_comments(workdir, hostile):
+    """A stack file and a portspecs directory whose names carry nft statements: the export
+    still loads with `nft -c`, and every statement in it is one kubeports wrote."""
+    import contextlib
+    import io
+
+    from kubeports import cli as kcli
+    directory = os.path.join(workdir, f"d{abs(hash(hostile))}{hostile}")
+    os.makedirs(directory, exist_ok=True)
+    specs = os.path.join(directory, "portspecs")
+    if not os.path.isdir(specs):
+        shutil.copytree(PORTSPECS, specs)
+    stack = os.path.join(directory, "Pulumi.dev.yaml")
+    shutil.copy(os.path.join(ROOT, "Pulumi.dev.yaml"), stack)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert kcli.main(["export", "--stack-file", stack, "--portspecs", specs, "--role", "worker"]) == 0
+    text = out.getvalue()
+    lines = text.split("\n")
+    assert all(line.replace("\t", "").isprintable() for line in lines)
+    statements = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    assert "accept" not in statements and not any(s.startswith("chain evil") for s in statements)
+    assert all(s.startswith(("table", "delete table", "set", "type", "flags", "auto-merge", "elements", "chain",
+                             "ct state", "iif", "oif", "ip ", "ip6 ", "icmpv6", "meta", "}"))
+               for s in statements), statements
+    nft_check(text, workdir)
