@@ -766,3 +766,66 @@ def test_hostile_directory_names_stay_inside_comments(workdir, hostile):
                              "ct state", "iif", "oif", "ip ", "ip6 ", "icmpv6", "meta", "}"))
                for s in statements), statements
     nft_check(text, workdir)
+
+
+# --- item 1, as a property: the rules each cloud module creates never let a CIDR reach a sensitive port ---
+
+EXAMPLE_STACKS = sorted(STACK_FILES) + [OCTAVIA_STACK, NLB_STACK]
+RANGES = ["30000-32767", "10000-11000", "2000-3000", "10240-10260", "10257-10259", "1-65535", "9000-9999"]
+CLIENT_SETS = [["198.51.100.0/24"], ["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/0", "::/0"], ["::/1", "8000::/1"],
+               ["10.0.0.0/24"], ["203.0.113.7/32", "2001:db8:7::/48"]]
+RULE_TYPES = {"openstack:networking/secGroupRule:SecGroupRule": ("remoteIpPrefix", "portRangeMin", "portRangeMax"),
+              "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("cidrIpv4", "fromPort", "toPort")}
+
+
+@settings(PLAN_FUZZ, max_examples=min(FUZZ.max_examples, 25))
+@given(base=st.sampled_from(EXAMPLE_STACKS), nodeports=st.sampled_from(RANGES),
+       api=st.sampled_from(CLIENT_SETS), clients=st.sampled_from(CLIENT_SETS),
+       provider=st.sampled_from(["amphora", "ovn"]), rke2=st.booleans(), bastion=st.booleans())
+def test_rendered_rules_never_open_a_sensitive_port(workdir, monitors, base, nodeports, api, clients, provider,
+                                                    rke2, bastion):
+    from kubeports.core.safety import sensitive_ports
+    from kubeports.plan.offline import run_plan
+
+    def edit(config: dict) -> None:
+        cluster = config["kubeports:cluster"]
+        cluster["ports"] = {**cluster.get("ports", {}), "nodeport-range": nodeports}
+        cluster["cidrs"] = {**cluster.get("cidrs", {}), "api-clients": api, "nodeport-clients": clients}
+        cluster["podCidrs"] = []
+        if rke2:
+            cluster.update(RKE2)
+        if bastion and config.get("kubeports:cloud") == "openstack":
+            cluster["roles"]["bastion"] = {"count": 1}
+            config["kubeports:openstack"].setdefault("floatingIpPool", "public")
+        if "kubeports:openstack" in config:
+            config["kubeports:openstack"]["lbProvider"] = provider
+    stack = stack_variant(workdir, base, "prop", edit)
+    monitors.clear()
+    if ends_cleanly(lambda: load_project(stack)) is not None:
+        return  # refused before anything is registered (plan_ends_cleanly holds that elsewhere)
+    project = load_project(stack)
+    guarded = sensitive_ports(project.catalog, project.stack.cluster)
+    plan = run_plan(stack)
+    name = project.stack.cluster.name
+    checked = 0
+    for res in plan.resources:
+        if res.type not in RULE_TYPES:
+            continue
+        cidr_key, low_key, high_key = RULE_TYPES[res.type]
+        props = res.inputs
+        cidr = props.get(cidr_key) or props.get("cidrIpv6")
+        if props.get("direction", "ingress") != "ingress" or not isinstance(cidr, str):
+            continue
+        role = next((r for r in sorted(project.stack.cluster.present_roles, key=len, reverse=True)
+                     if res.name.startswith(f"{name}-{r}-in-")), None)
+        assert role is not None, res.name
+        proto = str(props.get("protocol") or props.get("ipProtocol") or "all").lower()
+        low, high = props.get(low_key), props.get(high_key)
+        for g_proto, g_low, g_high, purpose, roles in guarded:
+            if role not in roles or proto not in (g_proto, "all", "-1", "0"):
+                continue
+            open_low = 0 if low is None else int(low)
+            open_high = 65535 if high is None else int(high)
+            assert not (open_low <= g_high and g_low <= open_high), f"{res.name}: {cidr} reaches {purpose}"
+        checked += 1
+    note(f"checked {checked > 0}")
