@@ -53,18 +53,18 @@ Name = Annotated[str, AfterValidator(_name)]
 
 
 def _no_controls(value: str) -> str:
-    """Refuse what rewrites a terminal or a file kubeports writes: CR, ESC sequences,
-    U+2028, U+0085 and every other non-printable character (str.isprintable)."""
-    bad = next((c for c in value if not c.isprintable()), None)
+    """Refuse what rewrites a terminal or a file kubeports writes (notes; one-line texts
+    check the same below): CR, ESC sequences, U+2028, U+0085, every non-printable character."""
+    bad = next((c for c in value if not c.isprintable() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")),
+               None)
     if bad is not None:
-        raise ValueError(f"contains the control character U+{ord(bad):04X}; write plain text")
+        raise ValueError(f"contains the control character U+{ord(bad):04X}")
     return value
 
 
 def _one_line(value: str) -> str:
     if not value.strip() or "\n" in value.strip():
         raise ValueError("must be one non-empty line")
-    _no_controls(value.strip())
     if len(value) > 120:
         raise ValueError("must be at most 120 characters")
     control = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
