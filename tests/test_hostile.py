@@ -667,7 +667,7 @@ def cli(*argv: str) -> tuple[int, str]:
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         code = kcli.main(list(argv))
-    return code, "\n".join(line for line in err.getvalue().splitlines() if not line.startswith("note: "))
+    return code, "\n".join(line for line in err.getvalue().splitlines() if not line.startswith(("note: ", "quota: ")))
 
 
 def test_missing_program_is_a_user_error():
