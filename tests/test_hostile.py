@@ -695,7 +695,7 @@ def test_bad_stack_outputs_are_user_errors(workdir, outputs, message):
 
 @pytest.mark.parametrize("argv,message", [
     (("--base-dir", "/nonexistent"), "/nonexistent:1: --base-dir: no such directory: a checkout of this project"),
-    (("--base", "no-such-ref-x"), "--base/--head: git cannot read 'no-such-ref-x'"),
+    (("--base", "no-such-ref-x"), "--base: git cannot read 'no-such-ref-x': not a commit in this repository"),
 ])
 def test_bad_diff_sides_are_user_errors(argv, message):
     code, err = cli("diff", "--stack", "dev", *argv)
