@@ -32,8 +32,9 @@ class Project:
 
     @property
     def routes_pod_ips(self) -> bool:
+        """Some family of this stack's pod addresses leaves the node unencapsulated."""
         cni = self.stack.cluster.cni
-        return self.catalog.cnis[cni.name].modes[cni.mode].routes_pod_ips
+        return bool(self.catalog.cnis[cni.name].modes[cni.mode].routed_families(self.stack.cluster.ip_families))
 
 
 def default_portspecs() -> str:
