@@ -145,7 +145,7 @@ def _shared_port_problems(catalog: Catalog, cluster: ClusterSettings, path: str,
                 if (role0, proto0, family0) == (role, proto, family):
                     uses[(role, proto, family)].append((low, high, low0, high0, peers, sourced))
     problems = set()
-    for (role, proto, _family_), entries in uses.items():
+    for (role, proto, _), entries in uses.items():
         for i, (low, high, low0, high0, peers, one) in enumerate(entries):
             for low_b, high_b, low0_b, high0_b, peers_b, other in entries[i + 1:]:
                 shared = low <= high_b and low_b <= high

@@ -14,9 +14,9 @@ from packaging.version import InvalidVersion, Version
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    IPvAnyAddress,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     ValidationError,
     ValidationInfo,
     field_validator,
