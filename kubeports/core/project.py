@@ -14,7 +14,7 @@ from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
-from .resolver import Resolution, check_settings, resolve
+from .resolver import Resolution, check_settings, override_problems, resolve
 from .safety import exposure_problems
 from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file
@@ -68,11 +68,14 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     problems = check_settings(catalog, stack.cluster, display_path(stack_file), doc.line_of)
     if problems:
         raise KubeportsError(problems)
-    resolution = resolve(catalog, stack.cluster)
+    resolution = resolve(catalog, stack.cluster, check_overrides=False)
     exposed = exposure_problems(catalog, stack.cluster, resolution.rules)
     if exposed:
         line = doc.line_of(("config", "kubeports:cluster"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])
+    problems = override_problems(catalog, stack.cluster, display_path(stack_file), doc.line_of)
+    if problems:
+        raise KubeportsError(problems)
     refused = cloud_problems(stack.cloud, resolution.rules)
     if refused:
         line = doc.line_of(("config", "kubeports:cloud"))

@@ -102,9 +102,14 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
         if not any(_family(c) == family for c in cluster.pod_cidrs):
             bad(("podCidrs",), f"{cni.name} mode {cluster.cni.mode} routes {family} pod addresses natively, "  # type: ignore[union-attr]
                 "so rules need them; list the cluster's " + f"{family} pod CIDR")
-    problems += _within_problems(catalog, cluster, path, line_of)
-    problems += _shared_port_problems(catalog, cluster, path, line_of)
     return problems
+
+
+def override_problems(catalog: Catalog, cluster: ClusterSettings, path: str = "(stack)",
+                      line_of: LineOf = lambda loc: 1) -> list[Problem]:
+    """Port overrides the catalog cannot honour: an add-on NodePort left outside the range, two flows with
+    different peers pushed onto one port. Checked after the exposure check, whose message matters more."""
+    return _within_problems(catalog, cluster, path, line_of) + _shared_port_problems(catalog, cluster, path, line_of)
 
 
 def _active(catalog: Catalog, cluster: ClusterSettings) -> list[SourcedFlow]:
@@ -177,8 +182,11 @@ def applies(when: When | None, cluster: ClusterSettings) -> bool:
     return all(checks)
 
 
-def resolve(catalog: Catalog, cluster: ClusterSettings) -> Resolution:
+def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = True) -> Resolution:
+    """`check_overrides=False`: the caller runs `override_problems` itself (load_project, after the exposure check)."""
     problems = check_settings(catalog, cluster)
+    if not problems and check_overrides:
+        problems = override_problems(catalog, cluster)
     if problems:
         raise KubeportsError(problems)
     builder = _Builder(catalog, cluster)

@@ -79,8 +79,12 @@ def clusters(draw, with_overrides: bool = True) -> ClusterSettings:
     })
     # Overrides the resolver refuses (two flows with different peers on one port, an add-on NodePort outside the
     # range) are tested in tests/core/test_upstream.py; the invariants hold for every stack it accepts.
-    assume(not resolver.check_settings(CATALOG, cluster))
+    assume(not refused(cluster))
     return cluster
+
+
+def refused(cluster: ClusterSettings) -> list:
+    return resolver.check_settings(CATALOG, cluster) or resolver.override_problems(CATALOG, cluster)
 
 
 def sourced(name: str, line: int = 1, **fields) -> SourcedFlow:
@@ -418,9 +422,9 @@ def check_override(cluster: ClusterSettings, name: str, new: tuple[int, int]) ->
     old = cluster.ports.get(name) or CATALOG.ports[name]
     before = resolve(CATALOG, cluster).rules
     moved_cluster = cluster.model_copy(update={"ports": {**cluster.ports, name: new}})
-    refused = resolver.check_settings(CATALOG, moved_cluster)
-    if refused:  # only the two refusals an override can cause (tests/core/test_upstream.py asserts their texts)
-        assert all(" share " in p.message or " leaves out " in p.message for p in refused), refused
+    problems = refused(moved_cluster)
+    if problems:  # only the two refusals an override can cause (tests/core/test_upstream.py asserts their texts)
+        assert all(" share " in p.message or " leaves out " in p.message for p in problems), problems
         return
     after = resolve(CATALOG, moved_cluster).rules
     if new == old:
@@ -447,7 +451,7 @@ def test_a_port_override_reaches_every_rule_in_every_stack(projects, name, new):
 def test_a_port_override_reaches_every_rule_in_random_clusters(cluster, name, data):
     low = data.draw(st.integers(40000, 50000))
     high = data.draw(st.integers(low, low + 2000))
-    assume(not resolver.check_settings(CATALOG, cluster.model_copy(update={"ports": {name: (low, high)}})))
+    assume(not refused(cluster.model_copy(update={"ports": {name: (low, high)}})))
     check_override(cluster, name, (low, high))
 
 
