@@ -341,7 +341,10 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
                 for coverer in kept:
                     if covers(coverer.rule, entry.rule):
                         coverer.sources |= entry.sources
-                        coverer.purposes |= entry.purposes  # a reviewer sees everything the rule admits
+                        # a reviewer sees everything the rule admits; an allow-all says so already, and keeping
+                        # its text fixed means adding a flow never rewrites (on Neutron: replaces) that rule
+                        if not (coverer.rule.protocol == "all" and coverer.rule.is_anywhere):
+                            coverer.purposes |= entry.purposes
         out += [_finish(e) for e in kept]
     return tuple(sorted(out, key=Rule.sort_key))
 

@@ -169,7 +169,21 @@ def test_11_addon_nodeports_must_lie_in_the_nodeport_range():
 
 
 def test_16_a_covering_rule_names_the_purposes_it_covers():
-    rules = {r.key: r for r in resolve(CATALOG, cluster(mode="ipip", families=("IPv4", "IPv6"), **PODS)).rules}
-    out = rules["worker-out-all-to-anywhere-v4"].description
-    assert out.startswith("Calico BGP; Calico IP-in-IP; ") and "egress open: allow all outbound" in out
-    assert len(out) <= 255
+    c = cluster(addons=["offline-installer", "kuboard", "grafana"], cidrs={"nodeport-clients": ["10.0.0.0/8"]})
+    rules = {r.key: r for r in resolve(CATALOG, c).rules}
+    assert rules["worker-in-tcp-30000-32767-from-10.0.0.0-8-v4"].description == (
+        "Grafana web; Kuboard web; NodePort Services")
+    assert "worker-in-tcp-32766-from-10.0.0.0-8-v4" not in rules
+    # an allow-all already says what it admits: its text never changes when a flow is added
+    assert rules["worker-out-all-to-anywhere-v4"].description == "egress open: allow all outbound"
+
+
+def test_16_a_long_merged_description_fits_255_and_says_how_many_are_left_out():
+    from kubeports.core.resolver import _finish, _Pending
+    from kubeports.core.rules import Rule
+    entry = _Pending(Rule("worker", "ingress", "tcp", 1, 2, "role", "worker", "IPv4", "", ()),
+                     {f"purpose number {i:02d} of a long list" for i in range(20)})
+    text = _finish(entry).description
+    assert len(text) <= 255 and text.endswith(" more")
+    shown = text.split("; ")[:-1]
+    assert text.endswith(f"; +{20 - len(shown)} more") and shown == sorted(entry.purposes)[:len(shown)]
