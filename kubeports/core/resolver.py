@@ -198,6 +198,11 @@ def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = 
             for family in ANYWHERE_BY_FAMILY:
                 builder.add(Rule(role, "egress", "all", None, None, "cidr", ANYWHERE_BY_FAMILY[family], family,
                                  "", ()), "egress open: allow all outbound", "kubeports:cluster.egress")
+    routed = catalog.cnis[cluster.cni.name].modes[cluster.cni.mode].routed_families(cluster.ip_families)
+    if routed:  # the one place "sensitive flows only from cluster roles" cannot hold: say it every time
+        builder.notes.add(f"{cluster.cni.name} mode {cluster.cni.mode} routes {' and '.join(routed)} pod addresses "
+                          "natively: pods (podCidrs) reach every port of the nodes that run them, etcd and kubelet "
+                          "included; see docs/promises.md (host firewall export, CNI host policy)")
     return Resolution(collapse(builder.pending.values()), tuple(sorted(builder.notes)), tuple(sorted(cluster.roles)))
 
 

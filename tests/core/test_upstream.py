@@ -120,6 +120,13 @@ def test_4_native_routing_requires_pod_cidrs():
         "so rules need them; list the cluster's IPv6 pod CIDR")
 
 
+def test_4_native_routing_says_where_the_promise_does_not_hold():
+    notes = resolve(CATALOG, cluster(mode="ipip", families=("IPv4", "IPv6"), **PODS)).notes
+    assert ("calico mode ipip routes IPv6 pod addresses natively: pods (podCidrs) reach every port of the nodes that "
+            "run them, etcd and kubelet included; see docs/promises.md (host firewall export, CNI host policy)") in notes
+    assert not [n for n in resolve(CATALOG, cluster(mode="ipip")).notes if "natively" in n]
+
+
 def test_5_ipip_dual_stack_requires_the_ipv6_pod_cidr_only():
     assert "routes IPv6 pod addresses" in refusal(cluster(mode="ipip", families=("IPv4", "IPv6")))
     assert keys(cluster(mode="ipip"))  # IPv4 only: encapsulated, no pod CIDR needed
