@@ -135,8 +135,8 @@ def test_kube_vip_vip_is_an_allowed_address_pair_of_the_control_plane_ports_only
     ports = plan.by_type(PORT)
     assert ports
     for port in ports:
-        want = [{"ipAddress": "10.0.0.10"}] if port.inputs["name"].startswith("offline-control-plane-") else None
-        assert port.inputs.get("allowedAddressPairs") == want, port.inputs["name"]
+        want = [{"ipAddress": "10.0.0.10"}] if port.name.startswith("offline-control-plane-") else None
+        assert port.inputs.get("allowedAddressPairs") == want, port.name
 
 
 def test_port_spec_changes_never_reach_a_server():
