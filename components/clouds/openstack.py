@@ -251,7 +251,13 @@ class OpenStackBackend(CloudBackend):
         server_group = openstack.compute.ServerGroup(
             f"{prefix}-servers", name=prefix, policies="soft-anti-affinity",  # a str in pulumi-openstack 5.x
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)))
-        pairs = [{"ip_address": cidr} for cidr in spec.pod_cidrs] if spec.routes_pod_ips else None
+        pairs = [{"ip_address": cidr} for cidr in spec.pod_cidrs] if spec.routes_pod_ips else []
+        cluster = self.stack.cluster
+        if spec.role == "control-plane" and "kube-vip" in cluster.addons and cluster.vip is not None:
+            # kube-vip moves its VIP between control-plane nodes with gratuitous ARP; Neutron's anti-spoofing
+            # drops an address that is not the port's unless it is an allowed address pair of that port.
+            pairs.append({"ip_address": str(cluster.vip)})
+        pairs = pairs or None
         images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
 

@@ -273,6 +273,8 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
         for live in lives:
             if live.direction != "ingress" or live.peer_kind == "group" or live.protocol not in (proto, "all"):
                 continue
+            if live.peer_kind == "cidr" and live.peer in stack.cluster.pod_cidrs:
+                continue  # pods are cluster members, as in safety.py (docs/promises.md states the limit)
             lo, hi = interval_of(proto, live.from_port, live.to_port) if live.protocol == proto else FULL
             if lo <= high and low <= hi:
                 out.append(Finding("critical", role, f"{purpose} ({proto} {low}-{high}) is reachable from "

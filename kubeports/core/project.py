@@ -15,7 +15,7 @@ from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
 from .rendered import api_listeners
-from .resolver import Resolution, check_settings, resolve
+from .resolver import Resolution, check_settings, override_problems, resolve
 from .safety import exposure_problems, rendered_problems
 from .settings import StackConfig, parse_stack_config
 from .yamlsrc import Located, load_file
@@ -33,8 +33,9 @@ class Project:
 
     @property
     def routes_pod_ips(self) -> bool:
+        """Some family of this stack's pod addresses leaves the node unencapsulated."""
         cni = self.stack.cluster.cni
-        return self.catalog.cnis[cni.name].modes[cni.mode].routes_pod_ips
+        return bool(self.catalog.cnis[cni.name].modes[cni.mode].routed_families(self.stack.cluster.ip_families))
 
 
 def default_portspecs() -> str:
@@ -68,13 +69,16 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     problems = check_settings(catalog, stack.cluster, display_path(stack_file), doc.line_of)
     if problems:
         raise KubeportsError(problems)
-    resolution = resolve(catalog, stack.cluster)
+    resolution = resolve(catalog, stack.cluster, check_overrides=False)
     ports = {**catalog.ports, **stack.cluster.ports}
     exposed = exposure_problems(catalog, stack.cluster, resolution.rules) + rendered_problems(
         catalog, stack, resolution.rules, api_listeners(stack, ports))
     if exposed:
         line = doc.line_of(("config", "kubeports:cluster"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])
+    problems = override_problems(catalog, stack.cluster, display_path(stack_file), doc.line_of)
+    if problems:
+        raise KubeportsError(problems)
     refused = cloud_problems(stack.cloud, resolution.rules)
     if refused:
         line = doc.line_of(("config", "kubeports:cloud"))

@@ -35,6 +35,9 @@ KUBELET_ROLES = ("control-plane", "worker", "etcd")
 # bastion, operators reach nodes straight from the `admin` CIDR set.
 FALLBACK = {"etcd": "control-plane", "bastion": "admin"}
 DESCRIPTION_MAX = 255  # AWS and Neutron both cap rule descriptions at 255 characters
+# The CIDR set whose value is `kubeports:cluster.podCidrs` (not `cidrs`): the peer of pod
+# traffic between nodes in the modes that route pod addresses natively.
+POD_CIDRS = "pod-cidrs"
 
 
 class Endpoint(NamedTuple):
@@ -93,9 +96,81 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
     for name in cluster.cidrs:
         if name == "anywhere":
             bad(("cidrs", name), "'anywhere' is built in and cannot be changed")
+        elif name == POD_CIDRS:
+            bad(("cidrs", name), "pod CIDRs are set with kubeports:cluster.podCidrs")
         elif name not in catalog.cidr_sets:
             bad(("cidrs", name), f"no spec defines a CIDR set {name!r}")
+    if problems:
+        return problems
+    mode = cni.modes[cluster.cni.mode]  # type: ignore[union-attr]  # checked above
+    for family in mode.routed_families(cluster.ip_families):
+        if not any(_family(c) == family for c in cluster.pod_cidrs):
+            bad(("podCidrs",), f"{cni.name} mode {cluster.cni.mode} routes {family} pod addresses natively, "  # type: ignore[union-attr]
+                "so rules need them; list the cluster's " + f"{family} pod CIDR")
     return problems
+
+
+def override_problems(catalog: Catalog, cluster: ClusterSettings, path: str = "(stack)",
+                      line_of: LineOf = lambda loc: 1) -> list[Problem]:
+    """Port overrides the catalog cannot honour: an add-on NodePort left outside the range, two flows with
+    different peers pushed onto one port. Checked after the exposure check, whose message matters more."""
+    return _within_problems(catalog, cluster, path, line_of) + _shared_port_problems(catalog, cluster, path, line_of)
+
+
+def _active(catalog: Catalog, cluster: ClusterSettings) -> list[SourcedFlow]:
+    return [f for f in catalog.flows if applies(f.file_when, cluster) and applies(f.flow.when, cluster)]
+
+
+def _within_problems(catalog: Catalog, cluster: ClusterSettings, path: str, line_of: LineOf) -> list[Problem]:
+    """A flow marked `within: <range>` (an add-on NodePort) must stay inside that range as the stack sets it:
+    outside it the rule is open and nothing can serve it."""
+    problems = []
+    for sourced in _active(catalog, cluster):
+        flow = sourced.flow
+        if flow.within is None:
+            continue
+        low, high = cluster.ports.get(flow.within) or catalog.ports[flow.within]
+        for port in flow.ports or ():
+            plow, phigh = (cluster.ports.get(port) or catalog.ports[port]) if isinstance(port, str) else port
+            if not low <= plow <= phigh <= high:
+                loc = ("config", "kubeports:cluster", "ports", flow.within)
+                shown = f"{plow}" if plow == phigh else f"{plow}-{phigh}"
+                problems.append(Problem(path, line_of(loc if flow.within in cluster.ports else loc[:2]), dotted(loc),
+                                        f"{low}-{high} leaves out {flow.purpose} ({sourced.where}: {flow.name}, "
+                                        f"port {shown}), a NodePort that would be open and unservable"))
+    return problems
+
+
+def _shared_port_problems(catalog: Catalog, cluster: ClusterSettings, path: str, line_of: LineOf) -> list[Problem]:
+    """Refuse an override that makes two flows with different peers share a port on one role: their rules would
+    merge (or one would cover the other) and the description would hide the second flow."""
+    if not cluster.ports:
+        return []
+    defaults = cluster.model_copy(update={"ports": {}})
+    now, before = _Builder(catalog, cluster), _Builder(catalog, defaults)
+    uses: dict[tuple, list[tuple[int, int, int, int, frozenset, SourcedFlow]]] = defaultdict(list)
+    for sourced in _active(catalog, cluster):
+        for role, proto, family, low, high, peers in now.listeners(sourced):
+            for role0, proto0, family0, low0, high0, _ in before.listeners(sourced):
+                if (role0, proto0, family0) == (role, proto, family):
+                    uses[(role, proto, family)].append((low, high, low0, high0, peers, sourced))
+    problems = set()
+    for (role, proto, _), entries in uses.items():
+        for i, (low, high, low0, high0, peers, one) in enumerate(entries):
+            for low_b, high_b, low0_b, high0_b, peers_b, other in entries[i + 1:]:
+                shared = low <= high_b and low_b <= high
+                shared_before = low0 <= high0_b and low0_b <= high0
+                if one.where == other.where or peers == peers_b or not shared or shared_before:
+                    continue
+                first, second = sorted((one, other), key=lambda s: s.where)
+                names = sorted(n for n in cluster.ports if any(
+                    n in (s.flow.ports or ()) for s in (first, second)))
+                loc = ("config", "kubeports:cluster", "ports", names[0]) if names else ("config", "kubeports:cluster")
+                problems.add(Problem(path, line_of(loc), dotted(loc), (
+                    f"makes {first.flow.name} ({first.where}, {first.flow.purpose}) and {second.flow.name} "
+                    f"({second.where}, {second.flow.purpose}) share {proto} port {max(low, low_b)} on {role} with "
+                    "different peers; move one of them")))
+    return sorted(problems, key=lambda p: p.message)
 
 
 def applies(when: When | None, cluster: ClusterSettings) -> bool:
@@ -112,8 +187,11 @@ def applies(when: When | None, cluster: ClusterSettings) -> bool:
     return all(checks)
 
 
-def resolve(catalog: Catalog, cluster: ClusterSettings) -> Resolution:
+def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = True) -> Resolution:
+    """`check_overrides=False`: the caller runs `override_problems` itself (load_project, after the exposure check)."""
     problems = check_settings(catalog, cluster)
+    if not problems and check_overrides:
+        problems = override_problems(catalog, cluster)
     if problems:
         raise KubeportsError(problems)
     builder = _Builder(catalog, cluster)
@@ -125,6 +203,11 @@ def resolve(catalog: Catalog, cluster: ClusterSettings) -> Resolution:
             for family in ANYWHERE_BY_FAMILY:
                 builder.add(Rule(role, "egress", "all", None, None, "cidr", ANYWHERE_BY_FAMILY[family], family,
                                  "", ()), "egress open: allow all outbound", "kubeports:cluster.egress")
+    routed = catalog.cnis[cluster.cni.name].modes[cluster.cni.mode].routed_families(cluster.ip_families)
+    if routed:  # the one place "sensitive flows only from cluster roles" cannot hold: say it every time
+        builder.notes.add(f"{cluster.cni.name} mode {cluster.cni.mode} routes {' and '.join(routed)} pod addresses "
+                          "natively: pods (podCidrs) reach every port of the nodes that run them, etcd and kubelet "
+                          "included; see docs/promises.md (host firewall export, CNI host policy)")
     return Resolution(collapse(builder.pending.values()), tuple(sorted(builder.notes)), tuple(sorted(cluster.roles)))
 
 
@@ -207,10 +290,34 @@ class _Builder:
         return list(dict.fromkeys(out))
 
     def _cidr_set(self, name: str, note: Callable[[str], None]) -> list[Endpoint]:
-        cidrs = self.cluster.cidrs.get(name, self.catalog.cidr_sets[name].default)
+        if name == POD_CIDRS:
+            cidrs = list(self.cluster.pod_cidrs)
+        else:
+            cidrs = self.cluster.cidrs.get(name, self.catalog.cidr_sets[name].default)
         if not cidrs:
             note(f"CIDR set {name!r} is empty in this stack; no rule for it")
+            closed = self.catalog.cidr_sets[name].if_closed
+            if closed and self.cluster.egress == "strict":
+                self.notes.add(f"strict egress and CIDR set {name!r} is empty: {closed}")
         return [Endpoint("cidr", c) for c in cidrs]
+
+    def listeners(self, sourced: SourcedFlow) -> Iterable[tuple[str, str, str, int, int, frozenset[Endpoint]]]:
+        """(role, protocol, family, low, high, peers) of each ported ingress side of a flow, for the override check."""
+        flow = sourced.flow
+        if flow.ports is None:
+            return
+        quiet: Callable[[str], None] = lambda msg: None  # noqa: E731
+        sides = [(lis, con) for lis in self._expand(flow.to, quiet) for con in self._expand(flow.from_, quiet, lis)]
+        if flow.bidirectional:
+            sides += [(con, lis) for lis, con in sides]
+        by_role: dict[str, set[Endpoint]] = defaultdict(set)
+        for lis, con in sides:
+            if lis.kind == "role":
+                by_role[lis.value].add(con)
+        for family in [f for f in self.cluster.ip_families if flow.family in (None, f)]:
+            for role, peers in sorted(by_role.items()):
+                for proto, low, high in self._shapes(sourced, family):
+                    yield role, proto, family, low, high, frozenset(peers)  # type: ignore[misc]
 
     def _emit(self, listener: Endpoint, connector: Endpoint, family: str, proto: str, low: int | None,
               high: int | None, purpose: str, where: str, note: Callable[[str], None]) -> None:
@@ -244,14 +351,24 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
                 for coverer in kept:
                     if covers(coverer.rule, entry.rule):
                         coverer.sources |= entry.sources
+                        # a reviewer sees everything the rule admits; an allow-all says so already, and keeping
+                        # its text fixed means adding a flow never rewrites (on Neutron: replaces) that rule
+                        if not (coverer.rule.protocol == "all" and coverer.rule.is_anywhere):
+                            coverer.purposes |= entry.purposes
         out += [_finish(e) for e in kept]
     return tuple(sorted(out, key=Rule.sort_key))
 
 
 def _finish(entry: _Pending) -> Rule:
     description = "; ".join(sorted(entry.purposes))
-    if len(description) > DESCRIPTION_MAX:
-        description = description[: DESCRIPTION_MAX - 3] + "..."
+    if len(description) > DESCRIPTION_MAX:  # the cloud's limit: keep what fits and say how many did not
+        purposes, kept = sorted(entry.purposes), []
+        for purpose in purposes:
+            rest = len(purposes) - len(kept) - 1
+            if len("; ".join([*kept, purpose]) + (f"; +{rest} more" if rest else "")) > DESCRIPTION_MAX:
+                break
+            kept.append(purpose)
+        description = "; ".join(kept) + f"; +{len(purposes) - len(kept)} more"
     rule = entry.rule
     return Rule(rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer_kind, rule.peer,
                 rule.ethertype, description, tuple(sorted(entry.sources)))

@@ -52,7 +52,9 @@ def exposure_problems(catalog: Catalog, cluster: ClusterSettings, rules: tuple[R
     problems = []
     guarded = sensitive_ports(catalog, cluster)
     for rule in rules:
-        if rule.direction != "ingress" or rule.peer_kind != "cidr":
+        # Pods are cluster members: in native routing their addresses are a rule's peer (the limit this leaves
+        # is in docs/promises.md); podCidrs can never be every address (settings refuses /0).
+        if rule.direction != "ingress" or rule.peer_kind != "cidr" or rule.peer in cluster.pod_cidrs:
             continue
         for proto, low, high, purpose, roles in guarded:
             if rule.role not in roles:

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -119,7 +120,10 @@ class ClusterSettings(_Model):
     roles: dict[Role, RoleSettings] = Field(min_length=1)
     external_roles: list[Role] = Field(default_factory=list, alias="externalRoles",
                                        description="roles whose groups another stack manages")
-    pod_cidrs: list[Cidr] = Field(default_factory=list, alias="podCidrs")
+    pod_cidrs: list[Cidr] = Field(default_factory=list, alias="podCidrs", description=(
+        "pod CIDRs: allowed address pairs, and the peer of pod traffic in modes that route pod IPs natively"))
+    vip: IPvAnyAddress | None = Field(None, description=(
+        "kube-vip's API address: on OpenStack an allowed address pair of the control-plane ports"))
     quota: QuotaSettings = QuotaSettings()
 
     @field_validator("kubernetes_version", mode="before")
@@ -293,6 +297,8 @@ class StackConfig(_Model):
             raise ValueError(f"kubeports:{self.cloud} is required when kubeports:cloud is {self.cloud}")
         if self.openstack is not None and self.cloud == "openstack":
             _openstack_needs(self.openstack, self.cluster)
+        if "kube-vip" in self.cluster.addons:
+            _kube_vip_needs(self.cloud, self.cluster)
         return self
 
     @model_validator(mode="after")
@@ -323,6 +329,18 @@ def _openstack_needs(settings: OpenStackSettings, cluster: ClusterSettings) -> N
     if "bastion" in cluster.roles and settings.floating_ip_pool is None:
         raise At(("openstack", "floatingIpPool"), "a bastion needs a public address: name the external network to "
                  "take its floating IP from")
+
+
+def _kube_vip_needs(cloud: str, cluster: ClusterSettings) -> None:
+    """kube-vip's ARP mode moves the VIP with gratuitous ARP: it needs a layer-2 segment that carries it."""
+    index = ("cluster", "addons", cluster.addons.index("kube-vip"))
+    if cloud == "aws":
+        # A VPC is a layer-3 overlay: gratuitous ARP and broadcast do not move an address between ENIs.
+        raise At(index, "kube-vip's ARP mode cannot move its VIP in an AWS VPC (no layer 2, gratuitous ARP is "
+                 "ignored); use a load-balancer role (an NLB) or kube-vip-bgp")
+    if cluster.vip is None:
+        raise At(("cluster", "vip"), "kube-vip needs its VIP here: on OpenStack the address must be an allowed "
+                 "address pair of the control-plane ports")
 
 
 NAMESPACE = "kubeports:"

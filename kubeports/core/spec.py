@@ -20,7 +20,7 @@ from .errors import At
 
 # Node roles kubeports knows. Components exist per role; `bastion` guards SSH.
 ROLES = ("control-plane", "worker", "etcd", "load-balancer", "rancher-server", "registry", "bastion")
-DISTRIBUTIONS = ("kubeadm", "rke", "rke2")
+DISTRIBUTIONS = ("kubeadm", "k3s", "rke", "rke2")
 # Peers that are not roles or CIDR sets: `self` is the listening role itself; `nodes`
 # is every role that runs a kubelet (see resolver.KUBELET_ROLES).
 PEER_ALIASES = ("self", "nodes")
@@ -223,11 +223,21 @@ def _fixed(value: tuple[int, int] | str) -> tuple[int, int]:
 class CidrSet(_Model):
     purpose: Purpose
     default: list[Cidr] = Field(default_factory=list, description="empty means closed until a stack sets it")
+    if_closed: OneLine | None = Field(None, alias="if-closed", description=(
+        "what stops working when egress is strict and this set is empty (a note says it)"))
 
 
 class CniMode(_Model):
     purpose: Purpose
-    routes_pod_ips: bool = Field(False, alias="routes-pod-ips", description="pod IPs leave the node unencapsulated")
+    routes_pod_ips: bool | list[Literal["IPv4", "IPv6"]] = Field(False, alias="routes-pod-ips", description=(
+        "pod IPs leave the node unencapsulated: true (every family) or the families that do (Calico IP-in-IP: "
+        "[IPv6], since IP-in-IP carries IPv4 only)"))
+
+    def routed_families(self, families: list[str]) -> list[str]:
+        """The families among `families` whose pod addresses this mode routes natively."""
+        if self.routes_pod_ips is True:
+            return list(families)
+        return [f for f in families if f in (self.routes_pod_ips or [])]
 
 
 class Cni(_Model):
@@ -253,6 +263,8 @@ class Flow(_Model):
     when: When | None = None
     family: Literal["IPv4", "IPv6"] | None = Field(None, description="only this address family (WireGuard ports)")
     source: str | None = Field(None, pattern=SOURCE_RE, description="a more precise source than the file's")
+    within: Name | None = Field(None, description=(
+        "a named port range these ports must lie in, as the stack sets it (add-on NodePorts: nodeport-range)"))
 
     @model_validator(mode="after")
     def _ports_fit_protocol(self) -> Flow:

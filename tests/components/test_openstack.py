@@ -126,7 +126,17 @@ def test_pod_cidr_is_an_allowed_address_pair_only_when_pods_are_routed(tmp_path,
     plan = plan_of(native_routing_stack(tmp_path, routes))
     for port in plan.by_type(PORT):
         pairs = port.inputs.get("allowedAddressPairs")
-        assert pairs == ([{"ipAddress": "10.244.0.0/16"}] if routes else None)
+        assert pairs == ([{"ipAddress": "10.244.0.0/16"}, {"ipAddress": "fd00:10:244::/56"}] if routes else None)
+
+
+def test_kube_vip_vip_is_an_allowed_address_pair_of_the_control_plane_ports_only():
+    """issue 12 item 8: the offline stack's kube-vip address 10.0.0.10 (flannel VXLAN: no pod CIDR pairs)."""
+    plan = plan_of(next(s for s in STACKS if s.endswith("Pulumi.offline.yaml")))
+    ports = plan.by_type(PORT)
+    assert ports
+    for port in ports:
+        want = [{"ipAddress": "10.0.0.10"}] if port.name.startswith("offline-control-plane-") else None
+        assert port.inputs.get("allowedAddressPairs") == want, port.name
 
 
 def test_port_spec_changes_never_reach_a_server():

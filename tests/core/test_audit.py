@@ -127,7 +127,7 @@ def test_a_finding_names_the_document_line_and_url(projects):
     result, _, _ = run(project, neutron_dump(project, rows))
     first = result.findings[0]
     assert first.message == "Kubernetes API server: control-plane-in-tcp-6443-from-worker-v4 is not admitted"
-    assert first.sources == ("portspecs/kubernetes.yaml:25",)
+    assert first.sources == ("portspecs/kubernetes.yaml:26",)
     assert first.urls == ("https://kubernetes.io/docs/reference/networking/ports-and-protocols/",)
 
 

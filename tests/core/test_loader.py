@@ -149,8 +149,8 @@ CASES = [
     pytest.param(one_flow(when="{kubernetes: 'before 1.23'}"),
                  ["{f}:4: flows[0].when.kubernetes: 'before 1.23' is not a version range like '>=1.20,<1.23'"],
                  id="when-bad-version-range"),
-    pytest.param(one_flow(when="{distribution: [k3s]}"),
-                 ["{f}:4: flows[0].when.distribution[0]: 'k3s' is not one of: kubeadm, rke or rke2"],
+    pytest.param(one_flow(when="{distribution: [k3os]}"),
+                 ["{f}:4: flows[0].when.distribution[0]: 'k3os' is not one of: kubeadm, k3s, rke or rke2"],
                  id="when-unknown-distribution"),
     # --- names other files define must agree
     pytest.param("source: https://example.com/ports\ntitle: a test table\nports:\n"

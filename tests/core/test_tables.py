@@ -7,10 +7,13 @@ and json output on protocol, direction, port range, purpose and peers ("Used By"
 How the seeds' "Used By" words become peers (documented once, here):
 - "All"             -> with `api-clients` / `nodeport-clients` set to 0.0.0.0/0: that CIDR,
                        which subsumes every role peer of IPv4 (issue 2 §5). With the sets
-                       left closed (their default): every kubelet node and the load balancer.
+                       left closed (their default): every kubelet node and, on the control
+                       plane (API), the API load balancer; on workers (NodePorts), the Service
+                       load balancers (issue 12 item 17: two readings of one word, per row).
 - "Self"            -> the role whose table it is (control-plane or worker).
 - "Control plane"   -> the control-plane role.
-- "Load balancers"  -> the load-balancer role.
+- "Load balancers"  -> the Service load balancers (the `service-load-balancers` CIDR set, SLB
+                       below), never the API load balancer (issue 12 item 9).
 - "kube-apiserver"  -> the control-plane role, where the API server runs.
 - "etcd"            -> the etcd role; without one, etcd is stacked on the control plane, so
                        control-plane (and the resolver notes it).
@@ -43,12 +46,13 @@ config:
     cni: {name: flannel, mode: vxlan}
     ipFamilies: [IPv4]
     egress: open
-    cidrs: {api-clients: CLIENTS, nodeport-clients: CLIENTS}
+    cidrs: {api-clients: CLIENTS, nodeport-clients: CLIENTS, service-load-balancers: [10.99.0.0/24]}
     roles:
       control-plane: {count: 3}
       worker: {count: 3}
       load-balancer: {count: 0}
 """
+SLB = "10.99.0.0/24"  # the stack's service-load-balancers
 CNI_FILE = "flannel.yaml"  # the CNI's rows are not in the Kubernetes page; they come from this file
 
 
@@ -80,10 +84,11 @@ def used_by(cell: str, role: str, world: bool) -> frozenset[str]:
     peers: set[str] = set()
     for word in (w.strip() for w in cell.split(",")):
         peers |= {
-            "All": {"0.0.0.0/0"} if world else {"control-plane", "worker", "load-balancer"},
+            "All": {"0.0.0.0/0"} if world else {"control-plane", "worker",
+                                                "load-balancer" if role == "control-plane" else SLB},
             "Self": {role},
             "Control plane": {"control-plane"},
-            "Load balancers": {"load-balancer"},
+            "Load balancers": {SLB},
             "kube-apiserver": {"control-plane"},
             "etcd": {"control-plane"},  # stacked: this stack has no etcd role
         }[word]
@@ -150,7 +155,7 @@ def test_kubeadm_stack_reproduces_the_kubernetes_tables(tmp_path, catalog, run_c
         inbound = [row for row in got[role] if row[1] == "Inbound"]
         outbound = [row for row in got[role] if row[1] == "Outbound"]
         # egress open: one allow-all row per role, nothing else outbound (the seed tables are inbound only)
-        assert [row[:3] for row in outbound] == [("ALL", "Outbound", "all")]
+        assert {row[:3] for row in outbound} == {("ALL", "Outbound", "all")}  # one row per family description
         # the CNI's rows (flannel VXLAN 8472 between nodes) come from its own file
         cni = [row for row in inbound if row[3] in cni_purposes]
         assert [row[:3] for row in cni] == [("UDP", "Inbound", "8472")]
@@ -173,7 +178,7 @@ def test_kubernetes_seed_is_parsed():
     rows = kubernetes_seed_rows(world=True)
     assert [r[2] for r in rows["control-plane"]] == ["6443", "2379-2380", "10250", "10259", "10257"]
     assert [r[2] for r in rows["worker"]] == ["10250", "10256", "30000-32767"]
-    assert rows["worker"][1][4] == {"worker", "load-balancer"}
+    assert rows["worker"][1][4] == {"worker", SLB}
 
 
 # --------------------------------------------------------------------------- Rancher
@@ -255,7 +260,12 @@ def test_rancher_stack_reproduces_the_rancher_tables_inbound_and_outbound(projec
     for atom, purpose in theirs.items():
         assert same_purpose(ours[atom]["description"], purpose), (atom, ours[atom]["description"], purpose)
     extra = {ours[a]["key"] for a in set(ours) - set(theirs)}
-    assert extra == RANCHER_EXTRAS
+    # strict egress also needs DNS, NTP, image pulls and cloud-init metadata (issue 12 item 6): node-egress.yaml's
+    node_egress = {k for k in extra if all(src.startswith("portspecs/node-egress.yaml:") for src in
+                                           next(r for r in rules if r["key"] == k)["sources"])}
+    assert {"worker-out-udp-53-to-192.0.2.53-32-v4", "worker-out-udp-123-to-192.0.2.123-32-v4",
+            "worker-out-tcp-443-to-192.0.2.80-29-v4", "worker-out-tcp-80-to-169.254.169.254-32-v4"} <= node_egress
+    assert extra - node_egress == RANCHER_EXTRAS
     # every outbound row of the seed is there, per role
     for role in RANCHER_ROLES.values():
         assert {a for a in theirs if a[0] == role and a[1] == "egress"} <= set(ours)

@@ -87,7 +87,7 @@ def test_a_bad_stack_fails_with_one_line_before_any_resource(tmp_path):
     result = kubeports("plan", "--stack-file", str(bad))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert f"{bad}:8: config.kubeports:cluster.cni.mode: unknown mode 'ipipx' for calico" in result.stderr
+    assert f"{bad}:9: config.kubeports:cluster.cni.mode: unknown mode 'ipipx' for calico" in result.stderr
     assert result.stdout == ""
 
 

@@ -223,7 +223,7 @@ def test_change_request_has_one_row_per_flow_and_every_rule_key(example: dict[st
     assert len(api) == 1  # the worker's egress rule and the control plane's ingress rule: one flow
     assert set(api[0]["Rule keys"].split()) == {"control-plane-in-tcp-6443-from-worker-v4",
                                                 "worker-out-tcp-6443-to-control-plane-v4"}
-    assert api[0]["Source document"] == ("portspecs/rke2.yaml:16 "
+    assert api[0]["Source document"] == ("portspecs/rke2.yaml:24 "
                                          "https://docs.rke2.io/install/requirements#inbound-network-rules")
     ssh = [r for r in rows if r["Port"] == "22" and r["Destination"] == "etcd nodes"]
     assert [(r["Source"], r["Protocol"], r["Purpose"]) for r in ssh] == [
