@@ -37,7 +37,8 @@ SLOW_PROPERTY = settings(max_examples=max(EXAMPLES // 8, 4), deadline=None,
 
 # Never reachable from the whole internet: etcd client/peer/metrics, and the kubelet API.
 PROTECTED_PORTS = {2379, 2380, 2381, 10250}
-CIDR_POOL = ["0.0.0.0/0", "::/0", "10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32", "198.51.100.0/24", "192.0.2.7/32"]
+# Apart from the random clusters' pod CIDRs (an overlap with a client set is refused).
+CIDR_POOL = ["0.0.0.0/0", "::/0", "172.16.0.0/12", "10.1.0.0/16", "2001:db8::/32", "198.51.100.0/24", "192.0.2.7/32"]
 # Port overrides the random clusters may pick: each keeps clear of the protected ports.
 OVERRIDES = {"kube-apiserver": ["443", "6443", "8443"], "nodeport-range": ["30000-32767", "31000-31999", "40000-42767"]}
 FREE_PORTS = st.integers(52000, 59999)  # no spec uses these (checked in test_free_ports_are_free)

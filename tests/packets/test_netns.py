@@ -54,12 +54,13 @@ STACKS: dict[str, dict] = {
     "kubeadm-calico-ipip": {
         "distribution": "kubeadm", "cni": {"name": "calico", "mode": "ipip"},
         "ipFamilies": ["IPv4", "IPv6"], "egress": "open",
+        "podCidrs": ["fd00:244::/56"],  # IP-in-IP carries IPv4 only: the IPv6 pool is routed natively
         "cidrs": {"api-clients": [OUTSIDE_V4, OUTSIDE_V6], "admin": [OUTSIDE_V4],
                   "nodeport-clients": [NOT_OUTSIDE_V4]},
         "roles": {"control-plane": {"count": 2}, "worker": {"count": 2}},
     },
     "rke2-canal": {
-        "distribution": "rke2", "cni": {"name": "canal", "mode": "vxlan", "features": ["wireguard"]},
+        "distribution": "rke2", "cni": {"name": "canal", "mode": "wireguard"},
         "addons": ["ingress-nginx"], "ipFamilies": ["IPv4"], "egress": "strict",
         "cidrs": {"api-clients": ["10.213.0.200/32"], "ingress-clients": ["0.0.0.0/0"], "admin": [OUTSIDE_V4]},
         "roles": {"etcd": {"count": 2}, "control-plane": {"count": 2}, "worker": {"count": 2}},
