@@ -48,14 +48,22 @@ def plan_arguments(parser: argparse.ArgumentParser) -> None:
                              "models an image re-uploaded under its name; repeatable")
 
 
+PULUMI_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_openstack")
+
+
+def missing_pulumi(exc: ModuleNotFoundError) -> MissingDependency | None:
+    """A command module failed to import because a Pulumi package is absent: say which."""
+    top = (exc.name or "").split(".")[0]
+    if top in PULUMI_PACKAGES:
+        return MissingDependency(f"needs the Python package {top!r} (pip install kubeports installs it)")
+    return None
+
+
 def run_plan_command(args: argparse.Namespace) -> int:
     try:
         from .plan import cmd_plan  # needs pulumi and the provider SDKs
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_openstack"):
-            raise MissingDependency(f"needs the Python package {exc.name.split('.')[0]!r} "
-                                    "(pip install kubeports installs it)") from None
-        raise
+        raise (missing_pulumi(exc) or exc) from None
     return cmd_plan(args)
 
 
@@ -105,10 +113,7 @@ def run_adopt_command(args: argparse.Namespace) -> int:
     try:
         from .adopt import cmd_adopt  # needs pulumi: the offline plan names what kubeports would create
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_openstack"):
-            raise MissingDependency(f"needs the Python package {exc.name.split('.')[0]!r} "
-                                    "(pip install kubeports installs it)") from None
-        raise
+        raise (missing_pulumi(exc) or exc) from None
     return cmd_adopt(args)
 
 
