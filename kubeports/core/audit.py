@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .catalog import Catalog
 from .errors import KubeportsError, Problem
 from .live import LiveGroup, LiveRule, LiveState
-from .rules import ANYWHERE_BY_FAMILY, Rule
+from .rules import Rule
 from .safety import sensitive_ports
 from .settings import LOAD_BALANCER, StackConfig
 
@@ -236,7 +236,7 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
         for live in lives:
             result.findings += _over_open(role, live, mine, peers)
         result.findings += _exposure(role, live_by_group.get(group, []), catalog, stack)
-        result.findings += _shadowed(role, lives, peers)
+        result.findings += _shadowed(role, lives)
     result.findings += _quota(state, roles, required, stack)
     result.findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.role, f.flow, f.live, f.message))
     return result
@@ -244,7 +244,6 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
 
 def _over_open(role: str, live: LiveRule, mine: Sequence[Rule], peers: _Peers) -> list[Finding]:
     if live.protocol == "all":
-        protocols = [live.protocol]
         covered = any(r.protocol == "all" and _same_plane(live, r) and peers.contains(r, live) for r in mine)
         if covered:
             return []
@@ -252,17 +251,15 @@ def _over_open(role: str, live: LiveRule, mine: Sequence[Rule], peers: _Peers) -
         what = f"all protocols where the documents need {', '.join(needed)}" if needed else "all protocols, none needed"
         return [Finding("over-open", role, f"{live.label()}: {what}; peer {_width(live)}",
                         live=f"{live.rule_id or '-'} at {live.where}")]
-    protocols = [live.protocol]
-    out = []
-    for protocol in protocols:
-        cover = [interval_of(r.protocol, r.from_port, r.to_port) if r.protocol == protocol else FULL
-                 for r in mine if _same_plane(live, r) and r.protocol in (protocol, "all") and peers.contains(r, live)]
-        gaps = subtract(interval_of(protocol, live.from_port, live.to_port), cover)
-        if gaps:
-            out.append(Finding("over-open", role, f"{live.label()}: admits {describe(protocol, gaps)} that no document "
-                                                  f"requires from this peer; peer {_width(live)}",
-                               live=f"{live.rule_id or '-'} at {live.where}"))
-    return out
+    protocol = live.protocol
+    cover = [interval_of(r.protocol, r.from_port, r.to_port) if r.protocol == protocol else FULL
+             for r in mine if _same_plane(live, r) and r.protocol in (protocol, "all") and peers.contains(r, live)]
+    gaps = subtract(interval_of(protocol, live.from_port, live.to_port), cover)
+    if not gaps:
+        return []
+    return [Finding("over-open", role, f"{live.label()}: admits {describe(protocol, gaps)} that no document "
+                                       f"requires from this peer; peer {_width(live)}",
+                    live=f"{live.rule_id or '-'} at {live.where}")]
 
 
 def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: StackConfig) -> list[Finding]:
@@ -283,7 +280,7 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
     return out
 
 
-def _inside(small: LiveRule, big: LiveRule, peers: _Peers) -> bool:
+def _inside(small: LiveRule, big: LiveRule) -> bool:
     if small.direction != big.direction or big.ethertype not in (small.ethertype, "any"):
         return False
     if big.protocol != "all" and big.protocol != small.protocol:
@@ -301,13 +298,13 @@ def _inside(small: LiveRule, big: LiveRule, peers: _Peers) -> bool:
     return (big.peer_kind, big.peer) == (small.peer_kind, small.peer)
 
 
-def _shadowed(role: str, lives: Sequence[LiveRule], peers: _Peers) -> list[Finding]:
+def _shadowed(role: str, lives: Sequence[LiveRule]) -> list[Finding]:
     out = []
     for i, small in enumerate(lives):
         for j, big in enumerate(lives):
-            if i == j or not _inside(small, big, peers):
+            if i == j or not _inside(small, big):
                 continue
-            same = _inside(big, small, peers)
+            same = _inside(big, small)
             if same and j > i:
                 continue  # report an identical pair once, on its second rule
             kind = "duplicate" if same else "shadowed"
@@ -358,6 +355,3 @@ def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> 
     return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
             for role, group in sorted(roles.items()) for direction in ("ingress", "egress") for family in ("IPv4", "IPv6")]
 
-
-def anywhere(family: str) -> str:
-    return ANYWHERE_BY_FAMILY[family]
