@@ -42,7 +42,7 @@ from typing import Any
 import yaml
 from _util import csv_arg, example_stacks, load_doc, md_table, stack_name, write_stack
 
-from components import backend_for
+from kubeports.components import backend_for
 from kubeports.core.lifecycle import steps_to_finish
 from kubeports.core.paths import PORTSPECS
 from kubeports.core.project import Project, load_project

@@ -4,9 +4,9 @@ Usage in any Pulumi program (`pip install git+https://…/kubeports.git`); the s
 `kubeports:*` config is validated exactly as in the main project:
 
     import pulumi
-    from components import Cluster, ClusterArgs, backend_for
+    from kubeports.components import Cluster, ClusterArgs, backend_for
     from kubeports.core.project import load_project
-    from components.runtime_config import kubeports_config
+    from kubeports.components.runtime_config import kubeports_config
 
     project = load_project(f"Pulumi.{pulumi.get_stack()}.yaml", config=kubeports_config())
     cluster = Cluster(project.stack.cluster.name, ClusterArgs(

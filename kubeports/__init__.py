@@ -5,5 +5,6 @@ Rooms (each package's header states what it may import; tests/test_architecture.
 - kubeports.render: text for people and host firewalls (rules tables, nftables, change requests);
 - kubeports.plan: the offline plan under Pulumi's mock runtime and its diffs;
 - kubeports.cli: the command table, argument parsing and printing.
-The Pulumi components live in `components/` (cloud modules in `components/clouds/`).
+The Pulumi components live in the tree's top-level `components/` (cloud modules in
+`components/clouds/`) and are installed and imported as `kubeports.components`.
 """

@@ -7,9 +7,11 @@ Rooms and what each may import (beyond the standard library):
 - kubeports.plan: core, render, plan and pulumi; never the cli or components;
 - kubeports.live: the core and the clouds' SDKs (read-only); only the cli imports it;
 - kubeports.cli: anything of kubeports; nothing imports it but `python -m kubeports`;
-- components: the core, pulumi and the provider SDKs; never render, plan or cli;
-  components.backend (the interface) imports no cloud module and no provider SDK;
-  a cloud module imports no other cloud module and no other cloud's SDK.
+- kubeports.components (the top-level components/ directory of the tree, installed under
+  that name): the core, pulumi and the provider SDKs; never render, plan or cli;
+  kubeports.components.backend (the interface) imports no cloud module and no provider SDK;
+  a cloud module imports no other cloud module and no other cloud's SDK;
+- nothing imports a top-level `components`: a consumer project's own package has that name.
 There is no import cycle among the project's modules.
 """
 from __future__ import annotations
@@ -23,18 +25,21 @@ import pytest
 from kubeports.core.paths import ROOT
 
 PROVIDER_SDKS = {"pulumi_aws": "aws", "pulumi_openstack": "openstack"}
-PACKAGES = ("kubeports", "components")
+PACKAGES = ("kubeports",)
+COMPONENTS = "kubeports.components"
+FOLDERS = {"kubeports": "kubeports", "components": COMPONENTS}  # folder of the tree -> its installed name
 
 
 def module_name(path: str, root: str) -> str:
     rel = os.path.relpath(path, root)[:-len(".py")].replace(os.sep, ".")
-    return rel.removesuffix(".__init__")
+    folder, _, rest = rel.partition(".")
+    return ".".join(filter(None, (FOLDERS.get(folder, folder), rest))).removesuffix(".__init__")
 
 
 def project_files(root: str) -> dict[str, str]:
-    """Module name -> path, for every module of the two packages and the program."""
+    """Module name -> path, for every module of the package (components/ included) and the program."""
     out = {"__main__": os.path.join(root, "__main__.py")}
-    for package in PACKAGES:
+    for package in FOLDERS:
         for folder, _dirs, files in os.walk(os.path.join(root, package)):
             for name in files:
                 if name.endswith(".py"):
@@ -74,7 +79,9 @@ def room(module: str) -> str:
     parts = module.split(".")
     if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli", "live"):
         return f"kubeports.{parts[1]}"
-    return ".".join(parts[:3]) if module.startswith("components.clouds.") else parts[0]
+    if module.startswith(f"{COMPONENTS}.clouds."):
+        return ".".join(parts[:4])
+    return COMPONENTS if module.startswith(COMPONENTS) else parts[0]
 
 
 def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
@@ -91,7 +98,9 @@ def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
                 out.append(f"{module} -> {target}: the core imports only the core")
             if here == "kubeports.render" and top in PACKAGES and there not in ("kubeports.core", "kubeports.render"):
                 out.append(f"{module} -> {target}: render imports only the core and render")
-            if here == "kubeports.plan" and (there == "kubeports.cli" or top == "components"):
+            if top == "components":
+                out.append(f"{module} -> {target}: import kubeports.components, not a top-level components")
+            if here == "kubeports.plan" and (there == "kubeports.cli" or there.startswith(COMPONENTS)):
                 out.append(f"{module} -> {target}: plan imports neither the cli nor components")
             if here == "kubeports.live" and top in PACKAGES and there not in ("kubeports.core", "kubeports.live"):
                 out.append(f"{module} -> {target}: live imports only the core")
@@ -99,16 +108,16 @@ def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
                 out.append(f"{module} -> {target}: only the cli imports live")
             if there == "kubeports.cli" and here != "kubeports.cli" and module != "kubeports.__main__":
                 out.append(f"{module} -> {target}: nothing imports the cli")
-            if top == "components" and module.startswith("components") is False and module != "__main__" \
+            if there.startswith(COMPONENTS) and not here.startswith(COMPONENTS) and module != "__main__" \
                     and here not in ("kubeports.cli",):
                 out.append(f"{module} -> {target}: only the program imports components")
-            if here == "components" and there in ("kubeports.render", "kubeports.plan", "kubeports.cli"):
+            if here == COMPONENTS and there in ("kubeports.render", "kubeports.plan", "kubeports.cli"):
                 out.append(f"{module} -> {target}: components render clouds, not text, plans or commands")
-            if module == "components.backend" and (there.startswith("components.clouds") or top in PROVIDER_SDKS):
+            if module == f"{COMPONENTS}.backend" and (there.startswith(f"{COMPONENTS}.clouds") or top in PROVIDER_SDKS):
                 out.append(f"{module} -> {target}: the interface imports no cloud")
-            if here.startswith("components.clouds."):
+            if here.startswith(f"{COMPONENTS}.clouds."):
                 cloud = here.rsplit(".", 1)[1]
-                if there.startswith("components.clouds.") and there != here:
+                if there.startswith(f"{COMPONENTS}.clouds.") and there != here:
                     out.append(f"{module} -> {target}: a cloud module imports no other cloud module")
                 if PROVIDER_SDKS.get(top, cloud) != cloud:
                     out.append(f"{module} -> {target}: a cloud module imports only its own provider SDK")
@@ -164,8 +173,8 @@ def test_there_is_no_import_cycle():
 
 def test_the_rooms_exist_as_the_header_says():
     rooms = {room(m) for m in GRAPH}
-    assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "kubeports.live", "components",
-            "components.clouds.aws", "components.clouds.openstack"} <= rooms
+    assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "kubeports.live", "kubeports.components",
+            "kubeports.components.clouds.aws", "kubeports.components.clouds.openstack"} <= rooms
 
 
 @pytest.mark.parametrize(("graph", "expected"), [
@@ -177,36 +186,38 @@ def test_the_rooms_exist_as_the_header_says():
     ({"kubeports.plan.refs": {"kubeports.cli.main"}},
      ["kubeports.plan.refs -> kubeports.cli.main: plan imports neither the cli nor components",
       "kubeports.plan.refs -> kubeports.cli.main: nothing imports the cli"]),
-    ({"components.clouds.aws": {"components.clouds.openstack"}},
-     ["components.clouds.aws -> components.clouds.openstack: a cloud module imports no other cloud module"]),
-    ({"components.clouds.aws": {"pulumi_openstack"}},
-     ["components.clouds.aws -> pulumi_openstack: a cloud module imports only its own provider SDK"]),
-    ({"components.backend": {"components.clouds.aws"}},
-     ["components.backend -> components.clouds.aws: the interface imports no cloud"]),
-    ({"components.cluster": {"kubeports.render.tables"}},
-     ["components.cluster -> kubeports.render.tables: components render clouds, not text, plans or commands"]),
-    ({"kubeports.core.project": {"components.peers"}},
-     ["kubeports.core.project -> components.peers: the core imports only the core",
-      "kubeports.core.project -> components.peers: only the program imports components"]),
+    ({"kubeports.components.clouds.aws": {"kubeports.components.clouds.openstack"}},
+     ["kubeports.components.clouds.aws -> kubeports.components.clouds.openstack: a cloud module imports no other cloud module"]),
+    ({"kubeports.components.clouds.aws": {"pulumi_openstack"}},
+     ["kubeports.components.clouds.aws -> pulumi_openstack: a cloud module imports only its own provider SDK"]),
+    ({"kubeports.components.backend": {"kubeports.components.clouds.aws"}},
+     ["kubeports.components.backend -> kubeports.components.clouds.aws: the interface imports no cloud"]),
+    ({"kubeports.components.cluster": {"kubeports.render.tables"}},
+     ["kubeports.components.cluster -> kubeports.render.tables: components render clouds, not text, plans or commands"]),
+    ({"kubeports.core.project": {"kubeports.components.peers"}},
+     ["kubeports.core.project -> kubeports.components.peers: the core imports only the core",
+      "kubeports.core.project -> kubeports.components.peers: only the program imports components"]),
+    ({"__main__": {"components"}}, ["__main__ -> components: import kubeports.components, not a top-level components"]),
     ({"kubeports.live.aws": {"kubeports.render.audit"}},
      ["kubeports.live.aws -> kubeports.render.audit: live imports only the core"]),
     ({"kubeports.core.audit": {"kubeports.live.aws"}},
      ["kubeports.core.audit -> kubeports.live.aws: the core imports only the core",
       "kubeports.core.audit -> kubeports.live.aws: only the cli imports live"]),
-    ({"kubeports.__main__": {"kubeports.cli"}, "components.clouds.aws": {"components.backend", "pulumi_aws"}}, []),
+    ({"kubeports.__main__": {"kubeports.cli"},
+      "kubeports.components.clouds.aws": {"kubeports.components.backend", "pulumi_aws"}}, []),
 ])
 def test_the_checker_catches_each_kind_of_break(graph, expected):
     assert violations(graph) == expected
 
 
 def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import():
-    source = {"components.backend": "def f():\n    from .clouds import aws\n",
-              "components.clouds.aws": "from components.backend import CloudBackend\n"}
+    source = {"kubeports.components.backend": "def f():\n    from .clouds import aws\n",
+              "kubeports.components.clouds.aws": "from kubeports.components.backend import CloudBackend\n"}
     graph = {m: imports_of(m, s, False) for m, s in source.items()}
-    assert cycles(graph) == [["components.backend", "components.clouds.aws"]]
+    assert cycles(graph) == [["kubeports.components.backend", "kubeports.components.clouds.aws"]]
 
 
 def test_relative_imports_resolve_as_python_does():
-    assert imports_of("components", "from .clouds.aws import X\n", True) >= {"components.clouds.aws"}
+    assert imports_of("kubeports.components", "from .clouds.aws import X\n", True) >= {"kubeports.components.clouds.aws"}
     assert imports_of("kubeports.cli.main", "from .commands import COMMANDS\n", False) >= {"kubeports.cli.commands"}
     assert imports_of("kubeports.core.resolver", "from . import rules\n", False) >= {"kubeports.core.rules"}

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.backend import CloudBackend, CloudLoadBalancer, ImageRef, LoadBalancerSpec, Node, NodeSpec
+from kubeports.components.backend import CloudBackend, CloudLoadBalancer, ImageRef, LoadBalancerSpec, Node, NodeSpec
 from kubeports.core.rules import Rule
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.

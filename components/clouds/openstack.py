@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from components.backend import (
+from kubeports.components.backend import (
     CloudBackend,
     CloudLoadBalancer,
     ImageRef,

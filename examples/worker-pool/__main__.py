@@ -18,9 +18,9 @@ import os
 
 import pulumi
 
-from components import Cluster, ClusterArgs, backend_for
-from components.peers import PeerStack, peer_group_ids
-from components.runtime_config import kubeports_config
+from kubeports.components import Cluster, ClusterArgs, backend_for
+from kubeports.components.peers import PeerStack, peer_group_ids
+from kubeports.components.runtime_config import kubeports_config
 from kubeports.core.errors import KubeportsError
 from kubeports.core.project import load_project, stack_path
 

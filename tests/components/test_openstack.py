@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from components.clouds import openstack as openstack_backend
+from kubeports.components.clouds import openstack as openstack_backend
 from kubeports.core.cloudcheck import cloud_problems
 from kubeports.core.paths import ROOT, display_path
 from kubeports.core.rules import Rule

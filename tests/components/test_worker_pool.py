@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from components.cluster import sibling_rules
+from kubeports.components.cluster import sibling_rules
 from kubeports.core.paths import ROOT
 from kubeports.plan.offline import Plan, PlannedResource, run_plan, stack_name_of
 from tests.plans import STACK_FILES, plan_of, rules_of

@@ -20,7 +20,7 @@ import zipfile
 import pytest
 from packaging.version import Version
 
-import components
+import kubeports.components as components
 from kubeports.core.paths import PORTSPECS, ROOT
 
 IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
@@ -83,14 +83,17 @@ def test_the_wheel_ships_the_catalog_and_type_markers(installed):
         for name in shipped:
             with open(os.path.join(PORTSPECS, name), "rb") as handle:
                 assert wheel.read(f"kubeports/_portspecs/{name}") == handle.read(), name
-    assert {"kubeports/py.typed", "components/py.typed", "kubeports/cli/app.py", "components/cluster.py"} <= names
+    assert {"kubeports/py.typed", "kubeports/components/py.typed", "kubeports/cli/app.py",
+            "kubeports/components/cluster.py", "kubeports/components/clouds/aws.py"} <= names
+    # one top-level package: a consumer project's own components/ cannot shadow kubeports' (issue 17)
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"kubeports"}
     assert not [n for n in names if n.startswith(("tests/", "examples/", "portspecs/"))]
     assert not os.path.exists(os.path.join(ROOT, "kubeports", "_portspecs")), "portspecs/ is the only copy"
 
 
 def test_the_installed_package_imports_from_the_install_and_finds_its_catalog(installed):
-    probe = ("import json, components, kubeports.core.paths as p; "
-             "print(json.dumps([components.__file__, p.PORTSPECS, p.IN_SOURCE_TREE, p.ROOT]))")
+    probe = ("import json, kubeports.components as c, kubeports.core.paths as p; "
+             "print(json.dumps([c.__file__, p.PORTSPECS, p.IN_SOURCE_TREE, p.ROOT]))")
     env = {k: v for k, v in installed.items() if k not in ("wheel", "target", "cwd")}
     result = run(sys.executable, "-c", probe, cwd=installed["cwd"], env=env)
     assert result.returncode == 0, result.stderr
@@ -131,7 +134,7 @@ def test_installed_console_script(installed):
 def test_public_components_are_documented_and_typed():
     for name in components.__all__:
         obj = getattr(components, name)
-        assert inspect.getdoc(obj), f"components.{name} has no docstring"
+        assert inspect.getdoc(obj), f"kubeports.components.{name} has no docstring"
     for args in (components.ClusterArgs, components.NodeRoleArgs):
         params = list(inspect.signature(args.__init__).parameters.values())[1:]
         assert all(p.annotation is not inspect.Parameter.empty for p in params), args.__name__

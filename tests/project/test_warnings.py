@@ -16,7 +16,7 @@ import re, sys, warnings
 warnings.simplefilter("error", DeprecationWarning)
 for action, message, category, module in [line.split(":", 3)[:4] for line in sys.argv[1:]]:
     warnings.filterwarnings(action, message, {"DeprecationWarning": DeprecationWarning}[category], module)
-import components.clouds.aws, components.clouds.openstack  # what kubeports imports of both providers
+import kubeports.components.clouds.aws, kubeports.components.clouds.openstack  # what kubeports imports of both providers
 for module in ("pulumi_aws.ec2.instance", "pulumi_openstack.networking.port"):
     try:
         warnings.warn_explicit("a deprecation of something kubeports uses", DeprecationWarning, "x.py", 1, module)
