@@ -5,8 +5,9 @@ Rules of this file:
   the processes it started (by process group id, nothing else) and its namespaces;
 - the hosts sit on one bridge that lives in a namespace of its own, so nothing is added
   to the machine's own network namespace and its firewall never sees these packets;
-- hosts get addresses only from TEST_V4/TEST_V6 and no default route: a probe can reach
-  the lab's hosts and nothing else. Probes refuse any target outside the lab;
+- hosts get addresses only from TEST_V4/TEST_V6 (nodes of natively routed stacks also one
+  pod address each from POD_V4/POD_V6, on the same link) and no default route: a probe can
+  reach the lab's hosts and nothing else. Probes refuse any target outside the lab;
 - sockets for probes are opened inside a host's namespace by the calling thread
   (setns affects only that thread), so probes run in parallel without a process each.
 """
@@ -29,6 +30,13 @@ from dataclasses import dataclass, field
 
 TEST_V4 = ipaddress.ip_network("10.213.0.0/24")
 TEST_V6 = ipaddress.ip_network("fd00:213::/64")  # unique local: never routed
+# Pod addresses of natively routed stacks: a node's pod sits on the node's own link (the
+# lab's stand-in for the route a CNI installs), so pod-to-pod packets cross the node
+# firewalls with pod source and destination addresses, as they do in bgp/host-gw/native.
+POD_V4 = ipaddress.ip_network("10.244.0.0/16")
+POD_V6 = ipaddress.ip_network("fd00:244::/56")
+# The link-local multicast groups probes may send to (VRRP's, RFC 5798 5.1.1.2).
+LINK_GROUPS = (ipaddress.ip_address("224.0.0.18"), ipaddress.ip_address("ff02::12"))
 TOOLS = ("ip", "nft", "socat", "ss")
 CLONE_NEWNET = 0x40000000
 NETLINK_NETFILTER = 12
@@ -58,6 +66,7 @@ class Host:
     role: str | None  # None: the outside host
     index: int
     netns: str = ""
+    pods: tuple[str, ...] = ()  # the families this host has a pod address in
     v4: ipaddress.IPv4Address = field(init=False)
     v6: ipaddress.IPv6Address = field(init=False)
 
@@ -67,6 +76,12 @@ class Host:
 
     def addr(self, family: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return self.v4 if family == "IPv4" else self.v6
+
+    def pod_addr(self, family: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return POD_V4[self.index] if family == "IPv4" else POD_V6[self.index]
+
+    def addresses(self) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        return [self.v4, self.v6] + [self.pod_addr(f) for f in self.pods]
 
 
 class Lab:
@@ -102,17 +117,23 @@ class Lab:
         self.sh("ip", "-n", self.switch, "link", "set", "br0", "addrgenmode", "none")
         self.sh("ip", "-n", self.switch, "link", "set", "br0", "up")
 
-    def add_host(self, name: str, role: str | None, index: int) -> Host:
-        """`index` picks the addresses: TEST_V4[index] and TEST_V6[index]."""
-        host = Host(name, role, index, f"{self.prefix}-{name}")
+    def add_host(self, name: str, role: str | None, index: int, pods: tuple[str, ...] = ()) -> Host:
+        """`index` picks the addresses: TEST_V4[index] and TEST_V6[index], and for each
+        family in `pods` a pod address POD_V4[index] / POD_V6[index]."""
+        host = Host(name, role, index, f"{self.prefix}-{name}", tuple(pods))
         ns, port = host.netns, f"p{len(self.hosts)}"
         self._add_netns(ns)
+        pod_lines = [f"addr add {host.pod_addr(f)}/{(POD_V4 if f == 'IPv4' else POD_V6).prefixlen} dev eth0"
+                     + (" nodad" if f == "IPv6" else "") for f in host.pods]
         batch = "\n".join([
             f"link add eth0 type veth peer name {port} netns {self.switch}",
             "link set lo up",
             f"addr add {host.v4}/{TEST_V4.prefixlen} dev eth0",
             f"addr add {host.v6}/{TEST_V6.prefixlen} dev eth0 nodad",
+            *pod_lines,
             "link set eth0 up",
+            # every host reaches the pod addresses on the link (a node's own pod net is on-link already)
+            *[f"route add {net} dev eth0" for net, f in ((POD_V4, "IPv4"), (POD_V6, "IPv6")) if f not in host.pods],
         ])
         self.sh("ip", "-n", ns, "-batch", "-", stdin=batch + "\n")
         self.sh("ip", "-n", self.switch, "link", "set", port, "addrgenmode", "none")
@@ -159,7 +180,9 @@ class Lab:
 
     def check_target(self, target: str) -> None:
         addr = ipaddress.ip_address(target)
-        if not any(addr in (h.v4, h.v6) for h in self.hosts):
+        if addr in LINK_GROUPS:
+            return  # link-local multicast: sent with TTL/hop limit 1, never leaves the bridge
+        if not any(addr in h.addresses() for h in self.hosts):
             raise ValueError(f"refusing to send to {target}: not an address of this lab")
 
     # -- teardown
@@ -197,11 +220,20 @@ class Lab:
 # firewall refused it: EPERM), "sent" (UDP/raw: delivery is read from the listener's
 # log later) or another word for anything unexpected (e.g. "refused").
 
-def tcp_probe(lab: Lab, src: Host, family: str, dst: str, port: int, token: bytes, timeout: float) -> str:
+def _bind(lab: Lab, sock: socket.socket, source: str | None) -> None:
+    """Send from `source` (one of the host's own addresses, e.g. its pod address)."""
+    if source is not None:
+        lab.check_target(source)
+        sock.bind((source, 0))
+
+
+def tcp_probe(lab: Lab, src: Host, family: str, dst: str, port: int, token: bytes, timeout: float,
+              source: str | None = None) -> str:
     lab.check_target(dst)
     sock = lab.socket(src, family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
+        _bind(lab, sock, source)
         sock.connect((dst, port))
         sock.sendall(token)
         got = b""
@@ -221,7 +253,8 @@ def tcp_probe(lab: Lab, src: Host, family: str, dst: str, port: int, token: byte
         sock.close()
 
 
-def send_probe(lab: Lab, src: Host, family: str, dst: str, proto: str, port: int, token: bytes) -> str:
+def send_probe(lab: Lab, src: Host, family: str, dst: str, proto: str, port: int, token: bytes,
+               source: str | None = None) -> str:
     """UDP to a port, or a raw IP packet of protocol `proto` (digits)."""
     lab.check_target(dst)
     if proto == "udp":
@@ -229,7 +262,32 @@ def send_probe(lab: Lab, src: Host, family: str, dst: str, proto: str, port: int
     else:
         sock, addr = lab.socket(src, family, socket.SOCK_RAW, int(proto)), (dst, 0)
     try:
+        _bind(lab, sock, source)
         sock.sendto(token, addr)
+        return "sent"
+    except PermissionError:
+        return "blocked"
+    except OSError as exc:
+        return f"error-{exc.errno}"
+    finally:
+        sock.close()
+
+
+def multicast_probe(lab: Lab, src: Host, family: str, group: str, proto: int, token: bytes) -> str:
+    """A raw IP packet of `proto` to a link-local multicast group, out of the host's eth0."""
+    lab.check_target(group)
+    sock = lab.socket(src, family, socket.SOCK_RAW, proto)
+    try:
+        with lab.inside(src):
+            index = socket.if_nametoindex("eth0")
+        if family == "IPv4":
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(str(src.v4)))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        _bind(lab, sock, str(src.addr(family)))
+        sock.sendto(token, (group, 0, 0, index) if family == "IPv6" else (group, 0))
         return "sent"
     except PermissionError:
         return "blocked"
@@ -248,7 +306,8 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def echo_probe(lab: Lab, src: Host, family: str, dst: str, ident: int, token: bytes, timeout: float) -> str:
+def echo_probe(lab: Lab, src: Host, family: str, dst: str, ident: int, token: bytes, timeout: float,
+               source: str | None = None) -> str:
     """ICMP(v6) echo request over a raw socket; "open" when the matching reply arrives."""
     lab.check_target(dst)
     v4 = family == "IPv4"
@@ -261,6 +320,7 @@ def echo_probe(lab: Lab, src: Host, family: str, dst: str, ident: int, token: by
     if v4:  # the kernel fills in the ICMPv6 checksum itself
         packet = struct.pack("!BBHHH", request_type, 0, _checksum(packet), ident, 1) + token
     try:
+        _bind(lab, sock, source)
         sock.sendto(packet, (dst, 0))
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
