@@ -31,8 +31,8 @@ SPEC_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.yaml$")
 class SourcedFlow:
     flow: Flow
     file_when: When | None
-    where: str  # "portspecs/x.yaml:12"
-    source: str  # URL
+    where: str  # "portspecs/x.yaml:12", or a stack file's line for its extraFlows
+    source: str  # URL; empty for a stack's extra flow that names none
 
 
 @dataclass
@@ -240,7 +240,7 @@ def with_extra_flows(catalog: Catalog, flows: Sequence[Flow], doc: Located, base
             problems.append(Problem(doc.path, doc.line_of((*loc, "name")), dotted((*loc, "name")),
                                     conflict(flow.name, names[flow.name], "a stack's extraFlows")))
         names.setdefault(flow.name, where)
-        extra.append(SourcedFlow(flow, None, where, flow.source or where))
+        extra.append(SourcedFlow(flow, None, where, flow.source or ""))  # no document unless it names one
     if problems:
         raise KubeportsError(problems)
     return replace(catalog, flows=[*catalog.flows, *extra])

@@ -81,12 +81,12 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
         bad(("cni", "name"), _unknown("CNI", cluster.cni.name, catalog.cnis, catalog))
     else:
         if cluster.cni.mode not in cni.modes:
-            bad(("cni", "mode"), f"unknown mode {cluster.cni.mode!r} for {cni.name}"
-                f"{did_you_mean(cluster.cni.mode, cni.modes)}; known: {known_list(cni.modes)}")
+            bad(("cni", "mode"), f"unknown mode {cluster.cni.mode!r} for {cni.name}; known: {known_list(cni.modes)}"
+                f"{did_you_mean(cluster.cni.mode, cni.modes)}")
         for i, feature in enumerate(cluster.cni.features):
             if feature not in cni.features:
-                bad(("cni", "features", i), f"unknown feature {feature!r} for {cni.name}"
-                    f"{did_you_mean(feature, cni.features)}; known: {known_list(cni.features)}")
+                bad(("cni", "features", i), f"unknown feature {feature!r} for {cni.name}; known: "
+                    f"{known_list(cni.features)}{did_you_mean(feature, cni.features)}")
     for i, addon in enumerate(cluster.addons):
         if addon not in catalog.addons:
             bad(("addons", i), _unknown("add-on", addon, catalog.addons, catalog))
@@ -116,7 +116,7 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
 def _unknown(what: str, name: str, known: Iterable[str], catalog: Catalog) -> str:
     """Never an empty list: a catalog that defines none of these was most likely replaced."""
     if known:
-        return f"unknown {what} {name!r}{did_you_mean(name, known)}; known: {known_list(known)}"
+        return f"unknown {what} {name!r}; known: {known_list(known)}{did_you_mean(name, known)}"
     return (f"unknown {what} {name!r}: the catalog ({' + '.join(catalog.layers) or 'as given'}) defines no {what}; "
             "add spec directories on top of the shipped catalog (--portspecs DIR, kubeports:cluster.catalogs) "
             "rather than replacing it (--replace-catalog DIR)")
