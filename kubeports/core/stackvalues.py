@@ -57,7 +57,7 @@ def decode_json_strings(config: Mapping[str, Any], doc: Located) -> tuple[dict[s
             loc = ("config", key)
             problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc),
                                     f"a JSON string (as `pulumi config set` without --path stores an object) that "
-                                    f"does not parse: {getattr(exc, 'msg', exc)} at character {getattr(exc, 'pos', 0)}"))
+                                    f"does not parse: {getattr(exc, 'msg', exc)} at character {getattr(exc, 'pos', 0) + 1}"))
     return out, problems
 
 
