@@ -92,7 +92,8 @@ title: Site monitoring
 ports:
   node-exporter: {port: 9100, purpose: Prometheus node exporter}
 flows:
-  - {name: node-exporter, purpose: Prometheus scrapes the node exporter, protocol: tcp, ports: node-exporter, to: [worker], from: [admin]}
+  - {name: node-exporter, purpose: Prometheus scrapes the node exporter, protocol: tcp, ports: node-exporter,
+     to: [worker], from: [admin]}
 """
 
 

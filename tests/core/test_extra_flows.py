@@ -134,7 +134,8 @@ title: Site monitoring
 ports:
   node-exporter: {port: 9100, purpose: Prometheus node exporter}
 flows:
-  - {name: node-exporter, purpose: Prometheus scrapes the node exporter, protocol: tcp, ports: node-exporter, to: [nodes], from: [admin]}
+  - {name: node-exporter, purpose: Prometheus scrapes the node exporter, protocol: tcp, ports: node-exporter,
+     to: [nodes], from: [admin]}
 """
 
 

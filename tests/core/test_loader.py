@@ -115,7 +115,8 @@ CASES = [
     pytest.param(one_flow(to="[wrker]"), ["{f}:4: flows[0].to[0]: unknown role or CIDR set 'wrker'; did you mean 'worker'?"],
                  id="unknown-role-to"),
     pytest.param(one_flow(**{"from": "[self, admins]"}),
-                 ["{f}:4: flows[0].from[1]: unknown role or CIDR set 'admins'; did you mean 'admin'?"], id="unknown-cidr-set-from"),
+                 ["{f}:4: flows[0].from[1]: unknown role or CIDR set 'admins'; did you mean 'admin'?"],
+                 id="unknown-cidr-set-from"),
     pytest.param(one_flow(to="[worker, self]"), ["{f}:4: flows[0].to[1]: 'self' belongs in from, not to"],
                  id="self-in-to"),
     pytest.param(one_flow(to="[admin]", **{"from": "[anywhere]"}),
@@ -143,9 +144,11 @@ CASES = [
     pytest.param("source: https://example.com/ports\ntitle: a test table\nwhen: {cni: [calico, weave]}\n",
                  ["{f}:3: when.cni[1]: unknown CNI 'weave'"], id="file-when-unknown-cni"),
     pytest.param(one_flow(when="{cni: [calico], cni-mode: [ipipip]}"),
-                 ["{f}:4: flows[0].when.cni-mode[0]: unknown CNI mode 'ipipip'; did you mean 'ipip'?"], id="when-unknown-cni-mode"),
+                 ["{f}:4: flows[0].when.cni-mode[0]: unknown CNI mode 'ipipip'; did you mean 'ipip'?"],
+                 id="when-unknown-cni-mode"),
     pytest.param(one_flow(when="{addons: [ingress-ngnix]}"),
-                 ["{f}:4: flows[0].when.addons[0]: unknown add-on 'ingress-ngnix'; did you mean 'ingress-nginx'?"], id="when-unknown-addon"),
+                 ["{f}:4: flows[0].when.addons[0]: unknown add-on 'ingress-ngnix'; did you mean 'ingress-nginx'?"],
+                 id="when-unknown-addon"),
     pytest.param(one_flow(when="{kubernetes: 'before 1.23'}"),
                  ["{f}:4: flows[0].when.kubernetes: 'before 1.23' is not a version range like '>=1.20,<1.23'"],
                  id="when-bad-version-range"),
@@ -293,7 +296,8 @@ def test_lint_reports_a_bad_stack_file_with_the_catalog(spec_dir, tmp_path, run_
     line = stack.read_text().splitlines().index("    egress: opne") + 1
     code, out, err = run_cli("lint", spec_dir, str(stack))
     assert (code, out) == (1, "")
-    assert err.splitlines() == [f"{stack}:{line}: config.kubeports:cluster.egress: 'opne' is not one of: open or strict; did you mean 'open'?"]
+    assert err.splitlines() == [f"{stack}:{line}: config.kubeports:cluster.egress: 'opne' is not one of: open or strict; "
+                                "did you mean 'open'?"]
 
 
 def test_console_script_reports_every_problem_without_traceback(spec_dir):

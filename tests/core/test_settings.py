@@ -93,10 +93,12 @@ CASES = [
     # enumerations
     case("egress: open", "egress: closed", f"{{f}}:11: {C}.egress: 'closed' is not one of: open or strict",
          id="egress-closed"),
-    case("egress: open", "egress: Strict", f"{{f}}:11: {C}.egress: 'Strict' is not one of: open or strict; did you mean 'strict'?",
+    case("egress: open", "egress: Strict",
+         f"{{f}}:11: {C}.egress: 'Strict' is not one of: open or strict; did you mean 'strict'?",
          id="egress-case"),
     case("distribution: kubeadm", "distribution: k3os",
-         f"{{f}}:6: {C}.distribution: 'k3os' is not one of: kubeadm, k3s, rke or rke2; did you mean 'k3s'?", id="unknown-distribution"),
+         f"{{f}}:6: {C}.distribution: 'k3os' is not one of: kubeadm, k3s, rke or rke2; did you mean 'k3s'?",
+         id="unknown-distribution"),
     case("ipFamilies: [IPv4]", "ipFamilies: [IPv4, ipv6]",
          f"{{f}}:10: {C}.ipFamilies[1]: 'ipv6' is not one of: IPv4 or IPv6", id="unknown-family"),
     case("ipFamilies: [IPv4]", "ipFamilies: [IPv4, IPv4]", f"{{f}}:10: {C}.ipFamilies: lists a family twice",
@@ -133,9 +135,11 @@ CATALOG_CASES = [
      "{f}:8: " + C + ".cni.features[1]: unknown feature 'wiregaurd' for calico; known: {features}; did you mean 'wireguard'?",
      "unknown-cni-feature"),
     ("addons: [ingress-nginx]", "addons: [ingress-nginx, ingress-ngnix]",
-     "{f}:9: " + C + ".addons[1]: unknown add-on 'ingress-ngnix'; known: {addons}; did you mean 'ingress-nginx'?", "unknown-addon"),
+     "{f}:9: " + C + ".addons[1]: unknown add-on 'ingress-ngnix'; known: {addons}; did you mean 'ingress-nginx'?",
+     "unknown-addon"),
     ("addons: [ingress-nginx]", "addons:\n      - ingress-nginx\n      - kubevip",
-     "{f}:11: " + C + ".addons[1]: unknown add-on 'kubevip'; known: {addons}; did you mean 'kube-vip'?", "unknown-addon-block"),
+     "{f}:11: " + C + ".addons[1]: unknown add-on 'kubevip'; known: {addons}; did you mean 'kube-vip'?",
+     "unknown-addon-block"),
 ]
 
 
