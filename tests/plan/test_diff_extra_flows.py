@@ -24,7 +24,7 @@ def test_an_added_extra_flow_shows_only_its_rules_with_its_stack_line(tmp_path):
     doc = yaml.safe_load(stack.read_text(encoding="utf-8"))
     doc["config"]["kubeports:cluster"]["extraFlows"] = [EXTRA]
     stack.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    line = stack.read_text(encoding="utf-8").splitlines().index("  - name: backup-agent") + 1
+    line = stack.read_text(encoding="utf-8").splitlines().index("    - name: backup-agent") + 1
     result = subprocess.run([sys.executable, "-m", "kubeports", "diff", "--base-dir", str(base), "--head-dir",
                              str(head), "--stack", "dev", "--format", "json"], capture_output=True, text=True,
                             cwd=ROOT, timeout=300)
