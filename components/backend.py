@@ -19,6 +19,7 @@ from kubeports.core.lifecycle import NodeSlot
 from kubeports.core.rendered import Listener  # the core's: safety.py expands peers with the same listeners
 from kubeports.core.rules import Rule
 from kubeports.core.settings import STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig
+from kubeports.core.stackvalues import Secret
 
 __all__ = ["STATEFUL_ROLES"]  # re-exported: bench and tests read it here
 
@@ -136,6 +137,15 @@ class CloudBackend(ABC):
 
     def rule_name(self, rule: Rule) -> str:
         return f"{self.cluster.name}-{rule.key}"
+
+
+def user_data_input(value: str | Secret | None, default: str) -> pulumi.Input[str]:
+    """The stack's user data as an instance gets it: a secret one (`pulumi config set --secret`,
+    kubeports/core/stackvalues.py) reaches Pulumi as a secret, so the engine encrypts it in the
+    state and never shows it. Offline only the ciphertext is known: the plan shows [secret]."""
+    if isinstance(value, Secret):
+        return pulumi.Output.secret(value.value if value.value is not None else "")
+    return value or default
 
 
 def default_user_data(cluster: str, role: str) -> str:

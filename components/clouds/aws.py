@@ -33,7 +33,15 @@ from collections.abc import Callable, Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from kubeports.components.backend import CloudBackend, CloudLoadBalancer, ImageRef, LoadBalancerSpec, Node, NodeSpec
+from kubeports.components.backend import (
+    CloudBackend,
+    CloudLoadBalancer,
+    ImageRef,
+    LoadBalancerSpec,
+    Node,
+    NodeSpec,
+    user_data_input,
+)
 from kubeports.core.rules import Rule
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
@@ -139,7 +147,7 @@ class AwsBackend(CloudBackend):
                 root_block_device={"encrypted": True, "volume_type": "gp3",
                                    "volume_size": node.volume_size or settings.volume_size,
                                    "delete_on_termination": not spec.keep_volumes},
-                user_data=settings.user_data or spec.user_data,
+                user_data=user_data_input(settings.user_data, spec.user_data),
                 tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role,
                       "kubeports/generation": slot.generation},
                 opts=pulumi.ResourceOptions.merge(opts, keep),

@@ -65,6 +65,7 @@ from kubeports.components.backend import (
     LoadBalancerSpec,
     Node,
     NodeSpec,
+    user_data_input,
 )
 from kubeports.core.cloudcheck import openstack_icmp_problems
 from kubeports.core.rendered import listener_sources, octavia_cidrs
@@ -298,7 +299,7 @@ class OpenStackBackend(CloudBackend):
                 availability_zone=settings.availability_zone,
                 networks=[{"port": port.id}],
                 scheduler_hints=[{"group": server_group.id}],
-                user_data=settings.user_data or spec.user_data,
+                user_data=user_data_input(settings.user_data, spec.user_data),
                 metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role,
                           "kubeports-node": name, "kubeports-generation": slot.generation},
                 opts=pulumi.ResourceOptions.merge(opts, keep),

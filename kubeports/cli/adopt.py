@@ -15,7 +15,7 @@ from kubeports.plan.adopt import adopt
 from kubeports.plan.offline import PROGRAM, run_plan
 
 from .audit import live_state, role_map
-from .common import open_project, stack_file_of
+from .common import catalog_of, open_project, stack_file_of
 
 NEXT = ("next: pulumi import --file {file} --protect=false --generate-code=false, then `pulumi preview` shows "
         "the creates and deletes above, and `pulumi up` applies them (creates first, deletes last)")
@@ -45,7 +45,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         live_state(stack.cloud, getattr(stack.aws, "vpc_id", None) if stack.aws else None)
     roles = [r for r in stack.cluster.roles if not (r == LOAD_BALANCER and stack.cloud == "openstack")]
     mapping = map_roles(state, roles, role_map(args.map), stack.cluster.name)
-    plan = run_plan(stack_file_of(args), args.portspecs, program=PROGRAM).to_json()
+    replace, layers = catalog_of(args)
+    plan = run_plan(stack_file_of(args), replace, program=PROGRAM, layers=layers).to_json()
     result = adopt(plan, state, mapping, stack.cluster.name)
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(result.import_file(), handle, indent=2)

@@ -5,33 +5,46 @@ import argparse
 import os
 import sys
 
-from kubeports.core.paths import ROOT
 from kubeports.core.project import Project, load_project
 from kubeports.core.quota import quota_headroom
 
+from .stacks import stack_file_for
+
 
 def add_stack_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--stack", help="stack name: reads Pulumi.NAME.yaml in the project")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--stack", help="stack name: Pulumi.NAME.yaml of the project found from the current directory "
+                       "(default: the stack `pulumi stack select` chose)")
     group.add_argument("--stack-file", help="path of a Pulumi.<stack>.yaml")
-    parser.add_argument("--portspecs", default=None, help="catalog directory (default: portspecs/)")
+    parser.add_argument("--portspecs", action="append", default=[], metavar="DIR",
+                        help="a spec directory added on top of the shipped catalog (repeatable)")
+    parser.add_argument("--replace-catalog", metavar="DIR", help="use DIR's spec files instead of the shipped catalog")
+
+
+def catalog_of(args: argparse.Namespace) -> tuple[str | None, list[str] | None]:
+    """(the catalog replacing the shipped one, the directories added on top) the command line gives;
+    None: the environment's (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS) or the shipped catalog alone."""
+    return getattr(args, "replace_catalog", None), (list(args.portspecs) or None)
 
 
 def stack_file_of(args: argparse.Namespace) -> str:
-    """The command line wins: `--stack NAME` is Pulumi.NAME.yaml here, whatever
-    KUBEPORTS_STACK_FILE says (that variable points the program, not the CLI, elsewhere)."""
+    """The command line wins: `--stack NAME` is Pulumi.NAME.yaml of the project found from the current
+    directory (kubeports/cli/stacks.py), whatever KUBEPORTS_STACK_FILE says (that variable points the
+    program, not the CLI, elsewhere). No `--stack`: the selected stack, which names `args.stack` after."""
     if args.stack_file:
         return args.stack_file
+    given = args.stack
+    args.stack, path = stack_file_for(args.stack)
     env = os.environ.get("KUBEPORTS_STACK_FILE")
-    path = os.path.join(ROOT, f"Pulumi.{args.stack}.yaml")
-    if env and os.path.abspath(env) != os.path.abspath(path):
-        print(f"note: --stack {args.stack} wins over KUBEPORTS_STACK_FILE={env}", file=sys.stderr)
+    if env and os.path.abspath(env) != os.path.abspath(path) and given is not None:
+        print(f"note: --stack {given} wins over KUBEPORTS_STACK_FILE={env}", file=sys.stderr)
     return path
 
 
 def open_project(args: argparse.Namespace) -> Project:
     """Load, validate and resolve the stack; notes go to stderr so stdout stays machine-readable."""
-    project = load_project(stack_file_of(args), args.portspecs)
+    replace, layers = catalog_of(args)
+    project = load_project(stack_file_of(args), replace, layers=layers)
     for note in project.resolution.notes:
         print(f"note: {note}", file=sys.stderr)
     for line in quota_headroom(project.stack.cloud, project.resolution.rules, project.stack.cluster):

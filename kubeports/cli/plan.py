@@ -14,7 +14,7 @@ from kubeports.core.paths import display_path
 from kubeports.core.project import Project
 from kubeports.plan.offline import NOTICE, PROGRAM, as_text, run_plan, stack_outputs_of
 
-from .common import open_project, stack_file_of
+from .common import catalog_of, open_project, stack_file_of
 
 
 def images_of(items: list[str]) -> dict[str, str]:
@@ -58,7 +58,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     check_program(program)
     outputs = stack_outputs_of(args.stack_outputs)
     check_stack_outputs(project, outputs, args.stack_outputs)
-    plan = run_plan(stack_file, args.portspecs, program=program, stack_outputs=outputs, images=images_of(args.image))
+    replace, layers = catalog_of(args)
+    plan = run_plan(stack_file, replace, program=program, stack_outputs=outputs, images=images_of(args.image),
+                    layers=layers)
     if args.format == "json":
         sys.stdout.write(json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import KubeportsError, Problem
 from .paths import display_path
 from .spec import PEER_ALIASES, ROLES, CidrSet, Cni, Flow, SpecFile, When
+from .suggest import did_you_mean, keys_at, literal_choices
 from .yamlsrc import Located, dotted, load_file
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -30,8 +31,8 @@ SPEC_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.yaml$")
 class SourcedFlow:
     flow: Flow
     file_when: When | None
-    where: str  # "portspecs/x.yaml:12"
-    source: str  # URL
+    where: str  # "portspecs/x.yaml:12", or a stack file's line for its extraFlows
+    source: str  # URL; empty for a stack's extra flow that names none
 
 
 @dataclass
@@ -42,16 +43,24 @@ class Catalog:
     cidr_sets: dict[str, CidrSet] = field(default_factory=dict)
     cnis: dict[str, Cni] = field(default_factory=dict)
     addons: dict[str, str] = field(default_factory=dict)
+    layers: list[str] = field(default_factory=list)  # the directories, shipped (or replacing) first
 
 
-def pydantic_problems(doc: Located, exc: ValidationError, where: Callable[[tuple], tuple] = tuple) -> list[Problem]:
-    """One Problem per pydantic error; `where` maps a model location to a document path."""
+def pydantic_problems(doc: Located, exc: ValidationError, where: Callable[[tuple], tuple] = tuple,
+                      model: type[BaseModel] = SpecFile, top: str = "") -> list[Problem]:
+    """One Problem per pydantic error; `where` maps a model location to a document path;
+    `model` is what was validated, to suggest the key meant by an unknown one; `top` is how
+    the document spells a top-level key (`kubeports:`)."""
     out = []
     for err in exc.errors():
         # "[key]" is pydantic's marker for an invalid dict key: the key itself is the field.
         loc = tuple(part for part in err["loc"] if part != "[key]")
+        hint = ""
+        if err["type"] == "extra_forbidden" and loc:
+            prefix = top if len(loc) == 1 else ""
+            hint = did_you_mean(f"{prefix}{loc[-1]}", [f"{prefix}{k}" for k in keys_at(model, loc)])
         loc = where(loc + getattr(err.get("ctx", {}).get("error"), "loc", ()))
-        out.append(Problem(doc.path, doc.line_of(loc), dotted(loc), _message(err)))
+        out.append(Problem(doc.path, doc.line_of(loc), dotted(loc), _message(err) + hint))
     return out
 
 
@@ -62,7 +71,9 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "required"
     if kind == "literal_error":
-        return f"{err['input']!r} is not one of: " + msg.split("Input should be ", 1)[-1].replace("'", "")
+        choices = literal_choices(msg)
+        return (f"{err['input']!r} is not one of: " + msg.split("Input should be ", 1)[-1].replace("'", "")
+                + did_you_mean(err["input"], choices))
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{err['input']!r}: " + msg[0].lower() + msg[1:]
     if msg.startswith("Value error, "):
@@ -70,15 +81,29 @@ def _message(err: dict[str, Any]) -> str:
     return msg
 
 
-def load_catalog(directory: str) -> Catalog:
-    """Load `directory/*.yaml`; raise KubeportsError with every problem found."""
-    paths = sorted(glob.glob(os.path.join(directory, "*.yaml")))
-    if not paths:
-        raise KubeportsError([Problem(directory, 1, "(catalog)", "no spec files (*.yaml) here")])
-    return load_paths(paths)
+def load_catalog(directory: str, layers: Sequence[str] = ()) -> Catalog:
+    """Load `directory/*.yaml`, then each layer directory's files on top of it; raise
+    KubeportsError with every problem found. A layer adds: its flows join the catalog's,
+    its names (ports, CIDR sets, CNIs, add-ons) must agree with any earlier definition, and
+    a flow name one layer uses cannot be used by another (that would read as a replacement).
+    A layer that is `directory` itself, or given twice, adds nothing."""
+    dirs = list({os.path.realpath(d): d for d in reversed([directory, *layers])}.values())[::-1]
+    problems, paths, layer_of = [], [], {}
+    for index, folder in enumerate(dirs):
+        found = sorted(glob.glob(os.path.join(folder, "*.yaml")))
+        if not found:
+            what = "no spec files (*.yaml) here" if os.path.isdir(folder) else "no such directory"
+            problems.append(Problem(display_path(folder), 1, "(catalog)", what))
+        paths += found
+        layer_of.update({path: index for path in found})
+    if problems:
+        raise KubeportsError(problems)
+    catalog = load_paths(paths, layer_of)
+    catalog.layers = [display_path(d) for d in dirs]
+    return catalog
 
 
-def load_paths(paths: list[str]) -> Catalog:
+def load_paths(paths: list[str], layer_of: Mapping[str, int] | None = None) -> Catalog:
     problems: list[Problem] = []
     docs: list[tuple[Located, SpecFile]] = []  # files that validated
     defining: list[tuple[Located, SpecFile]] = []  # and what invalid files still define validly
@@ -106,7 +131,7 @@ def load_paths(paths: list[str]) -> Catalog:
             if unsure is not None:
                 unsure |= broken
     catalog = Catalog()
-    problems += _gather(catalog, defining)
+    problems += _gather(catalog, defining, {display_path(p): i for p, i in (layer_of or {}).items()})
     # A name defined by a file that cannot be read, or by a broken entry, is reported there
     # once; its uses elsewhere are not reported again as unknown.
     if unsure is not None:
@@ -145,10 +170,13 @@ def _salvage(data: dict[Any, Any]) -> tuple[SpecFile, set[str]]:
     return SpecFile.model_validate({"source": "seed:salvaged", "title": "salvaged", **kept}), broken
 
 
-def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Problem]:
-    """Merge the names each file defines; two files defining one name must agree."""
+def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]], layer_of: Mapping[str, int]) -> list[Problem]:
+    """Merge the names each file defines; two files defining one name must agree. A flow name
+    used in two layers is refused: the upper one would read as an override, which a layer is not
+    (within one layer names repeat across files: conditional variants, e.g. k3s's and kubeadm's etcd)."""
     problems: list[Problem] = []
     seen: dict[tuple[str, str], tuple[Any, str]] = {}
+    flow_layer: dict[str, tuple[int, str]] = {}
 
     def define(kind: str, key: str, name: str, value: Any, doc: Located) -> bool:
         where = f"{doc.path}:{doc.line_of((key, name))}"
@@ -183,9 +211,39 @@ def _gather(catalog: Catalog, docs: list[tuple[Located, SpecFile]]) -> list[Prob
                                             f"duplicate entry name {entry.name!r} (first at line {names[entry.name]})"))
                 names.setdefault(entry.name, line)
                 if key == "flows":
+                    layer = layer_of.get(doc.path, 0)
+                    earlier = flow_layer.setdefault(entry.name, (layer, f"{doc.path}:{line}"))
+                    if earlier[0] != layer:
+                        problems.append(Problem(doc.path, line, f"flows[{i}].name", conflict(entry.name, earlier[1])))
                     catalog.flows.append(SourcedFlow(entry, spec.when, f"{doc.path}:{line}", entry.source or spec.source))
     catalog.cidr_sets["anywhere"] = CidrSet(purpose="every address", default=list(ANYWHERE))
     return problems
+
+
+def conflict(name: str, earlier: str, what: str = "a layer") -> str:
+    return (f"flow {name!r} is already defined at {earlier}; {what} adds flows and cannot replace one: rename it, "
+            "or replace the whole catalog (--replace-catalog)")
+
+
+def with_extra_flows(catalog: Catalog, flows: Sequence[Flow], doc: Located, base: tuple) -> Catalog:
+    """The catalog plus a stack's own flows (`kubeports:cluster.extraFlows`, at `base` in the
+    stack file `doc`): checked against the catalog as a spec file's flows are, and sourced at
+    their stack-file line (`Pulumi.dev.yaml:42`), which rules, exports and diffs then show."""
+    problems: list[Problem] = []
+    names = {s.flow.name: s.where for s in catalog.flows}
+    extra = []
+    for i, flow in enumerate(flows):
+        loc = (*base, i)
+        where = f"{doc.path}:{doc.line_of(loc)}"
+        problems += flow_problems(doc, loc, flow, catalog)
+        if flow.name in names:
+            problems.append(Problem(doc.path, doc.line_of((*loc, "name")), dotted((*loc, "name")),
+                                    conflict(flow.name, names[flow.name], "a stack's extraFlows")))
+        names.setdefault(flow.name, where)
+        extra.append(SourcedFlow(flow, None, where, flow.source or ""))  # no document unless it names one
+    if problems:
+        raise KubeportsError(problems)
+    return replace(catalog, flows=[*catalog.flows, *extra])
 
 
 def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], unsure: set[str]) -> list[Problem]:
@@ -197,27 +255,39 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], un
 
         problems.extend(_check_when(doc, ("when",), spec.when, catalog, unsure))
         for i, flow in enumerate(spec.flows):
-            loc = ("flows", i)
-            problems.extend(_check_when(doc, (*loc, "when"), flow.when, catalog, unsure))
-            for j, port in enumerate(flow.ports or ()):
-                if isinstance(port, str) and port not in catalog.ports and port not in unsure:
-                    bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),
-                        f"unknown named port {port!r}")
-            for key, names in (("to", flow.to), ("from", flow.from_)):
-                for j, name in enumerate(names):
-                    allowed = roles | set(catalog.cidr_sets) | ({"self"} if key == "from" else set())
-                    if name not in allowed:
-                        bad((*loc, key, j), f"unknown role or CIDR set {name!r}")
-            if all(n in catalog.cidr_sets for n in flow.to) and all(n in catalog.cidr_sets for n in flow.from_):
-                bad(loc, "a flow needs a role on at least one side")
+            problems.extend(flow_problems(doc, ("flows", i), flow, catalog, unsure))
         for i, entry in enumerate(spec.local_only):
             for j, port in enumerate(entry.ports):
                 if isinstance(port, str) and port not in catalog.ports and port not in unsure:
                     bad(("local-only", i, "ports") if len(entry.ports) == 1 else ("local-only", i, "ports", j),
-                        f"unknown named port {port!r}")
+                        f"unknown named port {port!r}{did_you_mean(port, catalog.ports)}")
             for j, name in enumerate(entry.roles):
                 if name not in roles:
-                    bad(("local-only", i, "roles", j), f"unknown role {name!r}")
+                    bad(("local-only", i, "roles", j), f"unknown role {name!r}{did_you_mean(name, ROLES)}")
+    return problems
+
+
+def flow_problems(doc: Located, loc: tuple, flow: Flow, catalog: Catalog, unsure: set[str] = frozenset()) -> list[Problem]:  # type: ignore[assignment]
+    """What one flow names that the catalog does not define; `loc` is where the flow sits in `doc`
+    (a spec file's `flows[i]`, a stack file's `config.kubeports:cluster.extraFlows[i]`)."""
+    problems: list[Problem] = []
+
+    def bad(where: tuple, message: str) -> None:
+        problems.append(Problem(doc.path, doc.line_of(where), dotted(where), message))
+
+    roles = set(ROLES) | {"nodes"} | set(unsure)
+    problems.extend(_check_when(doc, (*loc, "when"), flow.when, catalog, set(unsure)))
+    for j, port in enumerate(flow.ports or ()):
+        if isinstance(port, str) and port not in catalog.ports and port not in unsure:
+            bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),  # type: ignore[arg-type]
+                f"unknown named port {port!r}{did_you_mean(port, catalog.ports)}")
+    for key, names in (("to", flow.to), ("from", flow.from_)):
+        allowed = roles | set(catalog.cidr_sets) | ({"self"} if key == "from" else set())
+        for j, name in enumerate(names):
+            if name not in allowed:
+                bad((*loc, key, j), f"unknown role or CIDR set {name!r}{did_you_mean(name, allowed)}")
+    if all(n in catalog.cidr_sets for n in flow.to) and all(n in catalog.cidr_sets for n in flow.from_):
+        bad(loc, "a flow needs a role on at least one side")
     return problems
 
 
@@ -234,6 +304,7 @@ def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog, u
         for j, name in enumerate(names or ()):
             if name not in known and name not in unsure:
                 where = (*loc, key, j)
-                problems.append(Problem(doc.path, doc.line_of(where), dotted(where), f"unknown {what} {name!r}"))
+                problems.append(Problem(doc.path, doc.line_of(where), dotted(where),
+                                        f"unknown {what} {name!r}{did_you_mean(name, known)}"))
     return problems
 

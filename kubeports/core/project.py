@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, load_catalog, with_extra_flows
 from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
@@ -18,7 +18,10 @@ from .rendered import api_listeners
 from .resolver import Resolution, check_settings, override_problems, resolve
 from .safety import exposure_problems, rendered_problems
 from .settings import StackConfig, parse_stack_config
-from .yamlsrc import Located, load_file
+from .stackvalues import decode_json_strings, secure_paths, with_secrets
+from .yamlsrc import Located, dotted, load_file
+
+EXTRA_FLOWS = ("config", "kubeports:cluster", "extraFlows")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,34 @@ class Project:
 
 
 def default_portspecs() -> str:
+    """The base catalog: the shipped one, unless replaced (`--replace-catalog`, which `kubeports plan` hands
+    the program as KUBEPORTS_PORTSPECS)."""
     return os.environ.get("KUBEPORTS_PORTSPECS", PORTSPECS)
+
+
+def default_layers() -> list[str]:
+    """Spec directories added on top (`--portspecs DIR`, handed to the program as KUBEPORTS_CATALOGS)."""
+    return [p for p in os.environ.get("KUBEPORTS_CATALOGS", "").split(os.pathsep) if p]
+
+
+def stack_layers(config: dict[str, Any], doc: Located, stack_file: str) -> tuple[list[str], list[Problem]]:
+    """`kubeports:cluster.catalogs`, relative to the stack file. Read before the settings are validated,
+    since validating them needs the catalog; a malformed value is left to that validation."""
+    cluster = config.get("kubeports:cluster")
+    dirs = cluster.get("catalogs") if isinstance(cluster, dict) else None
+    if not isinstance(dirs, list):
+        return [], []
+    out, problems = [], []
+    for i, entry in enumerate(dirs):
+        if not isinstance(entry, str) or not entry:
+            continue
+        full = os.path.join(os.path.dirname(os.path.abspath(stack_file)), entry)
+        if not os.path.isdir(full):
+            loc = ("config", "kubeports:cluster", "catalogs", i)
+            problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc),
+                                    f"no such directory: {display_path(full)} (relative to the stack file)"))
+        out.append(full)
+    return out, problems
 
 
 def stack_path(stack: str, root: str = ROOT) -> str:
@@ -48,25 +78,41 @@ def stack_path(stack: str, root: str = ROOT) -> str:
 
 
 def load_stack_doc(path: str) -> tuple[Located, dict[str, Any]]:
+    """The stack file and its `config:`, JSON-string values decoded as the runtime decodes them."""
     doc, problems = load_file(path)
     if doc is None:
         raise KubeportsError(problems)
     config = doc.data.get("config") if isinstance(doc.data, dict) else None
     if not isinstance(config, dict):
         raise KubeportsError([Problem(path, 1, "config", "a stack file needs a config: mapping")])
+    config, problems = decode_json_strings(config, doc)
+    if problems:
+        raise KubeportsError(problems)
     return doc, config
 
 
-def load_project(stack_file: str, portspecs: str | None = None, config: dict[str, Any] | None = None) -> Project:
-    """`config` replaces the file's `config:` (Pulumi hands the program its own copy);
-    the file is still read, when it exists, for line numbers."""
-    catalog = load_catalog(portspecs or default_portspecs())
+def load_project(stack_file: str, portspecs: str | None = None, config: dict[str, Any] | None = None,
+                 layers: list[str] | None = None) -> Project:
+    """`config` replaces the file's `config:` (Pulumi hands the program its own copy, decrypted);
+    the file is still read, when it exists, for line numbers and for which values are secret.
+    `portspecs` replaces the shipped catalog; `layers` are added on top of it (default: the
+    environment's, see default_layers), then the stack's own `kubeports:cluster.catalogs`."""
     if os.path.exists(stack_file) or config is None:
         doc, file_config = load_stack_doc(stack_file)
     else:
         doc, file_config = Located(display_path(stack_file), {}), {}
-    stack = parse_stack_config(config if config is not None else file_config, doc)
+    given, problems = with_secrets(config if config is not None else file_config, doc,
+                                   secure_paths(file_config) if config is not None else ())
+    own, missing = stack_layers(given, doc, stack_file)
+    if problems or missing:
+        raise KubeportsError(problems + missing)
+    catalog = load_catalog(portspecs or default_portspecs(), [*(default_layers() if layers is None else layers), *own])
+    stack = parse_stack_config(given, doc)
     problems = check_settings(catalog, stack.cluster, display_path(stack_file), doc.line_of)
+    try:
+        catalog = with_extra_flows(catalog, stack.cluster.extra_flows, doc, EXTRA_FLOWS)
+    except KubeportsError as exc:
+        problems += exc.problems
     if problems:
         raise KubeportsError(problems)
     resolution = resolve(catalog, stack.cluster, check_overrides=False)

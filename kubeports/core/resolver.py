@@ -26,6 +26,7 @@ from .errors import KubeportsError, Problem
 from .rules import ANYWHERE_BY_FAMILY, Rule
 from .settings import ClusterSettings
 from .spec import ICMP_TYPES, When
+from .suggest import did_you_mean, known_list
 from .yamlsrc import dotted
 
 # Roles that run a kubelet and a CNI agent. kubeadm's external etcd nodes run neither;
@@ -77,20 +78,21 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
 
     cni = catalog.cnis.get(cluster.cni.name)
     if cni is None:
-        bad(("cni", "name"), f"unknown CNI {cluster.cni.name!r}; known: {', '.join(sorted(catalog.cnis))}")
+        bad(("cni", "name"), _unknown("CNI", cluster.cni.name, catalog.cnis, catalog))
     else:
         if cluster.cni.mode not in cni.modes:
-            bad(("cni", "mode"), f"unknown mode {cluster.cni.mode!r} for {cni.name}; known: {', '.join(sorted(cni.modes))}")
+            bad(("cni", "mode"), f"unknown mode {cluster.cni.mode!r} for {cni.name}; known: {known_list(cni.modes)}"
+                f"{did_you_mean(cluster.cni.mode, cni.modes)}")
         for i, feature in enumerate(cluster.cni.features):
             if feature not in cni.features:
                 bad(("cni", "features", i), f"unknown feature {feature!r} for {cni.name}; known: "
-                    f"{', '.join(sorted(cni.features)) or 'none'}")
+                    f"{known_list(cni.features)}{did_you_mean(feature, cni.features)}")
     for i, addon in enumerate(cluster.addons):
         if addon not in catalog.addons:
-            bad(("addons", i), f"unknown add-on {addon!r}; known: {', '.join(sorted(catalog.addons))}")
+            bad(("addons", i), _unknown("add-on", addon, catalog.addons, catalog))
     for name, (low, high) in cluster.ports.items():
         if name not in catalog.ports:
-            bad(("ports", name), f"no spec defines a named port {name!r}")
+            bad(("ports", name), f"no spec defines a named port {name!r}{did_you_mean(name, catalog.ports)}")
         elif name in SINGLE_PORTS and low != high:  # a listener and its target are one port each
             bad(("ports", name), f"a listener needs one port, not the range {low}-{high}")
     for name in cluster.cidrs:
@@ -99,7 +101,8 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
         elif name == POD_CIDRS:
             bad(("cidrs", name), "pod CIDRs are set with kubeports:cluster.podCidrs")
         elif name not in catalog.cidr_sets:
-            bad(("cidrs", name), f"no spec defines a CIDR set {name!r}")
+            known = set(catalog.cidr_sets) - {"anywhere"}
+            bad(("cidrs", name), f"no spec defines a CIDR set {name!r}{did_you_mean(name, known)}")
     if problems:
         return problems
     mode = cni.modes[cluster.cni.mode]  # type: ignore[union-attr]  # checked above
@@ -108,6 +111,15 @@ def check_settings(catalog: Catalog, cluster: ClusterSettings, path: str = "(sta
             bad(("podCidrs",), f"{cni.name} mode {cluster.cni.mode} routes {family} pod addresses natively, "  # type: ignore[union-attr]
                 "so rules need them; list the cluster's " + f"{family} pod CIDR")
     return problems
+
+
+def _unknown(what: str, name: str, known: Iterable[str], catalog: Catalog) -> str:
+    """Never an empty list: a catalog that defines none of these was most likely replaced."""
+    if known:
+        return f"unknown {what} {name!r}; known: {known_list(known)}{did_you_mean(name, known)}"
+    return (f"unknown {what} {name!r}: the catalog ({' + '.join(catalog.layers) or 'as given'}) defines no {what}; "
+            "add spec directories on top of the shipped catalog (--portspecs DIR, kubeports:cluster.catalogs) "
+            "rather than replacing it (--replace-catalog DIR)")
 
 
 def override_problems(catalog: Catalog, cluster: ClusterSettings, path: str = "(stack)",

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     IPvAnyAddress,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -26,7 +27,8 @@ from pydantic import (
 
 from .catalog import pydantic_problems
 from .errors import At, KubeportsError
-from .spec import DISTRIBUTIONS, ROLES, Cidr, Name, parse_port_range
+from .spec import DISTRIBUTIONS, ROLES, Cidr, Flow, Name, parse_port_range
+from .stackvalues import Secret
 from .yamlsrc import Located
 
 Role = Literal[ROLES]  # type: ignore[valid-type]
@@ -45,6 +47,16 @@ def _port_override(value: Any) -> tuple[int, int]:
 
 
 PortOverride = Annotated[tuple[int, int], BeforeValidator(_port_override)]
+
+
+def _secret(value: Any) -> Secret:
+    if not isinstance(value, Secret):
+        raise ValueError("is not a secret")
+    return value
+
+
+# A value `pulumi config set --secret` may hold (stackvalues.SECRET_KEYS): plain text or a Secret.
+SecretText = Annotated[Secret, PlainValidator(_secret)]
 
 
 class _Model(BaseModel):
@@ -125,6 +137,10 @@ class ClusterSettings(_Model):
     vip: IPvAnyAddress | None = Field(None, description=(
         "kube-vip's API address: on OpenStack an allowed address pair of the control-plane ports"))
     quota: QuotaSettings = QuotaSettings()
+    extra_flows: list[Flow] = Field(default_factory=list, alias="extraFlows", description=(
+        "this stack's own flows, the schema of a spec file's flows; sourced at their stack-file line"))
+    catalogs: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description=(
+        "spec directories added on top of the shipped catalog, relative to the stack file"))
 
     @field_validator("kubernetes_version", mode="before")
     @classmethod
@@ -252,7 +268,8 @@ class OpenStackSettings(_Model):
     boot_from_volume: bool = Field(False, alias="bootFromVolume")
     volume_size: int = Field(50, alias="volumeSize", ge=8)
     availability_zone: str | None = Field(None, alias="availabilityZone")
-    user_data: str | None = Field(None, alias="userData", description="cloud-init; a default is generated")
+    user_data: str | SecretText | None = Field(None, alias="userData", description=(
+        "cloud-init; a default is generated; may be a secret"))
     subnet_cidr: Cidr | None = Field(None, alias="subnetCidr", description=(
         "CIDR of subnetId; needed with a load-balancer role: Octavia's VIP, amphorae and OVN health checks sit there"))
     floating_ip_pool: str | None = Field(None, alias="floatingIpPool",
@@ -270,7 +287,7 @@ class AwsSettings(_Model):
     vpc_id: str = Field(alias="vpcId")
     subnet_ids: list[str] = Field(alias="subnetIds", min_length=1)
     volume_size: int = Field(50, alias="volumeSize", ge=8)
-    user_data: str | None = Field(None, alias="userData")
+    user_data: str | SecretText | None = Field(None, alias="userData", description="may be a secret")
     ami_owners: list[str] = Field(["self"], alias="amiOwners", min_length=1, description=(
         "accounts an AMI *name* is looked up in (an `ami-...` id is used as it is)"))
     lb_internal: bool = Field(True, alias="lbInternal", description="the API NLB gets private addresses only")
@@ -354,5 +371,5 @@ def parse_stack_config(config: dict[str, Any], doc: Located) -> StackConfig:
     except ValidationError as exc:
         def where(loc: tuple) -> tuple:
             return ("config", f"{NAMESPACE}{loc[0]}", *loc[1:]) if loc else ("config",)
-        raise KubeportsError(pydantic_problems(doc, exc, where)) from None
+        raise KubeportsError(pydantic_problems(doc, exc, where, StackConfig, NAMESPACE)) from None
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import rpc as runtime_rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -30,6 +31,7 @@ from pulumi.runtime.sync_await import _sync_await
 from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import ROOT, display_path
 from kubeports.core.project import load_stack_doc
+from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 
 from .rollout import image_notes
 
@@ -205,7 +207,10 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
 
 
 def _plain(value: Any) -> Any:
-    """Inputs as JSON-able data (mocks hand back resolved values; unknowns become null)."""
+    """Inputs as JSON-able data (mocks hand back resolved values; unknowns become null); a secret
+    (pulumi.Output.secret, e.g. a secret user data) is shown as `[secret]`, never its value."""
+    if runtime_rpc.is_rpc_secret(value):
+        return SECRET_SHOWN
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
@@ -287,12 +292,14 @@ def stack_pins(config: Mapping[str, Any]) -> dict[str, str]:
 
 def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGRAM,
              stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-             images: Mapping[str, str] | None = None) -> Plan:
+             images: Mapping[str, str] | None = None, layers: Sequence[str] | None = None) -> Plan:
     """Run `program` for the stack in `stack_file` under mocks; return what it registered.
 
     `stack_outputs` answers the program's StackReferences (stack name -> outputs), e.g.
     the outputs of another plan: `run_plan(pool, program=..., stack_outputs={"org/kubeports/dev": dev.outputs})`.
     `images` answers image lookups (name -> id), e.g. an image re-uploaded under its name.
+    `portspecs` replaces the shipped catalog and `layers` add to it, for the program as for
+    `load_project` (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS).
     """
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
@@ -309,6 +316,8 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     env = {"KUBEPORTS_STACK_FILE": os.path.abspath(stack_file)}
     if portspecs:
         env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
+    if layers is not None:
+        env["KUBEPORTS_CATALOGS"] = os.pathsep.join(os.path.abspath(d) for d in layers)
     with _environ(**env), _cyclic_gc_paused():
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))

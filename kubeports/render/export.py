@@ -301,7 +301,8 @@ def request_rows(project: Project, roles: list[str], addresses: Addresses) -> li
                 protocol_label(rule), port_label(rule)))
         row.purposes.update(p for p in rule.description.split("; ") if p)
         for where in rule.sources:
-            row.documents[f"{where} {urls[where]}" if where in urls else f"stack setting {where}"] = None
+            # a stack's own extra flow has no document unless it names one (its `source:` URL)
+            row.documents[f"{where} {urls[where]}" if urls.get(where) else f"stack setting {where}"] = None
         row.keys.append(rule.key)
     return list(rows.values())
 

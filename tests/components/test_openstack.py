@@ -204,7 +204,7 @@ def test_a_stack_asking_for_destination_unreachable_on_openstack_gets_one_line(t
     stack = os.path.join(ROOT, "Pulumi.dev.yaml")
     line = open(stack, encoding="utf-8").read().splitlines().index(
         next(ln for ln in open(stack, encoding="utf-8").read().splitlines() if ln.startswith("  kubeports:cloud:"))) + 1
-    code, out, err = run_cli("rules", "--stack", "dev", "--portspecs", catalog)
+    code, out, err = run_cli("rules", "--stack", "dev", "--replace-catalog", catalog)
     assert (code, out) == (1, "")
     assert err.splitlines()[0].startswith(f"{display_path(stack)}:{line}: kubeports:cloud: worker-in-icmp-type3-from-"
                                           "control-plane-v4: ICMP type 3 without a code cannot be sent")

@@ -49,11 +49,11 @@ CASES = [
     # --- unknown keys (typos)
     pytest.param(HEAD + "  - name: web\n    purpose: a test flow\n    protocol: tcp\n    prots: 8080\n"
                  "    to: [worker]\n    from: [self]\n",
-                 ["{f}:7: flows[0].prots: unknown key"], id="unknown-key-in-flow"),
+                 ["{f}:7: flows[0].prots: unknown key; did you mean 'ports'?"], id="unknown-key-in-flow"),
     pytest.param("source: https://example.com/ports\ntitle: a test table\nflow: []\n",
-                 ["{f}:3: flow: unknown key"], id="unknown-key-top-level"),
+                 ["{f}:3: flow: unknown key; did you mean 'flows'?"], id="unknown-key-top-level"),
     pytest.param(one_flow(when="{cni: [calico], kubernets: '<1.23'}"),
-                 ["{f}:4: flows[0].when.kubernets: unknown key"], id="unknown-key-in-when"),
+                 ["{f}:4: flows[0].when.kubernets: unknown key; did you mean 'kubernetes'?"], id="unknown-key-in-when"),
     # --- bad ports
     pytest.param(one_flow(ports="0"), ["{f}:4: flows[0].ports: port 0 is out of range 1-65535"], id="port-0"),
     pytest.param(one_flow(ports="65536"), ["{f}:4: flows[0].ports: port 65536 is out of range 1-65535"],
@@ -112,10 +112,11 @@ CASES = [
                  ["{f}:4: cidr-sets.office.purpose: character \"'\" is refused in AWS rule descriptions; use "
                   "letters, digits, space and ._-:/()#,@[]+=&;{}!$*"], id="cidr-set-purpose-char"),
     # --- unknown role or CIDR set
-    pytest.param(one_flow(to="[wrker]"), ["{f}:4: flows[0].to[0]: unknown role or CIDR set 'wrker'"],
+    pytest.param(one_flow(to="[wrker]"), ["{f}:4: flows[0].to[0]: unknown role or CIDR set 'wrker'; did you mean 'worker'?"],
                  id="unknown-role-to"),
     pytest.param(one_flow(**{"from": "[self, admins]"}),
-                 ["{f}:4: flows[0].from[1]: unknown role or CIDR set 'admins'"], id="unknown-cidr-set-from"),
+                 ["{f}:4: flows[0].from[1]: unknown role or CIDR set 'admins'; did you mean 'admin'?"],
+                 id="unknown-cidr-set-from"),
     pytest.param(one_flow(to="[worker, self]"), ["{f}:4: flows[0].to[1]: 'self' belongs in from, not to"],
                  id="self-in-to"),
     pytest.param(one_flow(to="[admin]", **{"from": "[anywhere]"}),
@@ -143,14 +144,16 @@ CASES = [
     pytest.param("source: https://example.com/ports\ntitle: a test table\nwhen: {cni: [calico, weave]}\n",
                  ["{f}:3: when.cni[1]: unknown CNI 'weave'"], id="file-when-unknown-cni"),
     pytest.param(one_flow(when="{cni: [calico], cni-mode: [ipipip]}"),
-                 ["{f}:4: flows[0].when.cni-mode[0]: unknown CNI mode 'ipipip'"], id="when-unknown-cni-mode"),
+                 ["{f}:4: flows[0].when.cni-mode[0]: unknown CNI mode 'ipipip'; did you mean 'ipip'?"],
+                 id="when-unknown-cni-mode"),
     pytest.param(one_flow(when="{addons: [ingress-ngnix]}"),
-                 ["{f}:4: flows[0].when.addons[0]: unknown add-on 'ingress-ngnix'"], id="when-unknown-addon"),
+                 ["{f}:4: flows[0].when.addons[0]: unknown add-on 'ingress-ngnix'; did you mean 'ingress-nginx'?"],
+                 id="when-unknown-addon"),
     pytest.param(one_flow(when="{kubernetes: 'before 1.23'}"),
                  ["{f}:4: flows[0].when.kubernetes: 'before 1.23' is not a version range like '>=1.20,<1.23'"],
                  id="when-bad-version-range"),
     pytest.param(one_flow(when="{distribution: [k3os]}"),
-                 ["{f}:4: flows[0].when.distribution[0]: 'k3os' is not one of: kubeadm, k3s, rke or rke2"],
+                 ["{f}:4: flows[0].when.distribution[0]: 'k3os' is not one of: kubeadm, k3s, rke or rke2; did you mean 'k3s'?"],
                  id="when-unknown-distribution"),
     # --- names other files define must agree
     pytest.param("source: https://example.com/ports\ntitle: a test table\nports:\n"
@@ -213,9 +216,9 @@ def break_three_files(spec_dir: str) -> list[str]:
         handle.write(text.replace("ports: 22, to: [bastion]", "ports: 0, to: [bastion]"))
     new = write_case(spec_dir, one_flow(to="[wroker]"))
     return sorted([
-        f"{calico}:{calico_line}: sources: unknown key",
+        f"{calico}:{calico_line}: sources: unknown key; did you mean 'source'?",
         f"{ssh}:{ssh_line}: flows[0].ports: port 0 is out of range 1-65535",
-        f"{new}:4: flows[0].to[0]: unknown role or CIDR set 'wroker'",
+        f"{new}:4: flows[0].to[0]: unknown role or CIDR set 'wroker'; did you mean 'worker'?",
     ])
 
 
@@ -241,7 +244,7 @@ def test_a_broken_definition_is_reported_once_not_at_every_use(spec_dir):
         load_catalog(spec_dir)
     assert [str(p) for p in caught.value.problems] == [
         f"{path}:{line - 1}: title: required",  # reported where the document starts (source:)
-        f"{path}:{line}: titel: unknown key",
+        f"{path}:{line}: titel: unknown key; did you mean 'title'?",
     ]
 
 
@@ -293,7 +296,8 @@ def test_lint_reports_a_bad_stack_file_with_the_catalog(spec_dir, tmp_path, run_
     line = stack.read_text().splitlines().index("    egress: opne") + 1
     code, out, err = run_cli("lint", spec_dir, str(stack))
     assert (code, out) == (1, "")
-    assert err.splitlines() == [f"{stack}:{line}: config.kubeports:cluster.egress: 'opne' is not one of: open or strict"]
+    assert err.splitlines() == [f"{stack}:{line}: config.kubeports:cluster.egress: 'opne' is not one of: open or strict; "
+                                "did you mean 'open'?"]
 
 
 def test_console_script_reports_every_problem_without_traceback(spec_dir):

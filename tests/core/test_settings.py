@@ -48,13 +48,13 @@ def case(old: str, new: str, *expected: str, id: str):
 
 CASES = [
     # unknown keys (typos), at every level
-    case("    egress: open", "    egres: open", f"{{f}}:11: {C}.egres: unknown key", id="unknown-key"),
+    case("    egress: open", "    egres: open", f"{{f}}:11: {C}.egres: unknown key; did you mean 'egress'?", id="unknown-key"),
     case("worker: {count: 2}", "worker: {count: 2, falvor: m1.small}",
-         f"{{f}}:16: {C}.roles.worker.falvor: unknown key", id="unknown-key-in-role"),
+         f"{{f}}:16: {C}.roles.worker.falvor: unknown key; did you mean 'flavor'?", id="unknown-key-in-role"),
     case("  kubeports:cloud: openstack", "  kubeports:cloud: openstack\n  kubeports:clustre: {}",
-         "{f}:3: config.kubeports:clustre: unknown key", id="unknown-kubeports-key"),
+         "{f}:3: config.kubeports:clustre: unknown key; did you mean 'kubeports:cluster'?", id="unknown-kubeports-key"),
     case("cni: {name: calico, mode: ipip}", "cni: {name: calico, mode: ipip, featrues: [typha]}",
-         f"{{f}}:8: {C}.cni.featrues: unknown key", id="unknown-key-in-cni"),
+         f"{{f}}:8: {C}.cni.featrues: unknown key; did you mean 'features'?", id="unknown-key-in-cni"),
     # wrong types
     case("ipFamilies: [IPv4]", "ipFamilies: IPv4", f"{{f}}:10: {C}.ipFamilies: 'IPv4': input should be a valid list",
          id="wrong-type-list"),
@@ -68,7 +68,7 @@ CASES = [
          f"{{f}}:7: {C}.kubernetesVersion: 'one' is not a version like '1.31'", id="bad-version"),
     case("    roles:\n", "    roles: [control-plane]\n    rolez:\n",
          f"{{f}}:14: {C}.roles: ['control-plane']: input should be a valid dictionary",
-         f"{{f}}:15: {C}.rolez: unknown key", id="wrong-type-roles-and-typo-at-once"),
+         f"{{f}}:15: {C}.rolez: unknown key; did you mean 'roles'?", id="wrong-type-roles-and-typo-at-once"),
     # bad CIDRs
     case("admin: [198.51.100.0/24]", "admin: [198.51.100.1/24]",
          f"{{f}}:13: {C}.cidrs.admin[0]: '198.51.100.1/24' has host bits set; did you mean 198.51.100.0/24?",
@@ -89,14 +89,16 @@ CASES = [
          id="control-plane-0-block"),
     case("      worker: {count: 2}", "      wroker: {count: 2}",
          f"{{f}}:16: {C}.roles.wroker: 'wroker' is not one of: control-plane, worker, etcd, load-balancer, "
-         "rancher-server, registry or bastion", id="unknown-role"),
+         "rancher-server, registry or bastion; did you mean 'worker'?", id="unknown-role"),
     # enumerations
     case("egress: open", "egress: closed", f"{{f}}:11: {C}.egress: 'closed' is not one of: open or strict",
          id="egress-closed"),
-    case("egress: open", "egress: Strict", f"{{f}}:11: {C}.egress: 'Strict' is not one of: open or strict",
+    case("egress: open", "egress: Strict",
+         f"{{f}}:11: {C}.egress: 'Strict' is not one of: open or strict; did you mean 'strict'?",
          id="egress-case"),
     case("distribution: kubeadm", "distribution: k3os",
-         f"{{f}}:6: {C}.distribution: 'k3os' is not one of: kubeadm, k3s, rke or rke2", id="unknown-distribution"),
+         f"{{f}}:6: {C}.distribution: 'k3os' is not one of: kubeadm, k3s, rke or rke2; did you mean 'k3s'?",
+         id="unknown-distribution"),
     case("ipFamilies: [IPv4]", "ipFamilies: [IPv4, ipv6]",
          f"{{f}}:10: {C}.ipFamilies[1]: 'ipv6' is not one of: IPv4 or IPv6", id="unknown-family"),
     case("ipFamilies: [IPv4]", "ipFamilies: [IPv4, IPv4]", f"{{f}}:10: {C}.ipFamilies: lists a family twice",
@@ -105,7 +107,7 @@ CASES = [
          "{f}:2: config.kubeports:cloud: 'gcp' is not one of: openstack or aws", id="unknown-cloud"),
     # named-port overrides
     case("ports: {kube-apiserver: 6443}", "ports: {kube-apiserver: 6443, kube-apiservr: 443}",
-         f"{{f}}:12: {C}.ports.kube-apiservr: no spec defines a named port 'kube-apiservr'",
+         f"{{f}}:12: {C}.ports.kube-apiservr: no spec defines a named port 'kube-apiservr'; did you mean 'kube-apiserver'?",
          id="override-nobody-defines"),
     case("ports: {kube-apiserver: 6443}", "ports:\n      kube-apiserver: 0",
          f"{{f}}:13: {C}.ports.kube-apiserver: port 0 is out of range 1-65535", id="override-port-0"),
@@ -115,7 +117,7 @@ CASES = [
          f"{{f}}:12: {C}.ports.kube-apiserver: 'https' must be a port number or a range", id="override-by-name"),
     # CIDR sets
     case("cidrs: {admin: [198.51.100.0/24]}", "cidrs: {admins: [198.51.100.0/24]}",
-         f"{{f}}:13: {C}.cidrs.admins: no spec defines a CIDR set 'admins'", id="cidr-set-nobody-defines"),
+         f"{{f}}:13: {C}.cidrs.admins: no spec defines a CIDR set 'admins'; did you mean 'admin'?", id="cidr-set-nobody-defines"),
     case("cidrs: {admin: [198.51.100.0/24]}", "cidrs: {anywhere: [198.51.100.0/24]}",
          f"{{f}}:13: {C}.cidrs.anywhere: 'anywhere' is built in and cannot be changed", id="cidr-set-anywhere"),
     # cloud settings
@@ -128,14 +130,16 @@ CATALOG_CASES = [
     ("cni: {name: calico, mode: ipip}", "cni: {name: weave, mode: ipip}",
      "{f}:8: " + C + ".cni.name: unknown CNI 'weave'; known: {cnis}", "unknown-cni"),
     ("cni: {name: calico, mode: ipip}", "cni: {name: calico, mode: ipipip}",
-     "{f}:8: " + C + ".cni.mode: unknown mode 'ipipip' for calico; known: {modes}", "unknown-cni-mode"),
+     "{f}:8: " + C + ".cni.mode: unknown mode 'ipipip' for calico; known: {modes}; did you mean 'ipip'?", "unknown-cni-mode"),
     ("cni: {name: calico, mode: ipip}", "cni: {name: calico, mode: ipip, features: [typha, wiregaurd]}",
-     "{f}:8: " + C + ".cni.features[1]: unknown feature 'wiregaurd' for calico; known: {features}",
+     "{f}:8: " + C + ".cni.features[1]: unknown feature 'wiregaurd' for calico; known: {features}; did you mean 'wireguard'?",
      "unknown-cni-feature"),
     ("addons: [ingress-nginx]", "addons: [ingress-nginx, ingress-ngnix]",
-     "{f}:9: " + C + ".addons[1]: unknown add-on 'ingress-ngnix'; known: {addons}", "unknown-addon"),
+     "{f}:9: " + C + ".addons[1]: unknown add-on 'ingress-ngnix'; known: {addons}; did you mean 'ingress-nginx'?",
+     "unknown-addon"),
     ("addons: [ingress-nginx]", "addons:\n      - ingress-nginx\n      - kubevip",
-     "{f}:11: " + C + ".addons[1]: unknown add-on 'kubevip'; known: {addons}", "unknown-addon-block"),
+     "{f}:11: " + C + ".addons[1]: unknown add-on 'kubevip'; known: {addons}; did you mean 'kube-vip'?",
+     "unknown-addon-block"),
 ]
 
 

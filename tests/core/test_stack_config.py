@@ -53,13 +53,13 @@ def case(id: str, old: str, new: str, *expected: str):
 CASES = [
     # --- unknown keys, including keys only a hostile or mangled file holds
     case("unknown-key-in-openstack", "networkId: net-1", "networkID: net-1",
-         f"{{f}}:3: {OS}.networkID: unknown key", f"{{f}}:3: {OS}.networkId: required"),
+         f"{{f}}:3: {OS}.networkID: unknown key; did you mean 'networkId'?", f"{{f}}:3: {OS}.networkId: required"),
     case("unknown-key-in-quota", "quota: {neutronRules: 500}", "quota: {neutronRule: 500}",
-         f"{{f}}:14: {C}.quota.neutronRule: unknown key"),
+         f"{{f}}:14: {C}.quota.neutronRule: unknown key; did you mean 'neutronRules'?"),
     case("empty-key", "    egress: strict\n", '    egress: strict\n    "": 1\n',
          f"{{f}}:11: {C}.'': unknown key"),
     case("blank-edged-key", "    egress: strict\n", '    egress: strict\n    " egress": open\n',
-         f"{{f}}:11: {C}.' egress': unknown key"),
+         f"{{f}}:11: {C}.' egress': unknown key; did you mean 'egress'?"),
     case("key-with-newline", "    egress: strict\n", '    egress: strict\n    "a\\nb": 1\n',
          f"{{f}}:11: {C}.'a\\nb': unknown key"),
     case("key-with-terminal-escape", "    egress: strict\n", '    egress: strict\n    "\\e[2Jx": 1\n',
@@ -82,9 +82,9 @@ CASES = [
          f"{{f}}:8: {C}.cni: 'canal': input should be a valid dictionary or instance of CniSettings"),
     case("cluster-list", "  kubeports:cluster:\n", "  kubeports:cluster: []\n  kubeports:old:\n",
          f"{{f}}:4: {C}: []: input should be a valid dictionary or instance of ClusterSettings",
-         "{f}:5: config.kubeports:old: unknown key"),
+         "{f}:5: config.kubeports:old: unknown key; did you mean 'kubeports:cloud'?"),
     case("cloud-list", "kubeports:cloud: openstack", "kubeports:cloud: [openstack]",
-         "{f}:2: config.kubeports:cloud: ['openstack'] is not one of: openstack or aws"),
+         "{f}:2: config.kubeports:cloud: ['openstack'] is not one of: openstack or aws; did you mean 'openstack'?"),
     case("peer-group-number", "config:\n", "config:\n  kubeports:peerGroups: {etcd: 5}\n",
          "{f}:2: config.kubeports:peerGroups.etcd: 5: input should be a valid string"),
     # --- CIDRs that are not
@@ -135,7 +135,7 @@ CASES = [
     # --- egress: open or strict, nothing else
     case("egress-yaml-boolean", "egress: strict", "egress: true", f"{{f}}:10: {C}.egress: True is not one of: open or strict"),
     case("egress-list", "egress: strict", "egress: [strict]",
-         f"{{f}}:10: {C}.egress: ['strict'] is not one of: open or strict"),
+         f"{{f}}:10: {C}.egress: ['strict'] is not one of: open or strict; did you mean 'strict'?"),
     case("egress-none", "egress: strict", "egress: none", f"{{f}}:10: {C}.egress: 'none' is not one of: open or strict"),
     case("egress-empty", "egress: strict", 'egress: ""', f"{{f}}:10: {C}.egress: '' is not one of: open or strict"),
     # --- references between settings
@@ -143,7 +143,7 @@ CASES = [
          f"{{f}}:15: {C}.externalRoles[0]: role 'etcd' is managed by another stack; set kubeports:peerGroups.etcd "
          "to its security group id"),
     case("roll-is-gone", "    roles:\n", "    roll: [control-plane]\n    roles:\n",  # per-role `rollout` now
-         f"{{f}}:15: {C}.roll: unknown key"),
+         f"{{f}}:15: {C}.roll: unknown key; did you mean 'roles'?"),
     case("peer-group-unknown-role", "config:\n", "config:\n  kubeports:peerGroups: {database: sg-1}\n",
          "{f}:2: config.kubeports:peerGroups.database: 'database' is not one of: control-plane, worker, etcd, "
          "load-balancer, rancher-server, registry or bastion"),
