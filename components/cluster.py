@@ -176,6 +176,12 @@ class Cluster(pulumi.ComponentResource):
         # image pins and rollout steps: `kubeports plan`/`diff` read them (docs/lifecycle.md)
         out["images"] = {role: c.images for role, c in self.roles.items()}
         out["lifecycle"] = {role: c.lifecycle for role, c in self.roles.items()}
+        # what a bootstrapper needs (`kubeports inventory`): every VM with its role, pool and addresses
+        out["nodes"] = {role: c.node_records for role, c in self.roles.items()}
+        pooled = {role: c for role, c in self.roles.items() if None not in c.pools}
+        if pooled:
+            out["pool_private_ips"] = {role: {pool: pulumi.Output.all(*[n.private_ip for n in nodes])
+                                              for pool, nodes in c.pools.items()} for role, c in pooled.items()}
         if self.load_balancer is not None:
             out["load_balancer_address"] = self.load_balancer.address
         out["rule_count"] = self.rule_count
