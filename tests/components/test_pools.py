@@ -192,3 +192,23 @@ def test_a_pool_pin_answers_the_offline_image_lookup(tmp_path):
     [ref] = plan.outputs["images"]["worker"]
     assert (ref["image"], ref["resolved"], ref["pinned"], ref["moved"]) == ("ubuntu-24.04-cuda", "img-cuda-1",
                                                                             "img-cuda-1", False)
+
+
+def test_a_pool_stack_of_another_project_may_have_pools(tmp_path):
+    """examples/worker-pool joins the main stack through kubeports:peerStack; its own pools share
+    its worker group, and its rules (on both stacks' groups) are those of the pool without pools."""
+    example = os.path.join(ROOT, "examples", "worker-pool")
+    pool_file = os.path.join(example, "Pulumi.pool.yaml")
+    program = os.path.join(example, "__main__.py")
+    outputs = {"acme/kubeports/dev": plan_of(DEV).outputs}
+    path = variant(tmp_path, pool_file, "pool", with_workers(
+        {"flavor": "m1.xlarge", "pools": {"default": {"count": 2}, "gpu": {"count": 1, "flavor": "g1.xlarge"}}}))
+    pooled = run_plan(path, program=program, stack_outputs=outputs)
+    plain = run_plan(pool_file, program=program, stack_outputs=outputs)
+    servers = {s.name: s.inputs["flavorName"] for s in pooled.by_type(SERVER)}
+    assert servers == {"dev-pool-a-worker-0": "m1.xlarge", "dev-pool-a-worker-1": "m1.xlarge",
+                       "dev-pool-a-worker-gpu-0": "g1.xlarge"}
+    ports = pooled.by_type("openstack:networking/port:Port")
+    assert {tuple(p.inputs["securityGroupIds"]) for p in ports} == {("dev-pool-a-worker-sg-id",)}
+    rule = "openstack:networking/secGroupRule:SecGroupRule"
+    assert {r.name: r.inputs for r in pooled.by_type(rule)} == {r.name: r.inputs for r in plain.by_type(rule)}
