@@ -128,3 +128,10 @@ def test_without_a_pulumi_cli_it_says_what_to_do(run_cli, tmp_path, monkeypatch)
     assert (code, out, err.splitlines()[-1]) == (1, "", (
         "pulumi stack output --stack dev:1: --pulumi: no `pulumi` on PATH; where it is installed, save "
         "`pulumi stack output --json > FILE` and pass --outputs FILE"))
+
+
+def test_pools_are_groups_of_their_own_and_labels_are_node_labels(run_cli):
+    """examples/node-pools planned offline: kube_node holds every pool, kubeports_worker_<pool> each one."""
+    stack = os.path.join(ROOT, "examples", "node-pools", "Pulumi.pools.yaml")
+    code, out, err = run_cli("inventory", "--stack-file", stack, "--format", "ini")
+    assert (code, out) == (0, read("pools-inventory.ini")), err
