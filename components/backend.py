@@ -18,7 +18,7 @@ import pulumi
 from kubeports.core.lifecycle import NodeSlot
 from kubeports.core.rendered import Listener  # the core's: safety.py expands peers with the same listeners
 from kubeports.core.rules import Rule
-from kubeports.core.settings import STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig
+from kubeports.core.settings import DEFAULT_POOL, STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig, pool_prefix
 from kubeports.core.stackvalues import Secret
 
 __all__ = ["STATEFUL_ROLES"]  # re-exported: bench and tests read it here
@@ -36,6 +36,18 @@ class NodeSpec:
     slots: tuple[NodeSlot, ...]  # one per node: its settings in this rollout step (core/lifecycle.py)
     user_data: str
     public: bool = False  # each VM also gets a public address (the bastion)
+    pool: str | None = None  # the pool of the role these VMs are (None: the role has no pools)
+
+    @property
+    def prefix(self) -> str:
+        """Node names are `<prefix>-<index>`; the role's own and its default pool's are `<cluster>-<role>`."""
+        return pool_prefix(self.cluster, self.role, self.pool)
+
+    @property
+    def pool_tag(self) -> str | None:
+        """The pool a cloud tag names; none for the role's own nodes and its default pool,
+        so making a role's nodes its default pool changes no tag of theirs."""
+        return None if self.pool in (None, DEFAULT_POOL) else self.pool
 
     @property
     def keep_volumes(self) -> bool:

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pulumi
 
+from kubeports.core.project import Project
 from kubeports.core.rules import Rule
 from kubeports.core.settings import LOAD_BALANCER
 
 from .backend import CloudBackend, Listener
 from .loadbalancer import LoadBalancer, LoadBalancerArgs
 from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs
+from .wiring import cluster_inputs, load, log_notes, running_stack_file
 
 
 class ClusterArgs:
@@ -85,6 +88,46 @@ class Cluster(pulumi.ComponentResource):
     load_balancer: LoadBalancer | None
     security_group_ids: dict[str, pulumi.Output[str]]
     api_endpoint: pulumi.Output[str]
+    rule_count: int
+
+    @classmethod
+    def from_stack_config(cls, name: str | None = None, opts: pulumi.ResourceOptions | None = None, *,
+                          stack_file: str | None = None) -> Cluster:
+        """The running stack's cluster in one line: `Cluster.from_stack_config().export()`.
+
+        Reads the stack's `kubeports:*` config as the engine hands it over (so `pulumi config
+        set` values count) and its stack file for line numbers (`stack_file`, default
+        `Pulumi.<stack>.yaml` in the directory Pulumi runs the program in), then does what
+        `from_config` does. `name` defaults to `kubeports:cluster.name`."""
+        from .runtime_config import kubeports_config  # the engine's config map: only a running program has one
+
+        return cls._from_project(name, load(kubeports_config(), stack_file or running_stack_file()), opts)
+
+    @classmethod
+    def from_config(cls, name: str | None, config: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None, *,
+                    stack_file: str | None = None) -> Cluster:
+        """A cluster from the stack-config shape as plain data, with all the wiring done.
+
+        :param name: the component's name; None: `kubeports:cluster.name`.
+        :param config: `{"kubeports:cloud": "openstack", "kubeports:cluster": {...}, ...}`, as in
+            a stack file's `config:`; the keys may also come without the `kubeports:` namespace
+            (`{"cloud": ..., "cluster": ...}`, a component package's inputs).
+        :param opts: the component's resource options.
+        :param stack_file: a file the config came from, for the line numbers of errors.
+
+        Validates and resolves the config as `kubeports lint`/`rules`/`plan` do (bad input
+        raises pulumi.RunError, one `path:line: field: message` per problem, before any
+        resource is registered), logs the resolver's notes (pulumi.log), and wires backend,
+        rules, routes_pod_ips, the API and load-balancer ports, `kubeports:peerGroups` and,
+        with `kubeports:peerStack`, that stack's group ids for external roles and as the
+        sibling groups of every local role (one StackReference, `<name>-peer-stack`)."""
+        return cls._from_project(name, load(config, stack_file), opts)
+
+    @classmethod
+    def _from_project(cls, name: str | None, project: Project, opts: pulumi.ResourceOptions | None) -> Cluster:
+        name = name or project.stack.cluster.name
+        log_notes(project)
+        return cls(name, ClusterArgs(**cluster_inputs(project, name, opts)), opts)
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kubeports:index:Cluster", name, None, opts)
@@ -109,7 +152,9 @@ class Cluster(pulumi.ComponentResource):
         named = {r.role for r in rules} | {r.peer for r in rules if r.peer_kind == "role"}
         missing = sorted(named - set(group_ids) - set(parts))  # a local group-less LB: its cloud module renders it
         if missing:  # a rule without its peer's group would open the port to everyone
-            raise ValueError(f"rules name roles with no group id: {missing}; set kubeports:peerGroups")
+            raise ValueError(f"rules name roles with no group id: {missing}; pass their ids in "
+                             "ClusterArgs.peer_group_ids (Cluster.from_stack_config reads them from "
+                             "kubeports:peerGroups and kubeports:peerStack)")
         for role, comp in parts.items():
             comp.add_rules([r for r in rules if r.role == role], group_ids)
         external = [r for r in rules if r.role not in parts]
@@ -117,7 +162,36 @@ class Cluster(pulumi.ComponentResource):
         self.security_group_ids = {role: comp.security_group_id for role, comp in parts.items()
                                    if comp.security_group_id is not None}
         self.api_endpoint = self._api_endpoint(args)
+        self.rule_count = len(args.rules)
         self.register_outputs({"security_group_ids": self.security_group_ids, "api_endpoint": self.api_endpoint})
+
+    def outputs(self) -> dict[str, Any]:
+        """What `export()` exports: stack output name -> value (README "Stack outputs")."""
+        out: dict[str, Any] = {"security_group_ids": self.security_group_ids, "api_endpoint": self.api_endpoint}
+        for role, component in self.roles.items():
+            out[f"{role}_instance_ids"] = component.instance_ids
+            out[f"{role}_private_ips"] = component.private_ips
+            if component.public:
+                out[f"{role}_public_ips"] = component.public_ips
+        # image pins and rollout steps: `kubeports plan`/`diff` read them (docs/lifecycle.md)
+        out["images"] = {role: c.images for role, c in self.roles.items()}
+        out["lifecycle"] = {role: c.lifecycle for role, c in self.roles.items()}
+        # what a bootstrapper needs (`kubeports inventory`): every VM with its role, pool and addresses
+        out["nodes"] = {role: c.node_records for role, c in self.roles.items()}
+        pooled = {role: c for role, c in self.roles.items() if None not in c.pools}
+        if pooled:
+            out["pool_private_ips"] = {role: {pool: pulumi.Output.all(*[n.private_ip for n in nodes])
+                                              for pool, nodes in c.pools.items()} for role, c in pooled.items()}
+        if self.load_balancer is not None:
+            out["load_balancer_address"] = self.load_balancer.address
+        out["rule_count"] = self.rule_count
+        return out
+
+    def export(self) -> Cluster:
+        """Export `outputs()` as the stack's outputs; returns the cluster."""
+        for key, value in self.outputs().items():
+            pulumi.export(key, value)
+        return self
 
     def _load_balancer(self, name: str, args: ClusterArgs) -> LoadBalancer | None:
         """The cloud's load balancer: one listener, api_lb_port -> the control plane's API port."""

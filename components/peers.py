@@ -17,11 +17,12 @@ class PeerStack:
 
     :param stack_name: the stack, as `pulumi stack ls` shows it (e.g. `acme/kubeports/dev`).
     :param resource_name: the StackReference's name in this stack.
+    :param opts: its resource options (e.g. the parent of a component that reads it).
     """
 
-    def __init__(self, stack_name: str, resource_name: str = "peer-stack"):
+    def __init__(self, stack_name: str, resource_name: str = "peer-stack", opts: pulumi.ResourceOptions | None = None):
         self.stack_name = stack_name
-        self.reference = pulumi.StackReference(resource_name, stack_name=stack_name)
+        self.reference = pulumi.StackReference(resource_name, stack_name=stack_name, opts=opts)
         self.group_ids: pulumi.Output[dict[str, str]] = self.reference.require_output("security_group_ids")
 
     def group_id(self, role: str) -> pulumi.Output[str]:

@@ -6,6 +6,9 @@ Rules of this file:
   peer group ids and creates them itself; inside a Cluster, the Cluster creates every
   group first and then calls `add_rules`, which breaks control-plane <-> worker cycles;
 - VMs never depend on rules, so a port-spec change cannot replace a VM;
+- a role with pools (`roles.<role>.pools`) has one group and, per pool, its own VMs
+  (names `<cluster>-<role>-<pool>-<index>`, one rollout each); the role's own nodes and
+  its `default` pool are named `<cluster>-<role>-<index>`, so adding pools renames nothing;
 - `load-balancer` is no NodeRole: it has no VMs (components/loadbalancer.py).
 """
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from kubeports.core.lifecycle import node_slots, rollout_status
+from kubeports.core.lifecycle import node_slots, role_lifecycle
 from kubeports.core.rules import Rule
 from kubeports.core.settings import RoleSettings
 
@@ -46,8 +49,9 @@ class NodeRole(pulumi.ComponentResource):
 
     Use a subclass (Worker, ControlPlane, ...): it fixes `role` and the type token
     `kubeports:index:<Class>`. Outputs: `security_group_id`, `instance_ids`, `private_ips`,
-    `images` (each image name, what it resolves to now, the pinned id) and `lifecycle`
-    (the rollout step: kubeports.core.lifecycle.rollout_status).
+    `images` (each image name, what it resolves to now, the pinned id), `lifecycle`
+    (the rollout step: kubeports.core.lifecycle.role_lifecycle) and `node_records` (one
+    per VM: name, pool, private_ip, labels; public_ip for a public role).
     Standalone (rules given in args) it creates its own rules; in a Cluster the Cluster
     calls `add_rules` once every group exists.
     """
@@ -65,21 +69,27 @@ class NodeRole(pulumi.ComponentResource):
         group = args.backend.security_group(name, self.role, child)
         self.security_group_id = group.id
         cluster = args.backend.cluster
-        spec = NodeSpec(
-            cluster=cluster.name, role=self.role, settings=args.settings, routes_pod_ips=args.routes_pod_ips,
-            pod_cidrs=tuple(cluster.pod_cidrs),
-            slots=node_slots(args.settings),
-            user_data=default_user_data(cluster.name, self.role), public=self.public,
-        )
-        nodes = args.backend.nodes(spec, group.id, child)
+        self.pools: dict[str | None, tuple[Node, ...]] = {}
+        records = []
+        for pool, settings in args.settings.node_pools():
+            spec = NodeSpec(
+                cluster=cluster.name, role=self.role, settings=settings, routes_pod_ips=args.routes_pod_ips,
+                pod_cidrs=tuple(cluster.pod_cidrs),
+                slots=node_slots(settings),
+                user_data=default_user_data(cluster.name, self.role), public=self.public, pool=pool,
+            )
+            self.pools[pool] = tuple(args.backend.nodes(spec, group.id, child))
+            records += [node_record(node, pool, settings.labels) for node in self.pools[pool]]
+        nodes = [node for pool_nodes in self.pools.values() for node in pool_nodes]
         self.nodes: tuple[Node, ...] = tuple(nodes)  # e.g. the members of a load balancer
         self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
         self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
+        self.node_records = pulumi.Output.all(*records)
         # which image ids the nodes run or would run, and where this rollout step is
         refs = sorted(args.backend.image_refs.get(self.role, []), key=lambda r: (r.image, r.pinned or ""))
         self.images = pulumi.Output.all(*[ref.to_output() for ref in refs])
-        self.lifecycle = rollout_status(self.role, args.settings)
+        self.lifecycle = role_lifecycle(cluster.name, self.role, args.settings)
         if args.rules is not None:
             rules = [r for r in args.rules if r.role == self.role]
             group_ids = {**args.peer_group_ids, self.role: self.security_group_id}
@@ -88,7 +98,8 @@ class NodeRole(pulumi.ComponentResource):
                 raise ValueError(f"{self.role} rules name peers with no group id: {missing}; pass peer_group_ids")
             self.add_rules(rules, group_ids)
         outputs = {"security_group_id": self.security_group_id, "instance_ids": self.instance_ids,
-                   "private_ips": self.private_ips, "images": self.images, "lifecycle": self.lifecycle}
+                   "private_ips": self.private_ips, "images": self.images, "lifecycle": self.lifecycle,
+                   "nodes": self.node_records}
         if self.public:
             outputs["public_ips"] = self.public_ips
         self.register_outputs(outputs)
@@ -96,6 +107,15 @@ class NodeRole(pulumi.ComponentResource):
     def add_rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]]) -> None:
         """Create `rules` (all on this role) as children; `group_ids` maps every role they name to its group."""
         self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
+
+
+def node_record(node: Node, pool: str | None, labels: Mapping[str, str]) -> pulumi.Output[dict]:
+    """One VM as the `nodes` stack output lists it (what a bootstrapper's inventory needs)."""
+    fields: dict[str, pulumi.Input] = {"name": node.name, "pool": pool, "private_ip": node.private_ip,
+                                       "labels": dict(sorted(labels.items()))}
+    if node.public_ip is not None:
+        fields["public_ip"] = node.public_ip
+    return pulumi.Output.all(**fields)
 
 
 class ControlPlane(NodeRole):

@@ -130,7 +130,7 @@ class AwsBackend(CloudBackend):
         nodes = []
         for slot in spec.slots:
             node = slot.settings
-            name = f"{spec.cluster}-{spec.role}-{slot.index}"
+            name = f"{spec.prefix}-{slot.index}"
             subnet = settings.subnet_ids[slot.index % len(settings.subnet_ids)]
             keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing,
                                           ignore_changes=["ami"] if spec.hold_image(slot) else None)
@@ -149,7 +149,8 @@ class AwsBackend(CloudBackend):
                                    "delete_on_termination": not spec.keep_volumes},
                 user_data=user_data_input(settings.user_data, spec.user_data),
                 tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role,
-                      "kubeports/generation": slot.generation},
+                      "kubeports/generation": slot.generation,
+                      **({"kubeports/pool": spec.pool_tag} if spec.pool_tag else {})},
                 opts=pulumi.ResourceOptions.merge(opts, keep),
             )
             public_ip = None

@@ -248,7 +248,7 @@ class OpenStackBackend(CloudBackend):
         deleteBeforeReplace out loud; nothing in it ever changes."""
         settings = self.stack.openstack
         assert settings is not None  # StackConfig guarantees it for cloud openstack
-        prefix = f"{spec.cluster}-{spec.role}"
+        prefix = spec.prefix  # one server group per pool: anti-affinity among alike nodes
         server_group = openstack.compute.ServerGroup(
             f"{prefix}-servers", name=prefix, policies="soft-anti-affinity",  # a str in pulumi-openstack 5.x
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)))
@@ -301,7 +301,8 @@ class OpenStackBackend(CloudBackend):
                 scheduler_hints=[{"group": server_group.id}],
                 user_data=user_data_input(settings.user_data, spec.user_data),
                 metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role,
-                          "kubeports-node": name, "kubeports-generation": slot.generation},
+                          "kubeports-node": name, "kubeports-generation": slot.generation,
+                          **({"kubeports-pool": spec.pool_tag} if spec.pool_tag else {})},
                 opts=pulumi.ResourceOptions.merge(opts, keep),
             )
             public_ip = None

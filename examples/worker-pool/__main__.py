@@ -10,46 +10,28 @@ pool's own rules, the flows across the two stacks:
 - rules on a main group that reference the pool's workers (the API, 6443, from the
   pool): this stack creates them, attached to the main stack's group id.
 Flows between two workers are also made between the pool's and the main stack's
-worker groups, both ways (`sibling_group_ids`), so the pools reach each other.
+worker groups, both ways (sibling groups), so the pools reach each other.
+`Cluster.from_stack_config()` wires all of it; this file only insists on a peer stack.
 
-All config is `kubeports:*`, validated exactly as in the main project.
+All config is `kubeports:*`, validated exactly as in the main project. Pools of one
+role inside one stack need no second project: `kubeports:cluster.roles.worker.pools`
+(docs/configuration.md).
 """
 import os
 
 import pulumi
 
-from kubeports.components import Cluster, ClusterArgs, backend_for
-from kubeports.components.peers import PeerStack, peer_group_ids
-from kubeports.components.runtime_config import kubeports_config
-from kubeports.core.errors import KubeportsError
-from kubeports.core.project import load_project, stack_path
+from kubeports.components import Cluster
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main() -> None:
-    try:
-        project = load_project(stack_path(pulumi.get_stack(), root=HERE), config=kubeports_config())
-    except KubeportsError as exc:
-        raise pulumi.RunError(str(exc)) from None
-    stack = project.stack
-    if stack.peer_stack is None:
-        raise pulumi.RunError("kubeports:peerStack: required; name the main stack, e.g. acme/kubeports/dev")
-    main_stack = PeerStack(stack.peer_stack)
-    cluster = Cluster(stack.cluster.name, ClusterArgs(
-        backend=backend_for(stack),
-        rules=project.resolution.rules,
-        routes_pod_ips=project.routes_pod_ips,
-        peer_group_ids=peer_group_ids(stack, main_stack),
-        sibling_group_ids={role: main_stack.group_id(role) for role in stack.cluster.roles},
-        api_port=project.port("kube-apiserver")[0],
-    ))
-    for note in project.resolution.notes:
-        pulumi.log.info(f"kubeports: {note}")
-    pulumi.export("security_group_ids", cluster.security_group_ids)
-    for role, component in cluster.roles.items():
-        pulumi.export(f"{role}_instance_ids", component.instance_ids)
-        pulumi.export(f"{role}_private_ips", component.private_ips)
+    if not pulumi.Config("kubeports").get("peerStack"):
+        raise pulumi.RunError(f"{os.path.join(HERE, f'Pulumi.{pulumi.get_stack()}.yaml')}:1: kubeports:peerStack: "
+                              "required; name the main stack, e.g. acme/kubeports/dev")
+    Cluster.from_stack_config(stack_file=os.environ.get("KUBEPORTS_STACK_FILE")
+                              or os.path.join(HERE, f"Pulumi.{pulumi.get_stack()}.yaml")).export()
 
 
 if __name__ == "__main__":

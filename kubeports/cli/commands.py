@@ -21,6 +21,7 @@ from .catalog import cmd_lint, cmd_rules, cmd_schema, lint_arguments, rules_argu
 from .common import add_stack_args
 from .diff import cmd_diff
 from .export import cmd_export
+from .inventory import inventory_arguments
 
 
 class MissingDependency(Exception):
@@ -117,6 +118,15 @@ def run_adopt_command(args: argparse.Namespace) -> int:
     return cmd_adopt(args)
 
 
+def run_inventory_command(args: argparse.Namespace) -> int:
+    from .inventory import cmd_inventory
+
+    try:
+        return cmd_inventory(args)
+    except ModuleNotFoundError as exc:  # the offline plan needs pulumi; --outputs and --pulumi do not
+        raise (missing_pulumi(exc) or exc) from None
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("lint", "validate port specs and stack files", lint_arguments, cmd_lint),
     Command("rules", "print the resolved rules of a stack", rules_arguments, cmd_rules),
@@ -128,4 +138,6 @@ COMMANDS: tuple[Command, ...] = (
     Command("adopt", "write a `pulumi import` file for live groups and rules that already match", adopt_arguments,
             run_adopt_command),
     Command("export", "export a stack's rules as nftables or a firewall change request", export_arguments, cmd_export),
+    Command("inventory", "print an Ansible inventory (kubespray's groups) of a stack's nodes, for the bootstrapper",
+            inventory_arguments, run_inventory_command),
 )

@@ -6,6 +6,8 @@ Rules of this file:
   replaces exactly the nodes (k-1)*m .. k*m-1 and each `pulumi up` is one step;
 - every node's settings are explicit (a per-node pin), so an offline plan shows what
   each node runs, and two plans compare node by node;
+- a role with pools rolls out per pool: each pool has its own rollout, step and
+  maxUnavailable, as if it were a role of its own;
 - a node's `generation` is a digest of its settings as written (never of a lookup
   result): it names the node's port, so a node whose settings move gets a new port
   and its server can be created before the old one is deleted (see components/clouds/).
@@ -17,7 +19,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from .settings import NodeSettings, RoleSettings
+from .settings import NodeSettings, RoleSettings, pool_prefix
 
 NODE_FIELDS = tuple(NodeSettings.model_fields)
 
@@ -82,6 +84,18 @@ def rollout_status(role_name: str, role: RoleSettings) -> dict:
         out.update(step=role.rollout.step, replacing=[s.index for s in slots if s.replacing],
                    moved=sum(s.moved for s in slots), done=done)
         if done:
-            out["next"] = (f"{role_name}: rollout done; move the rollout's settings into the role and remove "
+            where = "pool" if "/" in role_name else "role"
+            out["next"] = (f"{role_name}: rollout done; move the rollout's settings into the {where} and remove "
                            "`rollout` (no node changes)")
     return out
+
+
+def role_lifecycle(cluster: str, role_name: str, role: RoleSettings) -> dict:
+    """`lifecycle.<role>`: rollout_status, or for a role with pools the totals and, under
+    `pools`, each pool's rollout_status with `nodes`, the prefix of its node names."""
+    if role.pools is None:
+        return rollout_status(role_name, role)
+    pools = {name: {**rollout_status(f"{role_name}/{name}", settings), "nodes": pool_prefix(cluster, role_name, name)}
+             for name, settings in role.node_pools()}
+    return {"count": role.count, "maxUnavailable": sum(p["maxUnavailable"] for p in pools.values()),
+            "stepsToFinish": max(p["stepsToFinish"] for p in pools.values()), "pools": pools}

@@ -11,6 +11,7 @@ Rules of this file:
   group needs 2 free rules for that moment;
 - Nova counts server groups per project (10) and members per group (10): each role
   with VMs is one server group of `count` members, so the 11th server of a role fails;
+  a role with pools has one server group per pool (anti-affinity among alike nodes);
 - the numbers come from the stack (`kubeports:cluster.quota`), defaults from the
   providers' documented defaults; `quota_headroom` says what is left, in the same terms.
 """
@@ -81,14 +82,17 @@ def _neutron(rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
 
 
 def nova_server_groups(cluster: ClusterSettings) -> dict[str, int]:
-    """role -> members of its server group (one per role with VMs, see components/clouds/openstack.py)."""
-    return {role: s.count for role, s in sorted(cluster.roles.items()) if role != LOAD_BALANCER}
+    """role (`role/pool` for a pool) -> members of its server group: one per role with VMs,
+    or per pool of a role with pools (see components/clouds/openstack.py)."""
+    return {role if pool is None else f"{role}/{pool}": s.count
+            for role, settings in sorted(cluster.roles.items()) if role != LOAD_BALANCER
+            for pool, s in settings.node_pools()}
 
 
 def _nova(cluster: ClusterSettings) -> list[str]:
     quota = cluster.quota
     groups = nova_server_groups(cluster)
-    problems = [f"Nova quota: role {role} has {n} servers in its server group; the project allows "
+    problems = [f"Nova quota: {'pool' if '/' in role else 'role'} {role} has {n} servers in its server group; the project allows "
                 f"{quota.nova_server_group_members} per group (kubeports:cluster.quota.novaServerGroupMembers): "
                 f"{NOVA_REMEDY}" for role, n in groups.items() if n > quota.nova_server_group_members]
     if len(groups) > quota.nova_server_groups:

@@ -9,6 +9,7 @@ Rules of this file:
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -90,6 +91,42 @@ class RolloutSettings(NodeSettings):
         "nodes 0 .. step*maxUnavailable-1 run the new settings; raise it by one per `pulumi up`"))
 
 
+LABEL_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_PREFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _labels(value: Any) -> Any:
+    """Kubernetes label syntax (apimachinery validation.IsQualifiedName / IsValidLabelValue):
+    the bootstrapper hands them to the kubelet, which refuses a bad one at join time."""
+    if not isinstance(value, dict):
+        return value
+    for key, text in value.items():
+        if not isinstance(key, str) or not isinstance(text, str):
+            raise At((key,), f"{text!r}: a label value is a string (quote numbers and booleans)")
+        prefix, _, name = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not LABEL_PREFIX_RE.match(prefix))) or not LABEL_NAME_RE.match(name):
+            raise At((key,), "is not a label key: [prefix/]name, name at most 63 of A-Z a-z 0-9 - _ . "
+                     "beginning and ending alphanumeric, prefix a DNS subdomain")
+        if text and not LABEL_NAME_RE.match(text):
+            raise At((key,), f"{text!r} is not a label value: at most 63 of A-Z a-z 0-9 - _ . beginning and "
+                     "ending alphanumeric, or empty")
+    return value
+
+
+Labels = Annotated[dict[str, str], BeforeValidator(_labels)]
+DEFAULT_POOL = "default"  # the pool whose nodes keep the role's own names (see pool_prefix)
+
+
+class PoolSettings(NodeSettings):
+    """One named pool of a role's nodes: its fields win over the role's, which are the defaults."""
+
+    count: int = Field(ge=0, le=10_000)
+    max_unavailable: int | None = Field(None, alias="maxUnavailable", ge=1, le=10_000,
+                                        description="nodes a rollout step of this pool replaces at most; default the role's")
+    rollout: RolloutSettings | None = Field(None, description="move this pool's nodes to new settings, step by step")
+    labels: Labels = Field(default_factory=dict, description="node labels, over the role's (handed to the bootstrapper)")
+
+
 class RoleSettings(NodeSettings):
     count: int = Field(ge=0, le=10_000)  # hostile input: a plan (or `pulumi up`) would loop for ever
     protect: bool = Field(False, description="Pulumi protect: the instances cannot be deleted by `pulumi up`")
@@ -98,6 +135,56 @@ class RoleSettings(NodeSettings):
     rollout: RolloutSettings | None = Field(None, description="move the nodes to new settings, step by step")
     delete_volume_on_replace: bool | None = Field(None, alias="deleteVolumeOnReplace", description=(
         "a replaced node's boot volume is deleted with it; default: kept for etcd and control-plane"))
+    labels: Labels = Field(default_factory=dict, description="node labels (handed to the bootstrapper)")
+    pools: dict[Name, PoolSettings] | None = Field(None, min_length=1, description=(
+        "named pools of this role's nodes, sharing its security group; count is then per pool"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_of_pools(cls, value: Any) -> Any:
+        """With pools, the role's count is theirs together: written only per pool."""
+        if isinstance(value, dict) and isinstance(value.get("pools"), dict):
+            if "count" in value:
+                raise At(("count",), "with pools, count is per pool (pools.<name>.count)")
+            counts = [p.get("count") for p in value["pools"].values() if isinstance(p, dict)]
+            if all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+                value = {**value, "count": sum(counts)}
+            else:
+                value = {**value, "count": 0}  # the pool's own count reports what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _pools_roll_out_alone(self) -> RoleSettings:
+        if self.pools is not None and self.rollout is not None:
+            raise At(("rollout",), "with pools, a rollout is per pool (pools.<name>.rollout)")
+        return self
+
+    def node_pools(self) -> tuple[tuple[str | None, RoleSettings], ...]:
+        """(pool name, its settings as a role of its own), by name; without pools one
+        unnamed pool: the role itself. A pool's fields win over the role's; a pool naming
+        a new image without its id drops the role's pin (as a rollout does)."""
+        if self.pools is None:
+            return ((None, self),)
+        out = []
+        for name, pool in sorted(self.pools.items()):
+            values = {f: getattr(self, f) for f in type(self).model_fields if f not in ("pools", "rollout", "labels")}
+            values.update({f: getattr(pool, f) for f in NodeSettings.model_fields if getattr(pool, f) is not None})
+            if pool.image is not None and pool.image_id is None:
+                values["image_id"] = None
+            values.update(count=pool.count, rollout=pool.rollout, labels={**self.labels, **pool.labels},
+                          max_unavailable=pool.max_unavailable or self.max_unavailable, pools=None)
+            out.append((name, RoleSettings.model_construct(**values)))  # every value was validated where it was read
+        return tuple(out)
+
+
+def pool_prefix(cluster: str, role: str, pool: str | None) -> str:
+    """What a pool's node names start with: `<cluster>-<role>-<pool>`; the role's own nodes
+    and the `default` pool keep `<cluster>-<role>`, so a role's nodes become its default
+    pool, and a pool is added beside them, without renaming a node."""
+    return f"{cluster}-{role}" if pool in (None, DEFAULT_POOL) else f"{cluster}-{role}-{pool}"
+
+
+POOLLESS_ROLES = ("control-plane", "etcd", LOAD_BALANCER)  # quorum and rollout order span the role; no VMs
 
 
 class CniSettings(_Model):
@@ -189,12 +276,14 @@ class ClusterSettings(_Model):
     @classmethod
     def _load_balancer_count(cls, value: Any) -> Any:
         """The load-balancer role is the cloud's load balancer: no VMs, so `count` may be omitted."""
-        if isinstance(value, dict) and isinstance(value.get(LOAD_BALANCER), dict):
+        if isinstance(value, dict) and isinstance(value.get(LOAD_BALANCER), dict) and "pools" not in value[LOAD_BALANCER]:
             value = {**value, LOAD_BALANCER: {"count": 0, **value[LOAD_BALANCER]}}
         return value
 
     @model_validator(mode="after")
     def _roles(self) -> ClusterSettings:
+        for role, settings in sorted(self.roles.items()):
+            _pools_fit(self.name, role, settings)
         cp = self.roles.get("control-plane")
         if cp is not None and cp.count == 0:
             raise At(("roles", "control-plane", "count"), "a control plane needs at least 1 node")
@@ -246,6 +335,21 @@ def replaceable_at_once(role: str, count: int, roles: Any) -> int:
     if role == "control-plane":
         return count - 1
     return count
+
+
+def _pools_fit(cluster: str, role: str, settings: RoleSettings) -> None:
+    """Pools only where nodes are interchangeable, and every node name a host name."""
+    if settings.pools is None:
+        return
+    if role in POOLLESS_ROLES:
+        raise At(("roles", role, "pools"), f"the {role} role has no pools: "
+                 + ("the load balancer has no VMs" if role == LOAD_BALANCER else
+                    "its nodes are one quorum with one rollout order"))
+    for name in settings.pools:
+        longest = f"{pool_prefix(cluster, role, name)}-9999"
+        if len(longest) > 63:
+            raise At(("roles", role, "pools", name), f"node names {pool_prefix(cluster, role, name)}-<index> would "
+                     f"be {len(longest)} characters; host names have at most 63: shorten the pool name")
 
 
 def _rollout_keeps_quorum(role: str, settings: RoleSettings, roles: Any) -> None:

@@ -279,11 +279,15 @@ def project_name_of(program: str) -> str:
 
 
 def stack_pins(config: Mapping[str, Any]) -> dict[str, str]:
-    """image name -> imageId as the stack file pins them (roles and their rollouts)."""
+    """image name -> imageId as the stack file pins them (roles, their pools and rollouts)."""
     cluster = config.get("kubeports:cluster")
     roles = cluster.get("roles") if isinstance(cluster, Mapping) else None
     pins: dict[str, str] = {}
+    parts = []
     for role in (roles or {}).values() if isinstance(roles, Mapping) else ():
+        pools = role.get("pools") if isinstance(role, Mapping) else None
+        parts += [role, *(pools.values() if isinstance(pools, Mapping) else ())]
+    for role in parts:
         for part in (role, role.get("rollout") if isinstance(role, Mapping) else None):
             if isinstance(part, Mapping) and isinstance(part.get("image"), str) and isinstance(part.get("imageId"), str):
                 pins.setdefault(part["image"], part["imageId"])

@@ -5,7 +5,9 @@ limits. Pure: reads two plans' JSON and their diff (kubeports.plan.compare), no 
 Rules of this file:
 - a node is a server (OpenStack Instance, AWS Instance); it counts as replaced when the
   server is replaced, deleted, or held by nothing while its port is re-created;
-- the limits come from the new plan's `lifecycle` output (maxUnavailable per role) and
+- the limits come from the new plan's `lifecycle` output (maxUnavailable per role, or
+  per pool: a role with pools is one step per pool, `role/pool`, its nodes told apart by
+  their names, `lifecycle.<role>.pools.<pool>.nodes` + `-<index>`) and
   from kubeports.core.settings.replaceable_at_once (etcd quorum); a step over either is
   a refusal `kubeports diff` prints first;
 - image notes come from the `images` output: a pinned name that now resolves elsewhere,
@@ -74,15 +76,38 @@ def role_steps(plan_diff: PlanDiff, old_plan: Mapping[str, Any], new_plan: Mappi
             by_role.setdefault(change.role, []).append(NodeStep(change.name, "replace", order))
         elif change.action in ("create", "delete"):
             by_role.setdefault(change.role, []).append(NodeStep(change.name, change.action, ""))
-    roles = sorted(set(by_role) | set(lifecycle))
+    by_role, limits = _by_pool(by_role, lifecycle)
+    roles = sorted(set(by_role) | set(limits))
     out = []
     for role in roles:
-        info = lifecycle.get(role) or {}
+        info = limits.get(role) or {}
         count = int(info.get("count", 0))
         out.append(RoleStep(role, count, int(info.get("maxUnavailable", 1)), tuple(sorted(by_role.get(role, []),
                             key=lambda n: n.name)), replaceable_at_once(role, count, lifecycle),
                             info.get("step"), int(info.get("stepsToFinish", 0))))
     return out
+
+
+def _by_pool(by_role: dict[str, list[NodeStep]], lifecycle: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Nodes and limits with each role that has pools split into its pools (`role/pool`)."""
+    nodes: dict[str, list[NodeStep]] = {}
+    limits: dict[str, Any] = {}
+    for role in sorted(set(by_role) | set(lifecycle)):
+        info = lifecycle.get(role) or {}
+        pools = info.get("pools") if isinstance(info, Mapping) else None
+        if not isinstance(pools, Mapping):
+            nodes[role], limits[role] = by_role.get(role, []), info
+            continue
+        for step in by_role.get(role, []):
+            owner = next((name for name, pool in sorted(pools.items()) if _named_by(step.name, pool.get("nodes"))), None)
+            nodes.setdefault(f"{role}/{owner}" if owner else role, []).append(step)
+        limits.update({f"{role}/{name}": pool for name, pool in pools.items()})
+    return {k: v for k, v in nodes.items() if v}, limits
+
+
+def _named_by(node: str, prefix: Any) -> bool:
+    """`dev-worker-gpu-3` is a node of the pool whose names start `dev-worker-gpu`."""
+    return isinstance(prefix, str) and node.startswith(prefix + "-") and node[len(prefix) + 1:].isdigit()
 
 
 def image_notes(outputs: Mapping[str, Any]) -> list[str]:

@@ -15,7 +15,8 @@ def test_no_command_registers_itself():
     """The command table is the only place that lists commands; nothing else touches it."""
     from kubeports.cli import app, commands
 
-    assert [c.name for c in commands.COMMANDS] == ["lint", "rules", "schema", "plan", "diff", "audit", "adopt", "export"]
+    assert [c.name for c in commands.COMMANDS] == ["lint", "rules", "schema", "plan", "diff", "audit", "adopt", "export",
+                                                  "inventory"]
     users = sorted(m for m, targets in GRAPH.items() if "kubeports.cli.commands.COMMANDS" in targets)
     assert users == ["kubeports.cli.app"]
     choices = app.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]

@@ -229,13 +229,14 @@ def test_pinned_peer_groups_win_over_the_main_stack(tmp_path):
 
 
 def test_the_main_program_joins_through_peer_stack_too():
-    """The main project's own program reads kubeports:peerStack the same way (without sibling groups)."""
+    """The main project's own program wires kubeports:peerStack exactly as the example does
+    (both are Cluster.from_stack_config): the same resources, inputs and options."""
     plan = run_plan(POOL_FILE, stack_outputs={MAIN: plan_of(MAIN_FILE).outputs})
     [ref] = plan.by_type("pulumi:pulumi:StackReference")
     assert ref.inputs["name"] == MAIN
     api = {r.name: r for r in rules_in(plan)}["dev-pool-a-control-plane-in-tcp-6443-from-worker-v4"]
     assert (group_of(api), peer_of(api)) == (MAIN_CONTROL_PLANE, POOL_WORKERS)
-    assert MAIN_WORKERS not in {group_of(r) for r in rules_in(plan)} | {peer_of(r) for r in rules_in(plan)}
+    assert {r.name: r.inputs for r in plan.resources} == {r.name: r.inputs for r in pool_plan().resources}
 
 
 # A program that fails halfway leaves failed Pulumi outputs behind, which asyncio reports on
@@ -291,7 +292,7 @@ def test_the_pool_plans_from_the_command_line(tmp_path):
                        "--stack-outputs", f"{MAIN}={main_plan}")
     assert result.returncode == 0, result.stderr
     resources = {r["name"]: r for r in json.loads(result.stdout)["resources"]}
-    assert resources["peer-stack"]["type"] == "pulumi:pulumi:StackReference"
+    assert resources["dev-pool-a-peer-stack"]["type"] == "pulumi:pulumi:StackReference"
     api = resources["dev-pool-a-control-plane-in-tcp-6443-from-worker-v4"]["inputs"]
     assert (api["securityGroupId"], api["remoteGroupId"]) == (MAIN_CONTROL_PLANE, POOL_WORKERS)
 

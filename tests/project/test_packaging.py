@@ -159,3 +159,39 @@ def test_the_worker_pool_example_runs_on_the_installed_package(installed, tmp_pa
     rules = {r["name"]: r["inputs"] for r in json.loads(plan.stdout)["resources"]}
     api = rules["dev-pool-a-control-plane-in-tcp-6443-from-worker-v4"]
     assert (api["securityGroupId"], api["remoteGroupId"]) == ("sg-cp", "dev-pool-a-worker-sg-id")
+
+
+CONSUMER_PROGRAM = '''"""A consumer project's own program: one line."""
+from kubeports.components import Cluster
+
+import components.own  # the project's own `components` package: kubeports must not shadow it, nor it kubeports
+
+Cluster.from_stack_config().export()
+'''
+
+
+def test_a_consumer_project_plans_pools_with_one_line_and_hands_off_an_inventory(installed, tmp_path):
+    """A project of its own (Pulumi.yaml, a `components/` package, `Cluster.from_stack_config()`),
+    with two worker pools: planned offline and turned into kubespray's inventory by the installed CLI."""
+    project = tmp_path / "consumer"
+    (project / "components").mkdir(parents=True)
+    (project / "components" / "__init__.py").write_text("")
+    (project / "components" / "own.py").write_text("MINE = True\n")
+    (project / "Pulumi.yaml").write_text("name: consumer\nruntime: python\n")
+    (project / "__main__.py").write_text(CONSUMER_PROGRAM)
+    with open(os.path.join(ROOT, "examples", "node-pools", "Pulumi.pools.yaml"), encoding="utf-8") as handle:
+        (project / "Pulumi.edge.yaml").write_text(handle.read())
+    env = {k: v for k, v in installed.items() if k not in ("wheel", "target", "cwd")}
+    env["PYTHONPATH"] = f"{project}{os.pathsep}{env['PYTHONPATH']}"  # as Pulumi runs a Python project
+    plan = run(sys.executable, "-m", "kubeports", "plan", "--stack", "edge", "--format", "json", cwd=str(project),
+               env=env)
+    assert plan.returncode == 0, plan.stderr
+    outputs = json.loads(plan.stdout)["outputs"]
+    assert sorted(outputs["pool_private_ips"]["worker"]) == ["default", "gpu", "infra"]
+    inventory = run(sys.executable, "-m", "kubeports", "inventory", "--stack", "edge", "--format", "ini",
+                    cwd=str(project), env=env)
+    assert inventory.returncode == 0, inventory.stderr
+    lines = inventory.stdout.splitlines()
+    assert lines[0].startswith("# MOCK ADDRESSES")
+    at = lines.index("[kubeports_worker_gpu]")
+    assert lines[at:at + 3] == ["[kubeports_worker_gpu]", "pools-worker-gpu-0", "pools-worker-gpu-1"]
