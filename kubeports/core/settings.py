@@ -363,6 +363,22 @@ def _rollout_keeps_quorum(role: str, settings: RoleSettings, roles: Any) -> None
             f"a step replacing {settings.max_unavailable} of {settings.count} {role} nodes breaks {what}; {hint}"))
 
 
+def _on_off(value: Any) -> Any:
+    """`addressGroups: true` is short for `addressGroups: {enabled: true}`."""
+    return {"enabled": value} if isinstance(value, bool) else value
+
+
+class AddressGroupSettings(_Model):
+    """CIDR sets as Neutron address groups (issue 19; docs/clouds.md, "CIDR sets as address groups")."""
+
+    enabled: bool = Field(False, description=(
+        "one rule per flow and CIDR set, the set's entries in one address group per family"))
+    firewall: Literal["unstated", "ovn", "openvswitch", "iptables-fixed"] = Field("unstated", description=(
+        "what enforces groups on this cloud; iptables drivers without the fix of Neutron bug 2058138 ignore "
+        "remote_address_group_id (the rule admits everyone): until stated, rules reaching sensitive ports "
+        "keep one rule per CIDR"))
+
+
 class OpenStackSettings(_Model):
     image: str
     flavor: str
@@ -382,6 +398,18 @@ class OpenStackSettings(_Model):
         "Octavia provider driver: amphora (members see the amphora's subnet address) or ovn (they see the client)"))
     lb_floating_ip: bool = Field(False, alias="lbFloatingIp",
                                  description="give the API load balancer a floating IP from floatingIpPool")
+    address_groups: Annotated[AddressGroupSettings, BeforeValidator(_on_off)] = Field(
+        AddressGroupSettings(), alias="addressGroups", description="CIDR sets as Neutron address groups (opt-in)")
+    node_peers: Literal["groups", "subnet"] = Field("groups", alias="nodePeers", description=(
+        "node-to-node rules name the peer role's group (groups) or subnetCidr (subnet: any VM of the subnet "
+        "is then a peer; rules reaching sensitive ports keep the group)"))
+
+
+class PrefixListSettings(_Model):
+    """CIDR sets as customer-managed prefix lists (issue 19; docs/clouds.md)."""
+
+    enabled: bool = Field(False, description=(
+        "one rule per flow and CIDR set, the set's entries in one managed prefix list per family"))
 
 
 class AwsSettings(_Model):
@@ -399,6 +427,8 @@ class AwsSettings(_Model):
                                             description="subnets of the API NLB; default subnetIds")
     bastion_subnet_id: str | None = Field(None, alias="bastionSubnetId", description=(
         "a subnet routed to an internet gateway, for the bastion's Elastic IP; default: spread over subnetIds"))
+    prefix_lists: Annotated[PrefixListSettings, BeforeValidator(_on_off)] = Field(
+        PrefixListSettings(), alias="prefixLists", description="CIDR sets as managed prefix lists (opt-in)")
 
 
 class StackConfig(_Model):
@@ -421,6 +451,28 @@ class StackConfig(_Model):
         if "kube-vip" in self.cluster.addons:
             _kube_vip_needs(self.cloud, self.cluster)
         return self
+
+    @property
+    def set_peers(self) -> bool:
+        """CIDR sets become one rule per flow and set: Neutron address groups, AWS prefix lists."""
+        if self.cloud == "openstack":
+            return self.openstack is not None and self.openstack.address_groups.enabled
+        return self.aws is not None and self.aws.prefix_lists.enabled
+
+    @property
+    def sets_reach_sensitive(self) -> bool:
+        """May a set rule reach a sensitive port (pod CIDRs in native routing)? Only where the cloud
+        honours it: AWS, or a Neutron the stack states enforces remote_address_group_id."""
+        return self.cloud == "aws" or (self.openstack is not None
+                                       and self.openstack.address_groups.firewall != "unstated")
+
+    @property
+    def subnet_peers(self) -> str | None:
+        """The subnet CIDR node-to-node rules name instead of groups (kubeports:openstack.nodePeers)."""
+        settings = self.openstack
+        if self.cloud != "openstack" or settings is None or settings.node_peers != "subnet":
+            return None
+        return settings.subnet_cidr
 
     @model_validator(mode="after")
     def _external_groups(self) -> StackConfig:
@@ -445,6 +497,8 @@ def _openstack_needs(settings: OpenStackSettings, cluster: ClusterSettings) -> N
             raise At(("openstack", "subnetCidr"), f"an {vip} subnet, but the cluster's ipFamilies are "
                      f"{', '.join(cluster.ip_families)}: Octavia's VIP takes the subnet's family and no rule of "
                      "that family would let anyone reach it")
+    if settings.node_peers == "subnet" and settings.subnet_cidr is None:
+        raise At(("openstack", "nodePeers"), "subnet peers need kubeports:openstack.subnetCidr, the nodes' subnet")
     if settings.lb_floating_ip and settings.floating_ip_pool is None:
         raise At(("openstack", "floatingIpPool"), "lbFloatingIp needs the external network to take the address from")
     if "bastion" in cluster.roles and settings.floating_ip_pool is None:
