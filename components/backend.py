@@ -122,6 +122,7 @@ class CloudBackend(ABC):
     def __init__(self, stack: StackConfig):
         self.stack = stack
         self.image_refs: dict[str, list[ImageRef]] = {}  # role -> what nodes() resolved, one per image used
+        self.set_ids: dict[tuple[str, str], pulumi.Output[str]] = {}  # (CIDR set, family) -> its cloud object
 
     @property
     def cluster(self) -> ClusterSettings:
@@ -149,6 +150,24 @@ class CloudBackend(ABC):
 
     def rule_name(self, rule: Rule) -> str:
         return f"{self.cluster.name}-{rule.key}"
+
+    def cidr_sets(self, rules: Sequence[Rule], opts: pulumi.ResourceOptions) -> Mapping[tuple[str, str], pulumi.Output[str]]:
+        """The cloud object of every `set` peer in `rules` (one per set and family), created on
+        first sight: a Cluster calls this before any rule, so they are its children whichever
+        role uses them first; a role alone gets them as its own children from `rules()`."""
+        for rule in rules:
+            if rule.peer_kind == "set" and (rule.peer, rule.ethertype) not in self.set_ids:
+                self.set_ids[(rule.peer, rule.ethertype)] = self.cidr_set(rule.peer, rule.ethertype, rule.members,
+                                                                          opts)
+        return self.set_ids
+
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """One CIDR set's entries of one family as a cloud object a rule can reference; its id."""
+        raise NotImplementedError(f"{self.cloud}: CIDR sets cannot be one peer here")
+
+    def cidr_set_name(self, name: str, family: str) -> str:
+        """From content: the set and its family (`dev-set-api-clients-v4`)."""
+        return f"{self.cluster.name}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}"
 
 
 def user_data_input(value: str | Secret | None, default: str) -> pulumi.Input[str]:

@@ -34,7 +34,7 @@ class ClusterArgs:
     """Inputs of a Cluster.
 
     :param backend: the stack's cloud backend (`components.backend_for(project.stack)`).
-    :param rules: the resolver's output for this stack (`project.resolution.rules`).
+    :param rules: the rules to render for this stack (`project.cloud_rules`: the resolved rules, or the issue-19 opt-ins' rendering).
     :param routes_pod_ips: the CNI mode routes pod IPs natively (`project.routes_pod_ips`).
     :param peer_group_ids: group ids of the stack's externalRoles, role -> id; plain
         strings (`kubeports:peerGroups`) or Outputs (a StackReference). Rules on an
@@ -155,6 +155,7 @@ class Cluster(pulumi.ComponentResource):
             raise ValueError(f"rules name roles with no group id: {missing}; pass their ids in "
                              "ClusterArgs.peer_group_ids (Cluster.from_stack_config reads them from "
                              "kubeports:peerGroups and kubeports:peerStack)")
+        args.backend.cidr_sets(rules, pulumi.ResourceOptions(parent=self))  # address groups / prefix lists first
         for role, comp in parts.items():
             comp.add_rules([r for r in rules if r.role == role], group_ids)
         external = [r for r in rules if r.role not in parts]

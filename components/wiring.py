@@ -74,7 +74,7 @@ def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | N
     has_lb = LOAD_BALANCER in stack.cluster.roles
     return {
         "backend": backend_for(stack),
-        "rules": project.resolution.rules,
+        "rules": project.cloud_rules,  # what the cloud is sent (issue 19 opt-ins), else the resolved rules
         "routes_pod_ips": project.routes_pod_ips,
         "peer_group_ids": peer_ids,
         "sibling_group_ids": siblings,

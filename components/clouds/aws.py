@@ -11,7 +11,12 @@ AWS quirks kept here:
 - `ip_protocol` "-1" means all; for a raw protocol number AWS ignores ports, so none
   are sent; ICMP type/code ride in from_port/to_port (-1 = any);
 - natively routed pod IPs need `source_dest_check` off, since AWS drops packets whose
-  source is not the instance's own address.
+  source is not the instance's own address;
+- a `set` peer (kubeports:aws.prefixLists) is `prefix_list_id`: one customer-managed
+  prefix list per set and family (`ec2.ManagedPrefixList`, entries a set the provider
+  changes in place with ModifyManagedPrefixList, `max_entries` raised before entries are
+  added and lowered after they are removed). `max_entries` is the entries held, no
+  headroom: every referencing rule counts it against its group's quota (core/quota.py).
 
 NLB quirks kept here (the `load-balancer` role):
 - an NLB's security groups can only be set when it is created, so its group is made
@@ -42,6 +47,7 @@ from kubeports.components.backend import (
     NodeSpec,
     user_data_input,
 )
+from kubeports.core.quota import prefix_list_max_entries
 from kubeports.core.rules import Rule
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
@@ -61,6 +67,8 @@ def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Inp
                     to_port=-1 if rule.to_port is None else rule.to_port)
     if rule.peer_kind == "role":
         args["referenced_security_group_id"] = peer_group_id
+    elif rule.peer_kind == "set":
+        args["prefix_list_id"] = peer_group_id  # the set's prefix list
     elif rule.ethertype == "IPv4":
         args["cidr_ipv4"] = rule.peer
     else:
@@ -99,8 +107,18 @@ class AwsBackend(CloudBackend):
                 continue  # the other family's twin of a group reference
             kind = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
+            if rule.peer_kind == "set":
+                peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
             out[name] = kind(name, **rule_args(rule, group_ids[rule.role], peer), opts=opts_for(rule))
         return out
+
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        resource = self.cidr_set_name(name, family)
+        return aws.ec2.ManagedPrefixList(
+            resource, name=resource, address_family=family, max_entries=prefix_list_max_entries(tuple(members)),
+            entries=[{"cidr": cidr} for cidr in sorted(members)],
+            tags={"Name": resource, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/cidr-set": name},
+            opts=opts).id
 
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:
         """Replacement order (docs/lifecycle.md): an instance has no autonamed `name`, so a

@@ -22,7 +22,14 @@ Neutron quirks kept here:
 - a network whose default is `port_security_enabled=false` refuses ports with groups
   or address pairs: our ports set it explicitly;
 - with port security on, natively routed pod IPs need the pod CIDR as an allowed
-  address pair, or Neutron drops the node's pod traffic.
+  address pair, or Neutron drops the node's pod traffic;
+- a `set` peer (kubeports:openstack.addressGroups) is `remote_address_group_id`: one
+  address group per set and family (`AddressGroupV2`; its `addresses` are a set the
+  provider updates in place with add_addresses/remove_addresses, so an entry added never
+  touches a rule). Neutron's iptables drivers ignored the field before bug 2058138 was
+  fixed; which rules may use it is the core's decision (`rendered.per_cidr`);
+- subnet peers (kubeports:openstack.nodePeers) are CIDR rules by the time they get here
+  (`rendered.cloud_rules`): nothing of it is decided in this module.
 
 Octavia quirks kept here (the `load-balancer` role; kubeports:openstack.lbProvider):
 - Octavia owns the security groups of its VIP and amphora ports, so the balancer has no
@@ -100,8 +107,11 @@ def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Inp
 
 
 def _peer(args: dict, rule: Rule, peer_group_id: pulumi.Input[str] | None) -> dict:
+    """`peer_group_id`: the peer role's group, or a set peer's address group."""
     if rule.peer_kind == "role":
         args["remote_group_id"] = peer_group_id
+    elif rule.peer_kind == "set":
+        args["remote_address_group_id"] = peer_group_id
     else:
         args["remote_ip_prefix"] = rule.peer
     return args
@@ -175,9 +185,17 @@ class OpenStackBackend(CloudBackend):
                         sent, **args, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=moved)))
                 continue
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
+            if rule.peer_kind == "set":
+                peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
             out[name] = openstack.networking.SecGroupRule(name, **rule_args(rule, group_ids[rule.role], peer),
                                                           opts=opts)
         return out
+
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        resource = self.cidr_set_name(name, family)
+        return openstack.networking.AddressGroupV2(
+            resource, name=resource, description=f"kubeports {self.cluster.name} CIDR set {name} ({family})",
+            addresses=sorted(members), opts=opts).id
 
     def sent_name(self, rule: Rule, prefix: pulumi.Input[str], fallback: str) -> str:
         """The name of a rule sent with `prefix` as its peer: the key of that content, which

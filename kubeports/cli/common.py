@@ -47,6 +47,6 @@ def open_project(args: argparse.Namespace) -> Project:
     project = load_project(stack_file_of(args), replace, layers=layers)
     for note in project.resolution.notes:
         print(f"note: {note}", file=sys.stderr)
-    for line in quota_headroom(project.stack.cloud, project.resolution.rules, project.stack.cluster):
+    for line in quota_headroom(project.stack.cloud, project.cloud_rules, project.stack.cluster):
         print(f"quota: {line}", file=sys.stderr)
     return project

@@ -6,7 +6,7 @@ path validates the same way and reports the same `path:line:` errors.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalog import Catalog, load_catalog, with_extra_flows
@@ -14,9 +14,10 @@ from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
 from .quota import quota_problems
-from .rendered import api_listeners
+from .rendered import api_listeners, cloud_rules, mode_notes
 from .resolver import Resolution, check_settings, override_problems, resolve
-from .safety import exposure_problems, rendered_problems
+from .rules import Rule
+from .safety import exposure_problems, rendered_problems, sensitive_ports
 from .settings import StackConfig, parse_stack_config
 from .stackvalues import decode_json_strings, secure_paths, with_secrets
 from .yamlsrc import Located, dotted, load_file
@@ -29,6 +30,13 @@ class Project:
     catalog: Catalog
     stack: StackConfig
     resolution: Resolution
+    # What the Cluster renders: `resolution.rules`, unless the stack opts into CIDR sets as address
+    # groups / prefix lists or subnet peers (rendered.cloud_rules); empty means `resolution.rules`.
+    rendered: tuple[Rule, ...] = field(default=())
+
+    @property
+    def cloud_rules(self) -> tuple[Rule, ...]:
+        return self.rendered or self.resolution.rules
 
     def port(self, name: str) -> tuple[int, int]:
         """A named port as this stack resolves it (its override, else the catalog's)."""
@@ -116,9 +124,13 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if problems:
         raise KubeportsError(problems)
     resolution = resolve(catalog, stack.cluster, check_overrides=False)
+    sets = resolve(catalog, stack.cluster, check_overrides=False, sets=True).rules if stack.set_peers else None
+    guarded = sensitive_ports(catalog, stack.cluster)
+    rendered = cloud_rules(stack, resolution.rules, sets, guarded)
+    resolution = replace(resolution, notes=resolution.notes + tuple(mode_notes(stack, resolution.rules, sets, guarded)))
     ports = {**catalog.ports, **stack.cluster.ports}
     exposed = exposure_problems(catalog, stack.cluster, resolution.rules) + rendered_problems(
-        catalog, stack, resolution.rules, api_listeners(stack, ports))
+        catalog, stack, rendered, api_listeners(stack, ports))
     if exposed:
         line = doc.line_of(("config", "kubeports:cluster"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cluster", m) for m in exposed])
@@ -129,9 +141,9 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if refused:
         line = doc.line_of(("config", "kubeports:cloud"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cloud", m) for m in refused])
-    over = quota_problems(stack.cloud, resolution.rules, stack.cluster)
+    over = quota_problems(stack.cloud, rendered, stack.cluster)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))
         raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)
                               for m in over])
-    return Project(catalog, stack, resolution)
+    return Project(catalog, stack, resolution, () if rendered == resolution.rules else rendered)

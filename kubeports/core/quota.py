@@ -12,6 +12,12 @@ Rules of this file:
 - Nova counts server groups per project (10) and members per group (10): each role
   with VMs is one server group of `count` members, so the 11th server of a role fails;
   a role with pools has one server group per pool (anti-affinity among alike nodes);
+- CIDR sets as one peer (`set` rules, issue 19): Neutron counts such a rule as one rule and
+  has no quota on address groups (neutron 29.0.0 registers none in `neutron/conf/quota.py`);
+  AWS counts a rule referencing a prefix list as the list's `max_entries` in its family,
+  and a list holds at most 1,000 entries. kubeports sets `max_entries` to the entries the
+  list holds (`prefix_list_max_entries`): headroom would count against every group that
+  references the list, once per flow, and AWS changes `max_entries` in place;
 - the numbers come from the stack (`kubeports:cluster.quota`), defaults from the
   providers' documented defaults; `quota_headroom` says what is left, in the same terms.
 """
@@ -23,13 +29,14 @@ from .rules import Rule
 from .settings import LOAD_BALANCER, ClusterSettings
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
+AWS_PREFIX_LIST_ENTRIES_MAX = 1000  # AWS's "maximum number of entries per prefix list" (not adjustable)
 NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
                "and set it in kubeports:cluster.quota")
 
 
 def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
     if cloud == "aws":
-        return _aws(rules, cluster.quota.aws_rules_per_group)
+        return _aws(rules, cluster.quota.aws_rules_per_group) + prefix_list_problems(rules)
     return _neutron(rules, cluster) + _nova(cluster)
 
 
@@ -47,8 +54,45 @@ def aws_counts(rules: tuple[Rule, ...]) -> Counter:
             counts[(rule.role, rule.direction, "IPv4")] += 1
             counts[(rule.role, rule.direction, "IPv6")] += 1
         else:
-            counts[(rule.role, rule.direction, rule.ethertype)] += 1
+            counts[(rule.role, rule.direction, rule.ethertype)] += aws_weight(rule)
     return counts
+
+
+def prefix_list_max_entries(members: tuple[str, ...]) -> int:
+    """`max_entries` of a set's prefix list: its entries, no headroom (see the header)."""
+    return max(1, len(members))
+
+
+def aws_weight(rule: Rule) -> int:
+    """What one CIDR or prefix-list rule counts against its group's quota."""
+    return prefix_list_max_entries(rule.members) if rule.peer_kind == "set" else 1
+
+
+def cidr_set_objects(rules: tuple[Rule, ...]) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(set, family) -> entries of every address group / prefix list the rules reference."""
+    return {(r.peer, r.ethertype): r.members for r in sorted(rules, key=Rule.sort_key) if r.peer_kind == "set"}
+
+
+def prefix_list_problems(rules: tuple[Rule, ...]) -> list[str]:
+    return [f"AWS quota: CIDR set {name} has {len(members)} {fam} entries; a prefix list holds at most "
+            f"{AWS_PREFIX_LIST_ENTRIES_MAX} (split the set, or set kubeports:aws.prefixLists false)"
+            for (name, fam), members in sorted(cidr_set_objects(rules).items())
+            if len(members) > AWS_PREFIX_LIST_ENTRIES_MAX]
+
+
+def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...]) -> list[str]:
+    """One line on the sets rendered as one peer: what each cloud counts for them."""
+    objects = cidr_set_objects(rules)
+    if not objects:
+        return []
+    uses = len([r for r in rules if r.peer_kind == "set"])
+    if cloud == "aws":
+        entries = sum(prefix_list_max_entries(m) for m in objects.values())
+        return [f"AWS prefix lists: {len(objects)} lists ({entries} entries, max entries = entries), "
+                f"referenced by {uses} rules; each reference counts its list's max entries in the group's quota"]
+    entries = sum(len(m) for m in objects.values())
+    return [f"Neutron address groups: {len(objects)} groups ({entries} addresses), referenced by {uses} rules; "
+            "each reference is one rule, and Neutron has no quota on address groups"]
 
 
 def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
@@ -110,7 +154,8 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
             return []
         (role, direction, family), n = max(sorted(counts.items()), key=lambda item: item[1])
         return [f"AWS quota: fullest is security group {role}, {direction} {family}: {n} of "
-                f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left"]
+                f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left",
+                *cidr_set_headroom(cloud, rules)]
     ours, groups = neutron_counts(rules, cluster)
     used_rules, used_groups = ours + quota.neutron_used_rules, groups + quota.neutron_used_groups
     members = nova_server_groups(cluster)
@@ -124,4 +169,5 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
         f"Nova quota: {len(members)} of {quota.nova_server_groups} server groups, "
         f"{quota.nova_server_groups - len(members)} left; fullest is {fullest[0]} with {fullest[1]} of "
         f"{quota.nova_server_group_members} members",
+        *cidr_set_headroom(cloud, rules),
     ]

@@ -9,7 +9,11 @@ Rules of this file:
   its family) collapses into it; adjacent ranges are NOT merged, so that adding a
   port never renames the rules already there;
 - whatever is dropped (absent role, empty CIDR set, disabled family) becomes a note:
-  the caller prints notes, nothing is dropped silently.
+  the caller prints notes, nothing is dropped silently;
+- `sets=True` resolves every named CIDR set as one peer (kind `set`) instead of one peer
+  per entry: the cloud-neutral input of address groups and prefix lists. Its `/0` entries
+  stay CIDR peers (the world is no list), and the per-CIDR resolution stays the one the
+  tables, exports and audits show.
 """
 from __future__ import annotations
 
@@ -199,14 +203,15 @@ def applies(when: When | None, cluster: ClusterSettings) -> bool:
     return all(checks)
 
 
-def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = True) -> Resolution:
-    """`check_overrides=False`: the caller runs `override_problems` itself (load_project, after the exposure check)."""
+def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = True, sets: bool = False) -> Resolution:
+    """`check_overrides=False`: the caller runs `override_problems` itself (load_project, after the exposure check).
+    `sets=True`: CIDR sets as one peer each (see the header)."""
     problems = check_settings(catalog, cluster)
     if not problems and check_overrides:
         problems = override_problems(catalog, cluster)
     if problems:
         raise KubeportsError(problems)
-    builder = _Builder(catalog, cluster)
+    builder = _Builder(catalog, cluster, sets)
     for sourced in catalog.flows:
         if applies(sourced.file_when, cluster) and applies(sourced.flow.when, cluster):
             builder.add_flow(sourced)
@@ -224,8 +229,9 @@ def resolve(catalog: Catalog, cluster: ClusterSettings, check_overrides: bool = 
 
 
 class _Builder:
-    def __init__(self, catalog: Catalog, cluster: ClusterSettings):
-        self.catalog, self.cluster = catalog, cluster
+    def __init__(self, catalog: Catalog, cluster: ClusterSettings, sets: bool = False):
+        self.catalog, self.cluster, self.sets = catalog, cluster, sets
+        self.members: dict[tuple[str, str], tuple[str, ...]] = {}  # (set, family) -> its entries, sets=True
         self.pending: dict[tuple, _Pending] = {}
         self.notes: set[str] = set()
         self.present = cluster.present_roles
@@ -311,7 +317,13 @@ class _Builder:
             closed = self.catalog.cidr_sets[name].if_closed
             if closed and self.cluster.egress == "strict":
                 self.notes.add(f"strict egress and CIDR set {name!r} is empty: {closed}")
-        return [Endpoint("cidr", c) for c in cidrs]
+        if not self.sets or name == "anywhere":
+            return [Endpoint("cidr", c) for c in cidrs]
+        listed = sorted({str(ipaddress.ip_network(c)) for c in cidrs if ipaddress.ip_network(c).prefixlen})
+        for family in ("IPv4", "IPv6"):
+            self.members[(name, family)] = tuple(c for c in listed if _family(c) == family)
+        return ([Endpoint("set", name)] if listed else []) + [Endpoint("cidr", c) for c in cidrs
+                                                              if not ipaddress.ip_network(c).prefixlen]
 
     def listeners(self, sourced: SourcedFlow) -> Iterable[tuple[str, str, str, int, int, frozenset[Endpoint]]]:
         """(role, protocol, family, low, high, peers) of each ported ingress side of a flow, for the override check."""
@@ -338,12 +350,14 @@ class _Builder:
                 if _family(end.value) not in self.cluster.ip_families:
                     note(f"{end.value} is {_family(end.value)}, which this cluster does not use; no rule")
                 return
+            if end.kind == "set" and not self.members[(end.value, family)]:
+                return  # the set lists no address of this family (the per-CIDR resolution notes it)
         if listener.kind == "role":
             self.add(Rule(listener.value, "ingress", proto, low, high, connector.kind, connector.value, family,
-                          "", ()), purpose, where)
+                          "", (), self.members.get((connector.value, family), ())), purpose, where)
         if connector.kind == "role":
             self.add(Rule(connector.value, "egress", proto, low, high, listener.kind, listener.value, family,
-                          "", ()), purpose, where)
+                          "", (), self.members.get((listener.value, family), ())), purpose, where)
 
 
 def _family(cidr: str) -> str:
@@ -371,19 +385,26 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
     return tuple(sorted(out, key=Rule.sort_key))
 
 
-def _finish(entry: _Pending) -> Rule:
-    description = "; ".join(sorted(entry.purposes))
-    if len(description) > DESCRIPTION_MAX:  # the cloud's limit: keep what fits and say how many did not
-        purposes, kept = sorted(entry.purposes), []
+def describe(purposes: Iterable[str]) -> str:
+    """Purposes joined as a rule's description, within the clouds' limit: keep what fits and
+    say how many did not."""
+    purposes = sorted(set(purposes))
+    description = "; ".join(purposes)
+    if len(description) > DESCRIPTION_MAX:
+        kept: list[str] = []
         for purpose in purposes:
             rest = len(purposes) - len(kept) - 1
             if len("; ".join([*kept, purpose]) + (f"; +{rest} more" if rest else "")) > DESCRIPTION_MAX:
                 break
             kept.append(purpose)
         description = "; ".join(kept) + f"; +{len(purposes) - len(kept)} more"
+    return description
+
+
+def _finish(entry: _Pending) -> Rule:
     rule = entry.rule
     return Rule(rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer_kind, rule.peer,
-                rule.ethertype, description, tuple(sorted(entry.sources)))
+                rule.ethertype, describe(entry.purposes), tuple(sorted(entry.sources)), rule.members)
 
 
 def covers(wide: Rule, narrow: Rule) -> bool:
@@ -398,7 +419,7 @@ def covers(wide: Rule, narrow: Rule) -> bool:
         return True
     if wide.peer_kind != narrow.peer_kind:
         return False
-    if wide.peer_kind == "role":
+    if wide.peer_kind in ("role", "set"):
         return wide.peer == narrow.peer
     return ipaddress.ip_network(narrow.peer).subnet_of(ipaddress.ip_network(wide.peer))  # type: ignore[arg-type]
 

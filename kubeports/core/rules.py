@@ -5,7 +5,10 @@ Rules of this file:
   peer, family), never from a position, so it can name a cloud resource: an edit
   elsewhere in the catalog never renames it;
 - `sources` (file:line) are for people and never reach a cloud resource, because a
-  line number moves whenever someone edits the file above it.
+  line number moves whenever someone edits the file above it;
+- a `set` peer (one rule per flow and CIDR set: `resolve(..., sets=True)`) is named by the
+  set, never by its entries, and carries them in `members` (not part of its identity), so
+  an entry added to the set changes the set's address group or prefix list, not the rule.
 """
 from __future__ import annotations
 
@@ -25,11 +28,12 @@ class Rule:
     protocol: str  # tcp | udp | icmp | icmpv6 | all | an IP protocol number as digits
     from_port: int | None  # ICMP: the type
     to_port: int | None  # ICMP: the code
-    peer_kind: Literal["role", "cidr"]
+    peer_kind: Literal["role", "cidr", "set"]
     peer: str
     ethertype: Ethertype
     description: str
     sources: tuple[str, ...]
+    members: tuple[str, ...] = ()  # a set peer's CIDRs of this family, sorted; empty for the others
 
     @property
     def key(self) -> str:
@@ -59,6 +63,7 @@ class Rule:
             "ethertype": self.ethertype,
             "description": self.description,
             "sources": list(self.sources),
+            **({"members": list(self.members)} if self.peer_kind == "set" else {}),
         }
 
     @property
@@ -72,7 +77,8 @@ class Rule:
 
 def rule_key(role: str, direction: str, protocol: str, from_port: int | None, to_port: int | None,
              peer_kind: str, peer: str, ethertype: str) -> str:
-    """e.g. `control-plane-in-tcp-6443-from-anywhere-v4`, `worker-out-proto4-to-worker-v6`."""
+    """e.g. `control-plane-in-tcp-6443-from-anywhere-v4`, `worker-out-proto4-to-worker-v6`,
+    `control-plane-in-tcp-6443-from-api-clients-v4` (the CIDR set `api-clients` as one peer)."""
     parts = [role, "in" if direction == "ingress" else "out"]
     parts.append(f"proto{protocol}" if protocol.isdigit() else protocol)
     if protocol in ("icmp", "icmpv6"):
@@ -81,7 +87,7 @@ def rule_key(role: str, direction: str, protocol: str, from_port: int | None, to
     elif from_port is not None:
         parts.append(str(from_port) if from_port == to_port else f"{from_port}-{to_port}")
     parts.append("from" if direction == "ingress" else "to")
-    parts.append(peer if peer_kind == "role" else cidr_label(peer))
+    parts.append(cidr_label(peer) if peer_kind == "cidr" else peer)  # a set's name: never a role's (catalog.py)
     parts.append("v4" if ethertype == "IPv4" else "v6")
     return "-".join(parts)
 

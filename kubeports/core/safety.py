@@ -13,12 +13,10 @@ read it so).
 from __future__ import annotations
 
 from .catalog import Catalog
-from .rendered import Listener, octavia_clients, rendered_rules
+from .rendered import Guarded, Listener, octavia_clients, reaches_guarded, rendered_rules
 from .resolver import FALLBACK, KUBELET_ROLES, applies
 from .rules import Rule
 from .settings import LOAD_BALANCER, ClusterSettings, StackConfig
-
-ALL_PROTOCOLS = ("all", "0")  # IP protocol 0 reads as "all" to AWS and the policy pack
 
 
 def listeners(names: list[str]) -> frozenset[str]:
@@ -27,7 +25,7 @@ def listeners(names: list[str]) -> frozenset[str]:
     return frozenset(roles | {FALLBACK[r] for r in roles if r in FALLBACK})
 
 
-def sensitive_ports(catalog: Catalog, cluster: ClusterSettings) -> list[tuple[str, int, int, str, frozenset[str]]]:
+def sensitive_ports(catalog: Catalog, cluster: ClusterSettings) -> list[Guarded]:
     """(protocol, low, high, purpose, listening roles) of every sensitive flow of this stack."""
     out = []
     for sourced in catalog.flows:
@@ -56,15 +54,10 @@ def exposure_problems(catalog: Catalog, cluster: ClusterSettings, rules: tuple[R
         # is in docs/promises.md); podCidrs can never be every address (settings refuses /0).
         if rule.direction != "ingress" or rule.peer_kind != "cidr" or rule.peer in cluster.pod_cidrs:
             continue
-        for proto, low, high, purpose, roles in guarded:
-            if rule.role not in roles:
-                continue
-            same_proto = rule.protocol in (proto, *ALL_PROTOCOLS)
-            overlaps = rule.from_port is None or (rule.from_port <= high and low <= rule.to_port)  # type: ignore[operator]
-            if same_proto and overlaps:
-                problems.append(f"rule {rule.key} ({rule.description}) would let {rule.peer} reach {purpose} "
-                                f"({proto} {low}-{high}), which only cluster roles may reach; "
-                                "check kubeports:cluster.ports and cidrs")
+        for proto, low, high, purpose, _roles in reaches_guarded(rule, guarded):
+            problems.append(f"rule {rule.key} ({rule.description}) would let {rule.peer} reach {purpose} "
+                            f"({proto} {low}-{high}), which only cluster roles may reach; "
+                            "check kubeports:cluster.ports and cidrs")
     return sorted(set(problems))
 
 

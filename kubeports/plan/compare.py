@@ -73,6 +73,10 @@ FORCE_NEW: dict[str, frozenset[str]] = {
         "address", "dnsDomain", "dnsName", "pool", "region", "tenantId", "valueSpecs"}),  # TF: address, valueSpecs
     # portId and fixedIp update in place: the address is re-associated (TF: floatingIp).
     "openstack:networking/floatingIpAssociate:FloatingIpAssociate": frozenset({"floatingIp", "region"}),
+    # TF resource_openstack_networking_address_group_v2.go: region and project_id ForceNew;
+    # addresses (a set) are changed in place with add_addresses/remove_addresses, name and
+    # description with a PUT.
+    "openstack:networking/addressGroupV2:AddressGroupV2": frozenset({"region", "projectId"}),
     # --- AWS: pulumi_aws docstrings rarely say it, so from terraform-provider-aws's schemas
     # (`ForceNew`, `RequiresReplace`), /tmp/research/providers.md section 5.
     # vpc_security_group.go: name, namePrefix, description, vpcId ForceNew.
@@ -89,6 +93,9 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     # ports, protocol, peer and description go through ModifySecurityGroupRules.
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": frozenset({"securityGroupId"}),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": frozenset({"securityGroupId"}),
+    # vpc_managed_prefix_list.go: address_family ForceNew; entries, max_entries and name go
+    # through ModifyManagedPrefixList (max_entries raised first, lowered last).
+    "aws:ec2/managedPrefixList:ManagedPrefixList": frozenset({"addressFamily"}),
     # ec2_eip.go; instance and networkInterface re-associate in place.
     "aws:ec2/eip:Eip": frozenset({"address", "domain", "networkBorderGroup", "publicIpv4Pool", "vpc"}),
     # ec2_eip_association.go has no Update: every argument replaces.
