@@ -47,6 +47,18 @@ AWS, `aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule` (and Egress) ->
   provider's documented behaviour "Terraform will remove this default rule").
   ForceNew: name, namePrefix, description, vpcId; tags in place.
 
+`openstack:networking/addressGroupV2:AddressGroupV2` -> POST /v2.0/address-groups {name,
+  description, addresses, project_id} (TF `resourceNetworkingAddressGroupV2Create`,
+  gophercloud `addressgroups.CreateOpts`); an update PUTs name/description and sends the
+  address difference with PUT .../add_addresses and .../remove_addresses (removals first).
+  ForceNew: region, project_id. Read: name, description, addresses (a TypeSet).
+`aws:ec2/managedPrefixList:ManagedPrefixList` -> CreateManagedPrefixList {PrefixListName,
+  AddressFamily, MaxEntries, Entries[{Cidr, Description}], TagSpecifications}; an update is
+  ModifyManagedPrefixList: MaxEntries alone first when it grows, then AddEntries and
+  RemoveEntries with CurrentVersion, then MaxEntries when it shrinks (TF
+  `resourceManagedPrefixListUpdate`). ForceNew: address_family. Read:
+  DescribeManagedPrefixLists + GetManagedPrefixListEntries.
+
 Not rendered (no server here for them): Nova instances and server groups, Octavia
 load balancers/listeners/pools/members/monitors, floating IPs, EC2 instances, ELBv2, EIPs.
 
@@ -66,13 +78,17 @@ from typing import Any
 OS_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 OS_GROUP = "openstack:networking/secGroup:SecGroup"
 OS_PORT = "openstack:networking/port:Port"
+OS_ADDRESS_GROUP = "openstack:networking/addressGroupV2:AddressGroupV2"
 AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 AWS_IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 AWS_OUT = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 AWS_RULES = (AWS_IN, AWS_OUT)
+AWS_PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 
-CLOUD_TYPES = {"openstack": (OS_GROUP, OS_PORT, OS_RULE), "aws": (AWS_GROUP, AWS_IN, AWS_OUT)}
-RANK = {OS_GROUP: 0, AWS_GROUP: 0, OS_PORT: 1, OS_RULE: 1, AWS_IN: 1, AWS_OUT: 1}  # dependency order
+CLOUD_TYPES = {"openstack": (OS_GROUP, OS_PORT, OS_RULE, OS_ADDRESS_GROUP),
+               "aws": (AWS_GROUP, AWS_IN, AWS_OUT, AWS_PREFIX_LIST)}
+RANK = {OS_GROUP: 0, AWS_GROUP: 0, OS_ADDRESS_GROUP: 0, AWS_PREFIX_LIST: 0,  # dependency order
+        OS_PORT: 1, OS_RULE: 1, AWS_IN: 1, AWS_OUT: 1}
 
 # Inputs whose change forces a new resource (everything else is an in-place update).
 FORCE_NEW: Mapping[str, frozenset[str] | None] = {
@@ -82,6 +98,8 @@ FORCE_NEW: Mapping[str, frozenset[str] | None] = {
     AWS_GROUP: frozenset({"name", "namePrefix", "description", "vpcId"}),
     AWS_IN: frozenset({"securityGroupId"}),
     AWS_OUT: frozenset({"securityGroupId"}),
+    OS_ADDRESS_GROUP: frozenset({"region", "projectId"}),
+    AWS_PREFIX_LIST: frozenset({"addressFamily"}),
 }
 AWS_SOURCES = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 
@@ -280,7 +298,35 @@ def neutron_port_expected(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def neutron_address_group_body(inputs: Mapping[str, Any], project_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"addresses": list(inputs.get("addresses") or []),
+                            "project_id": inputs.get("projectId") or project_id}
+    body.update({k: inputs[k] for k in ("name", "description") if inputs.get(k)})
+    return body
+
+
+def neutron_address_group_state(api: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": api.get("name") or "", "description": api.get("description") or "",
+            "addresses": sorted(api.get("addresses") or [])}
+
+
+def neutron_address_group_expected(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": inputs.get("name", ""), "description": inputs.get("description", ""),
+            "addresses": sorted(inputs.get("addresses") or [])}
+
+
 # ---- AWS bodies ------------------------------------------------------------------------
+
+def aws_prefix_list_state(api: Mapping[str, Any], entries: list[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"name": api.get("PrefixListName"), "addressFamily": api.get("AddressFamily"),
+            "maxEntries": api.get("MaxEntries"), "entries": sorted(e["Cidr"] for e in entries),
+            "tags": {t["Key"]: t["Value"] for t in api.get("Tags") or []}}
+
+
+def aws_prefix_list_expected(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": inputs.get("name"), "addressFamily": inputs["addressFamily"], "maxEntries": inputs["maxEntries"],
+            "entries": sorted(e["cidr"] for e in inputs.get("entries") or []), "tags": inputs.get("tags") or {}}
+
 
 def aws_permission(inputs: Mapping[str, Any]) -> dict[str, Any]:
     perm: dict[str, Any] = {"IpProtocol": inputs["ipProtocol"]}
