@@ -152,3 +152,20 @@ def test_moto_gap_10_max_entries_resize(ec2):
     ec2.modify_managed_prefix_list(PrefixListId=pl, MaxEntries=2)
     if ec2.describe_managed_prefix_lists(PrefixListIds=[pl])["PrefixLists"][0]["MaxEntries"] != 2:
         pytest.skip(MOTO_GAP_10)
+
+
+def test_subnet_peers_apply_and_a_stack_switches_to_them(neutron, tmp_path):
+    """Item 2 on the real Neutron: dev applied with groups, then switched to subnet peers in
+    step order (new names created, old rules deleted at the end): no 409, read-back equal."""
+    def subnet(config):
+        config["kubeports:openstack"].update(nodePeers="subnet", subnetCidr="10.0.0.0/24")
+    switched = variant(tmp_path, DEV, "dev", subnet)
+    applier = openstack_applier(neutron, [_doc(switched)])
+    assert [str(e) for e in applier.apply(plan_json(DEV)).errors] == []
+    change = applier.apply(plan_json(switched))
+    assert [str(e) for e in change.errors] == [] and change.skipped == []
+    assert applier.read_back([plan_json(switched)]) == []
+    prefixes = [res["inputs"].get("remoteIpPrefix") for res in plan_json(switched)["resources"] if res["type"] == r.OS_RULE]
+    # the note's 17 node-to-node rules are 10 Neutron rules: the worker and control-plane peers of one port
+    # become one subnet rule (two would be Neutron duplicates, 409)
+    assert prefixes.count("10.0.0.0/24") == 10
