@@ -252,7 +252,9 @@ def mode_notes(stack: StackConfig, resolved: Sequence[Rule], set_rules: Sequence
         nodes = [r for r in resolved if r.peer_kind == "role" and r.peer in subnet_peer_roles(stack)
                  and r.role in subnet_peer_roles(stack) and r.ethertype == family(subnet)]
         moved = [r for r in nodes if subnet_peer(stack, r, subnet, guarded)]
+        other = [f for f in stack.cluster.ip_families if f != family(subnet)]
         notes.append(f"subnet peers: {len(moved)} node-to-node rules name {subnet} instead of the peer role's group, "
                      "so any VM in that subnet, in this cluster or not, is a peer on their ports; "
-                     f"{len(nodes) - len(moved)} rules reaching sensitive ports keep their groups")
+                     f"{len(nodes) - len(moved)} rules reaching sensitive ports keep their groups"
+                     + (f"; {other[0]} rules keep theirs (subnetCidr is {family(subnet)})" if other else ""))
     return notes

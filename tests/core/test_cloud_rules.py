@@ -121,7 +121,7 @@ def test_subnet_peers_name_the_subnet_except_on_sensitive_ports(tmp_path):
     note = next(n for n in project.resolution.notes if n.startswith("subnet peers:"))
     assert note == ("subnet peers: 17 node-to-node rules name 10.0.0.0/24 instead of the peer role's group, so any VM "
                     "in that subnet, in this cluster or not, is a peer on their ports; 6 rules reaching sensitive "
-                    "ports keep their groups")
+                    "ports keep their groups; IPv6 rules keep theirs (subnetCidr is IPv4)")
 
 
 def test_merged_subnet_rule_keeps_every_purpose(tmp_path):
