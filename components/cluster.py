@@ -34,7 +34,8 @@ class ClusterArgs:
     """Inputs of a Cluster.
 
     :param backend: the stack's cloud backend (`components.backend_for(project.stack)`).
-    :param rules: the rules to render for this stack (`project.cloud_rules`: the resolved rules, or the issue-19 opt-ins' rendering).
+    :param rules: the rules to render for this stack (`project.cloud_rules`: the resolved
+        rules, or what the stack's address-group / prefix-list / subnet-peer opt-ins make of them).
     :param routes_pod_ips: the CNI mode routes pod IPs natively (`project.routes_pod_ips`).
     :param peer_group_ids: group ids of the stack's externalRoles, role -> id; plain
         strings (`kubeports:peerGroups`) or Outputs (a StackReference). Rules on an
