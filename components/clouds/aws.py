@@ -6,6 +6,9 @@ AWS quirks kept here:
   never `ec2.SecurityGroupRule` beside them;
 - the provider deletes AWS's default allow-all egress, so egress is exactly the
   resolved egress rules (open egress resolves to explicit allow-all rules);
+- a group's description cannot change (ForceNew: a new group, every rule and node
+  moved): `ignore_changes` on it, so a hand-made group brought in by `pulumi import`
+  keeps its own and is not replaced (creation still sends ours; docs/brownfield.md);
 - a group reference has no address family: the IPv4 and IPv6 twins of one
   role-peer rule are a single AWS rule, named by the key without its family suffix;
 - `ip_protocol` "-1" means all; for a raw protocol number AWS ignores ports, so none
@@ -95,7 +98,7 @@ class AwsBackend(CloudBackend):
             vpc_id=self.stack.aws.vpc_id,
             revoke_rules_on_delete=True,
             tags={"Name": name, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/role": role},
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["description"])),
         )
 
     def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],

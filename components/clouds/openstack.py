@@ -7,7 +7,13 @@ Neutron quirks kept here:
   its ethertype must match the peer's family; ICMPv6 is `ipv6-icmp`; "all protocols"
   is an omitted protocol; ICMP type/code ride in port_range_min/max;
 - rules are immutable (every field forces a new rule) and a re-created rule that still
-  exists gives 409, hence `delete_before_replace`;
+  exists gives 409, hence `delete_before_replace`; a replacement is therefore a gap in
+  traffic, and a rule is never replaced for its text: `ignore_changes` on `description`
+  (a new text arrives with a new rule; an adopted hand-made rule keeps its own, so
+  `pulumi import` + `up` does not delete and re-create every rule: docs/brownfield.md);
+- `delete_default_rules` is used at create only, ForceNew, and the provider's Read never
+  sets it, so a group brought in by `pulumi import` would be replaced for it on the next
+  up: `ignore_changes` on it (creation still uses it);
 - Neutron's duplicate check (`securitygroups_db._rule_to_key`) ignores the description,
   and Pulumi creates a new name before it deletes an old one: a rule's resource name is
   therefore the key of what is sent (`neutron_key`), so two Pulumi names never carry
@@ -156,7 +162,7 @@ class OpenStackBackend(CloudBackend):
             description=f"kubeports {self.cluster.name} {role} nodes",
             delete_default_rules=True,
             tags=[f"kubeports:cluster={self.cluster.name}", f"kubeports:role={role}"],
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["deleteDefaultRules"])),
         )
 
     def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],
@@ -168,7 +174,8 @@ class OpenStackBackend(CloudBackend):
         for rule in rules:
             if rule.role == LOAD_BALANCER:
                 continue  # Octavia's own ports: rendered as the listeners' allowed_cidrs
-            opts = pulumi.ResourceOptions.merge(opts_for(rule), pulumi.ResourceOptions(delete_before_replace=True))
+            opts = pulumi.ResourceOptions.merge(opts_for(rule), pulumi.ResourceOptions(
+                delete_before_replace=True, ignore_changes=["description"]))
             name = self.rule_name(rule)
             if rule.peer_kind == "role" and rule.peer == LOAD_BALANCER:
                 for label, prefix, why in load_balancer_peers(rule, self._octavia_for(rule)):

@@ -28,8 +28,9 @@ def _plain(text: str) -> str:
 def review(result) -> str:
     lines = [f"adopt: {len(result.adopted)} resources adopted as they are; after the import the next `pulumi up` "
              f"creates {len(result.creates)}, deletes {len(result.deletes)}, changes {len(result.updates)}", ""]
-    for title, items in (("create (missing)", result.creates), ("delete (not in the documents)", result.deletes),
-                         ("change", result.updates)):
+    for title, items in (("create (missing, or not adopted: instances and ports)", result.creates),
+                         ("delete (not in the documents)", result.deletes), ("change", result.updates),
+                         ("kept as it is (the program ignores changes there)", result.kept)):
         if items:
             lines.append(f"{title}:")
             lines += [f"  {_plain(item)}" for item in items]

@@ -127,12 +127,19 @@ def map_roles(state: LiveState, roles: Sequence[str], explicit: Mapping[str, str
         else:
             why = "names several groups; give its id" if by_name.get(wanted) else "no such group in what was read"
             problems.append(Problem(origin, 1, role, f"{wanted!r}: {why}"))
+    tagged: dict[str, list[str]] = {}
     for group in sorted(state.groups.values(), key=lambda g: g.id):
         tagged_cluster = group.tags.get("kubeports:cluster") or next(
             (k.split("/")[-1] for k in group.tags if k.startswith("kubernetes.io/cluster/")), None)
-        if group.role in roles and group.role not in out and tagged_cluster in (None, cluster):
-            out[group.role] = group.id
-    unmapped = [r for r in roles if r not in out]
+        if group.role in roles and group.role not in explicit and tagged_cluster in (None, cluster):
+            tagged.setdefault(group.role, []).append(group.id)
+    for role, ids in sorted(tagged.items()):
+        if len(ids) == 1:
+            out[role] = ids[0]
+        else:  # e.g. an admin's listing: the same cluster's groups in several projects
+            problems.append(Problem(origin, 1, role, f"several groups are tagged for this role: {', '.join(ids)}; "
+                                    f"give --map {role}=GROUP"))
+    unmapped = [r for r in roles if r not in out and r not in tagged]
     if unmapped:
         found = ", ".join(f"{g.id} ({g.name or 'no name'})" for g in sorted(state.groups.values(), key=lambda g: g.id))
         problems.append(Problem(origin, 1, "(audit)", f"no group for role(s) {', '.join(unmapped)}: tag them or give "
@@ -319,10 +326,10 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
     quota = stack.cluster.quota
     out = []
     if state.cloud == "openstack":
-        used = len(state.rules)
+        used, where = neutron_used(state, roles)
         limit = quota.neutron_rules
         if used > limit or len(required) > limit:
-            out.append(Finding("quota", "(project)", f"Neutron rules: {used} live in what was read, {len(required)} "
+            out.append(Finding("quota", "(project)", f"Neutron rules: {used} live {where}, {len(required)} "
                                                      f"required; the project allows {limit}"))
         return out
     counts = aws_counts(state)
@@ -334,6 +341,16 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
                     out.append(Finding("quota", role, f"AWS rules: {used} {direction} {family} rules in {group}; the "
                                                       f"limit is {quota.aws_rules_per_group}"))
     return out
+
+
+def neutron_used(state: LiveState, roles: Mapping[str, str]) -> tuple[int, str]:
+    """The rules Neutron counts against the quota of the mapped groups' project (an admin's
+    listing holds every project's), and where they were counted."""
+    projects = {state.groups[g].project for g in roles.values() if g in state.groups}
+    if not projects or "" in projects:
+        return len(state.rules), "in what was read"
+    ids = {g.id for g in state.groups.values() if g.project in projects}
+    return sum(1 for r in state.rules if r.group in ids), f"in project {', '.join(sorted(projects))}"
 
 
 def aws_counts(state: LiveState) -> Counter:
@@ -349,8 +366,9 @@ def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> 
     """One line per quota the cloud counts: what the live groups use of it."""
     quota = stack.cluster.quota
     if state.cloud == "openstack":
-        return [f"Neutron security group rules: {len(state.rules)} of {quota.neutron_rules} used in what was read "
-                f"({quota.neutron_rules - len(state.rules)} left)"]
+        used, where = neutron_used(state, roles)
+        return [f"Neutron security group rules: {used} of {quota.neutron_rules} used {where} "
+                f"({quota.neutron_rules - used} left)"]
     counts = aws_counts(state)
     return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
             for role, group in sorted(roles.items()) for direction in ("ingress", "egress") for family in ("IPv4", "IPv6")]

@@ -76,6 +76,8 @@ class LiveGroup:
     id: str
     name: str
     tags: dict[str, str] = field(default_factory=dict)
+    project: str = ""  # Neutron's project_id: an admin's listing holds every project's groups
+    description: str = ""
 
     @property
     def role(self) -> str | None:
@@ -207,8 +209,9 @@ def _read_openstack(reader: _Reader, data: Any, state: LiveState) -> None:
             if not isinstance(group, dict) or "id" not in group:
                 reader.bad(loc, "expected a security group with an id")
                 continue
-            state.groups[str(group["id"])] = LiveGroup(str(group["id"]), str(group.get("name") or ""),
-                                                       _tags(group.get("tags")))
+            state.groups[str(group["id"])] = LiveGroup(
+                str(group["id"]), str(group.get("name") or ""), _tags(group.get("tags")),
+                str(group.get("project_id") or group.get("tenant_id") or ""), str(group.get("description") or ""))
             for j, rule in enumerate(group.get("security_group_rules") or []):
                 state.rules += _neutron_rule(reader, rule, loc + ("security_group_rules", j), str(group["id"]))
         return
@@ -288,7 +291,8 @@ def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
             reader.bad(loc, "expected a security group with GroupId")
             continue
         gid = str(group["GroupId"])
-        state.groups[gid] = LiveGroup(gid, str(group.get("GroupName") or ""), _tags(group.get("Tags")))
+        state.groups[gid] = LiveGroup(gid, str(group.get("GroupName") or ""), _tags(group.get("Tags")),
+                                      description=str(group.get("Description") or ""))
         if "SecurityGroupRules" in data:
             continue  # the rules come from the rules listing, with their ids
         for key, egress in (("IpPermissions", False), ("IpPermissionsEgress", True)):

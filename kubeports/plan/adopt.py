@@ -12,7 +12,12 @@ Rules of this file:
 - live rules in adopted groups that the program does not declare are imported too,
   under `<cluster>-adopted-<id>`, so that the next `pulumi up` deletes exactly those;
   nothing is deleted before its replacement exists, because matched rules are never
-  touched: creates come first and the extra rules go last, as Pulumi orders a run.
+  touched: creates come first and the extra rules go last, as Pulumi orders a run;
+- an adopted field that differs is an in-place change, or kept where the program holds
+  it with `ignoreChanges` (the cloud modules do for what cannot change without a new
+  object: a Neutron rule's and an AWS group's description, `deleteDefaultRules`);
+- what adoption does not cover (instances, ports, server groups) is listed among the
+  creates: the next `pulumi up` creates them, and the reviewer must see that.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeports.core.live import LiveRule, LiveState, protocol_of
+from kubeports.core.live import LiveGroup, LiveRule, LiveState, protocol_of
 
 OPENSTACK_GROUP = "openstack:networking/secGroup:SecGroup"
 OPENSTACK_RULE = "openstack:networking/secGroupRule:SecGroupRule"
@@ -40,6 +45,7 @@ class Adoption:
     creates: list[str] = field(default_factory=list)  # planned groups and rules with no live match
     deletes: list[str] = field(default_factory=list)  # live rules the program does not declare
     updates: list[str] = field(default_factory=list)  # adopted, with a field the next up changes
+    kept: list[str] = field(default_factory=list)  # adopted, differing where the program ignores changes
 
     def import_file(self) -> dict[str, Any]:
         return {"resources": self.imports}
@@ -105,26 +111,40 @@ def _role_of_group(res: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _group_changes(res: Mapping[str, Any], name: str, tags: Mapping[str, str]) -> list[str]:
-    """Fields of an adopted group the next `pulumi up` updates in place (name, tags)."""
-    inputs, out = res["inputs"], []
+def _differs(out: Adoption, res: Mapping[str, Any], ignored: frozenset[str], key: str, text: str) -> None:
+    """One adopted field that differs: kept where the program ignores its changes."""
+    if key in ignored:
+        out.kept.append(f"{res['name']}: {key} {text.split(' -> ')[0]} kept (ignoreChanges)")
+    else:
+        out.updates.append(f"{res['name']}: {key} {text}")
+
+
+def _group_changes(res: Mapping[str, Any], live: LiveGroup, ignored: frozenset[str], out: Adoption) -> None:
+    """Fields of an adopted group the next `pulumi up` updates in place, or keeps."""
+    inputs, name, tags = res["inputs"], live.name, live.tags
     if name and inputs.get("name") not in (None, name):
-        out.append(f"{res['name']}: name {name!r} -> {inputs['name']!r}")
+        _differs(out, res, ignored, "name", f"{name!r} -> {inputs['name']!r}")
+    if inputs.get("description") not in (None, live.description):
+        _differs(out, res, ignored, "description", f"{live.description!r} -> {inputs['description']!r}")
     planned = inputs.get("tags") or {}
     wanted = dict(str(t).split("=", 1) if "=" in str(t) else (str(t), "") for t in planned) \
         if isinstance(planned, list) else {str(k): str(v) for k, v in planned.items()}
     if wanted != dict(tags):
         added = sorted(f"{k}={v}" for k, v in wanted.items() if tags.get(k) != v)
         removed = sorted(f"{k}={v}" for k, v in tags.items() if k not in wanted)
-        out.append(f"{res['name']}: tags" + (f" +{', +'.join(added)}" if added else "") +
-                   (f" -{', -'.join(removed)}" if removed else ""))
-    return out
+        out.updates.append(f"{res['name']}: tags" + (f" +{', +'.join(added)}" if added else "") +
+                           (f" -{', -'.join(removed)}" if removed else ""))
 
 
 def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], cluster: str) -> Adoption:
     """The import file and the reviewer's view of what the next `pulumi up` does after it."""
     resources = plan["resources"]
     by_urn = {r["urn"]: r for r in resources}
+    options = plan.get("options", {})
+
+    def ignored(res: Mapping[str, Any]) -> frozenset[str]:
+        return frozenset(options.get(res["urn"], {}).get("ignoreChanges") or ())
+
     out = Adoption()
     group_ids: dict[str, str] = {}  # planned group name -> live group id
     parents: dict[str, str] = {}  # name -> parent name, for every adopted resource and its ancestors
@@ -157,9 +177,11 @@ def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], c
                 import_entry(res, roles[role])
                 live = state.groups.get(roles[role])
                 if live is not None:
-                    out.updates += _group_changes(res, live.name, live.tags)
+                    _group_changes(res, live, ignored(res), out)
             else:
                 out.creates.append(res["name"])
+        elif res["type"] not in AWS_RULES and res["type"] != OPENSTACK_RULE and not res["type"].startswith("kubeports:"):
+            out.creates.append(res["name"])  # not adopted: instances, ports, server groups
     free: dict[Content, list[LiveRule]] = {}
     for rule in sorted(state.rules, key=lambda r: (r.line(), r.rule_id)):
         if rule.group in roles.values():
@@ -180,8 +202,8 @@ def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], c
         wanted = res["inputs"].get("description") or ""
         if descriptions.get(matched.rule_id, "") != wanted:
             how = "replaced (Neutron rules have no update)" if res["type"] == OPENSTACK_RULE else "updated in place"
-            out.updates.append(f"{res['name']}: description {descriptions.get(matched.rule_id, '')!r} -> "
-                               f"{wanted!r}, {how}")
+            _differs(out, res, ignored(res), "description",
+                     f"{descriptions.get(matched.rule_id, '')!r} -> {wanted!r}, {how}")
     cluster_res = next((r for r in resources if r["type"] == "kubeports:index:Cluster"), None)
     for leftovers in free.values():
         for rule in leftovers:

@@ -7,13 +7,18 @@ The imperative half of the tier (render.py is the pure half). Rules of this file
   the apply goes on, as `pulumi up` reports every failed resource; dependents of a
   failed resource are skipped (recorded as `skipped`), as the engine skips them;
 - `read_back()` compares, field by field, what the provider's Read would store with what
-  the plan says, and lists every object in the project's groups the plan does not hold.
+  the plan says, and lists every object in the project's groups the plan does not hold;
+- `ignoreChanges` is applied as the engine does (pkg/resource/deploy: processIgnoreChanges):
+  for a name already in the state, an ignored input takes its old value (or is dropped
+  where the old inputs lack it) before the diff; at create the program's value is sent;
+- `observer`, when set, is called after every step that succeeded (e.g. to read what
+  the groups admit between two steps).
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.realapi import render as r
@@ -48,6 +53,7 @@ class Applier:
         self.driver = driver
         self.state: dict[str, tuple[r.Desired, str]] = {}  # name -> (what was applied, real id)
         self.external: dict[str, str] = {}  # e.g. the network a stack is given, by its mock name
+        self.observer = None  # called with the step's text after every step that succeeded
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, r.Ref):
@@ -79,6 +85,7 @@ class Applier:
             if old is None:
                 self._run(outcome, failed, "create", want, lambda w=want: self._create(w))
                 continue
+            want = ignoring_changes(want, old[0])
             forced = r.replace_field(old[0], want, self.resolve_plain)
             if forced is not None:
                 if r.delete_before_replace(want):
@@ -98,6 +105,7 @@ class Applier:
                 outcome.steps.append(f"delete {name}")
                 if name not in new:
                     del self.state[name]
+                self._observe(f"delete {name}")
             except CloudError as exc:
                 outcome.errors.append(ApiError("delete", name, exc.code, exc.message))
         return outcome
@@ -113,9 +121,14 @@ class Applier:
         try:
             action()
             outcome.steps.append(f"{step} {want.name}")
+            self._observe(f"{step} {want.name}")
         except CloudError as exc:
             outcome.errors.append(ApiError(step, want.name, exc.code, exc.message))
             failed.add(want.name)
+
+    def _observe(self, step: str) -> None:
+        if self.observer is not None:
+            self.observer(step)
 
     def _create(self, want: r.Desired) -> None:
         rid = self.driver.create(want.type, self.resolve(want.inputs), want.name)
@@ -136,12 +149,24 @@ class Applier:
                 diffs.append(f"{name}: not in the cloud")
                 continue
             desired, rid = self.state[name]
-            expected, state = self.driver.read(wanted[name].type, rid, self.resolve(wanted[name].inputs))
+            want = ignoring_changes(wanted[name], desired)
+            expected, state = self.driver.read(want.type, rid, self.resolve(want.inputs))
             diffs += [f"{name}: {d}" for d in r.differences(expected, state)]
         ours = {rid for _d, rid in self.state.values()}
         groups = [rid for d, rid in self.state.values() if d.type in (r.OS_GROUP, r.AWS_GROUP)]
         diffs += [f"unplanned object in the cloud: {extra}" for extra in self.driver.rules_in(groups) if extra not in ours]
         return diffs
+
+
+def ignoring_changes(want: r.Desired, old: r.Desired) -> r.Desired:
+    """`want` with its ignoreChanges inputs taken from `old` (top-level names only, the
+    only form kubeports uses), as the engine diffs an existing resource."""
+    ignored = [key for key in want.options.get("ignoreChanges") or () if key in want.inputs or key in old.inputs]
+    if not ignored:
+        return want
+    inputs = {k: v for k, v in want.inputs.items() if k not in ignored}
+    inputs.update({k: old.inputs[k] for k in ignored if k in old.inputs})
+    return replace(want, inputs=inputs)
 
 
 # ---- Neutron -------------------------------------------------------------------------------
