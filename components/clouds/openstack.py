@@ -4,7 +4,11 @@ Neutron quirks kept here:
 - a new group comes with allow-all egress for IPv4 and IPv6; `delete_default_rules`
   removes them, and egress is then exactly the resolved egress rules;
 - a rule names one peer: `remote_group_id` for a role, `remote_ip_prefix` for a CIDR;
-  its ethertype must match the peer's family; ICMPv6 is `ipv6-icmp`; "all protocols"
+  its ethertype must match the peer's family; the anywhere CIDR is sent as no prefix
+  (any address of the ethertype): Neutron's own default egress rules hold none, its
+  duplicate check takes the two spellings as one rule (409), and the provider compares
+  the text (ForceNew), so only this spelling lets `pulumi import` adopt a group's default
+  rules; the field is Optional+Computed, so rules sent with `0.0.0.0/0` see no diff; ICMPv6 is `ipv6-icmp`; "all protocols"
   is an omitted protocol; ICMP type/code ride in port_range_min/max;
 - rules are immutable (every field forces a new rule) and a re-created rule that still
   exists gives 409, hence `delete_before_replace`; a replacement is therefore a gap in
@@ -112,13 +116,16 @@ def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Inp
     return _peer(args, rule, peer_group_id)
 
 
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
 def _peer(args: dict, rule: Rule, peer_group_id: pulumi.Input[str] | None) -> dict:
     """`peer_group_id`: the peer role's group, or a set peer's address group."""
     if rule.peer_kind == "role":
         args["remote_group_id"] = peer_group_id
     elif rule.peer_kind == "set":
         args["remote_address_group_id"] = peer_group_id
-    else:
+    elif rule.peer not in ANYWHERE:  # anywhere: no prefix, as Neutron's own default rules (see header)
         args["remote_ip_prefix"] = rule.peer
     return args
 

@@ -239,7 +239,7 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
                                            rule.key, "", src, url))
     for role, group in sorted(roles.items()):
         mine = [r for r in required if r.role == role]
-        lives = sorted(live_by_group.get(group, []), key=lambda live: (live.line(), live.rule_id))
+        lives = sorted(live_by_group.get(group, []), key=lambda live: live.order)
         for live in lives:
             result.findings += _over_open(role, live, mine, peers)
         result.findings += _exposure(role, live_by_group.get(group, []), catalog, stack)

@@ -46,6 +46,12 @@ class LiveRule:
     rule_id: str = ""
     where: str = ""  # path:line of the dump, or "live" with the rule id
     description: str = ""
+    peer_text: str = ""  # a CIDR as the cloud holds it (`10.0.0.7/24`: host bits kept), where it differs
+
+    @property
+    def order(self) -> tuple:
+        """A stable order, the same for a live read and any dump of it: ids, else lines."""
+        return (self.rule_id == "", self.rule_id, self.line())
 
     @property
     def is_icmp(self) -> bool:
@@ -150,6 +156,7 @@ def _neutron_rule(reader: _Reader, item: Any, loc: tuple, group: str | None = No
         else:
             peer_kind = "cidr"
             peer = _cidr(item.get("remote_ip_prefix") or ("0.0.0.0/0" if ethertype == "IPv4" else "::/0"))
+        text = str(item.get("remote_ip_prefix") or "").lower() if peer_kind == "cidr" else ""
         holder = group or item.get("security_group_id")
         if not holder:
             raise KeyError("security_group_id")
@@ -160,7 +167,8 @@ def _neutron_rule(reader: _Reader, item: Any, loc: tuple, group: str | None = No
         reader.bad(loc, str(exc))
         return []
     return [LiveRule(str(holder), direction, ethertype, protocol, low, high, peer_kind, peer,
-                     str(item.get("id") or ""), reader.where(loc), str(item.get("description") or ""))]
+                     str(item.get("id") or ""), reader.where(loc), str(item.get("description") or ""),
+                     text if text not in ("", peer) else "")]
 
 
 def _osc_rule(reader: _Reader, item: Any, loc: tuple, state: LiveState) -> Iterable[LiveRule]:
@@ -243,15 +251,15 @@ def _aws_permission(reader: _Reader, perm: Any, loc: tuple, group: str, egress: 
     out: list[LiveRule] = []
     where = reader.where(loc)
 
-    def add(ethertype: str, kind: str, peer: str, desc: Any, rule_id: Any = "") -> None:
-        out.append(LiveRule(group, direction, ethertype, protocol, low, high, kind, peer, str(rule_id or ""), where,
-                            str(desc or "")))
+    def add(ethertype: str, kind: str, peer: str, desc: Any, text: str = "") -> None:
+        out.append(LiveRule(group, direction, ethertype, protocol, low, high, kind, peer, "", where,
+                            str(desc or ""), text.lower() if text.lower() != peer else ""))
 
     try:
         for r in perm.get("IpRanges") or []:
-            add("IPv4", "cidr", _cidr(r["CidrIp"]), r.get("Description"))
+            add("IPv4", "cidr", _cidr(r["CidrIp"]), r.get("Description"), str(r["CidrIp"]))
         for r in perm.get("Ipv6Ranges") or []:
-            add("IPv6", "cidr", _cidr(r["CidrIpv6"]), r.get("Description"))
+            add("IPv6", "cidr", _cidr(r["CidrIpv6"]), r.get("Description"), str(r["CidrIpv6"]))
         for r in perm.get("UserIdGroupPairs") or []:
             add("any", "group", str(r["GroupId"]), r.get("Description"))
         for r in perm.get("PrefixListIds") or []:

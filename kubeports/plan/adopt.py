@@ -5,7 +5,9 @@ Rules of this file:
   mocks), so adoption follows whatever names and inputs the program really uses;
 - a planned group is matched to the live group of its role (kubeports.core.audit's
   mapping); a planned rule to a live rule of that group with the same content as the
-  provider sends it (direction, family, protocol, ports, peer), descriptions aside;
+  provider sends it (direction, family, protocol, ports, peer), descriptions aside; a
+  CIDR the cloud holds with host bits (`10.0.0.7/24`) is never adopted: the provider
+  compares the text and would replace it, delete first; it is an extra rule instead;
 - the import file is Pulumi's documented bulk format (`pulumi import --file`): every
   adopted resource by its program name, with its parents as `component` entries, so
   the URNs it creates are the ones the program registers;
@@ -183,9 +185,10 @@ def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], c
         elif res["type"] not in AWS_RULES and res["type"] != OPENSTACK_RULE and not res["type"].startswith("kubeports:"):
             out.creates.append(res["name"])  # not adopted: instances, ports, server groups
     free: dict[Content, list[LiveRule]] = {}
-    for rule in sorted(state.rules, key=lambda r: (r.line(), r.rule_id)):
+    unfit: list[LiveRule] = []  # same packets, another text: the provider would replace it (delete first)
+    for rule in sorted(state.rules, key=lambda r: r.order):
         if rule.group in roles.values():
-            free.setdefault(live_content(rule), []).append(rule)
+            (unfit if rule.peer_text else free.setdefault(live_content(rule), [])).append(rule)
     descriptions = {r.rule_id: r.description for r in state.rules}
     for res in resources:
         if res["type"] != OPENSTACK_RULE and res["type"] not in AWS_RULES:
@@ -205,7 +208,7 @@ def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], c
             _differs(out, res, ignored(res), "description",
                      f"{descriptions.get(matched.rule_id, '')!r} -> {wanted!r}, {how}")
     cluster_res = next((r for r in resources if r["type"] == "kubeports:index:Cluster"), None)
-    for leftovers in free.values():
+    for leftovers in [*free.values(), unfit]:
         for rule in leftovers:
             if not rule.rule_id:
                 continue

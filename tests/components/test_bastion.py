@@ -65,7 +65,7 @@ def ssh_sources(plan: Plan) -> dict[str, set[str]]:
             continue
         if _covers(i.get("portRangeMin"), i.get("portRangeMax"), SSH):
             peers = {i["remoteGroupId"]} if "remoteGroupId" in i else {i["remoteIpPrefix"]} if "remoteIpPrefix" in i \
-                else WORLD  # Neutron: no peer means any
+                else {"::/0" if i["ethertype"] == "IPv6" else "0.0.0.0/0"}  # Neutron: no peer means any of the family
             peers -= PODS
             if not peers:
                 continue

@@ -38,7 +38,7 @@ def expected_neutron(rule, cluster: str) -> dict:
         want["portRangeMax"] = rule.to_port
     if rule.peer_kind == "role":
         want["remoteGroupId"] = f"{cluster}-{rule.peer}-sg-id"
-    else:
+    elif rule.peer not in ("0.0.0.0/0", "::/0"):  # anywhere: no prefix, as Neutron's default rules
         want["remoteIpPrefix"] = rule.peer
     return want
 
