@@ -142,7 +142,7 @@ def _neutron_rule(reader: _Reader, item: Any, loc: tuple, group: str | None = No
         direction = item["direction"]
         if direction not in ("ingress", "egress"):
             raise ValueError(f"direction must be ingress or egress, not {direction!r}")
-        ethertype = item.get("ethertype") or "IPv4"
+        ethertype = item.get("ethertype") or item.get("ether_type") or "IPv4"  # the API's name, the SDK's
         if ethertype not in ("IPv4", "IPv6"):
             raise ValueError(f"ethertype must be IPv4 or IPv6, not {ethertype!r}")
         protocol = protocol_of(item.get("protocol"))
@@ -356,7 +356,16 @@ def load_dumps(paths: Iterable[str]) -> LiveState:
         raise KubeportsError(problems)
     if state is None:
         raise KubeportsError([Problem("--dump", 1, "(audit)", "no dump given")])
+    if state.cloud == "aws":
+        _prefer_rule_listing(state)
     return state
+
+
+def _prefer_rule_listing(state: LiveState) -> None:
+    """`describe-security-groups` and `describe-security-group-rules` given together hold
+    every rule twice: a group's permissions (no ids) yield to its listed rules (with ids)."""
+    listed = {r.group for r in state.rules if r.rule_id}
+    state.rules = [r for r in state.rules if r.rule_id or r.group not in listed]
 
 
 def parse_text(text: str, path: str) -> LiveState:

@@ -1,4 +1,9 @@
-"""Neutron's security groups through openstacksdk: the `{"security_groups": [...]}` document."""
+"""Neutron's security groups through openstacksdk: the `{"security_groups": [...]}` document.
+
+The API's own JSON (GET /v2.0/security-groups, each group with its rules), not the SDK's
+resource objects: their `to_dict()` renames fields (`ether_type`), and a saved dump is
+the API's JSON, so the one parser reads both alike.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -10,11 +15,7 @@ def read_groups() -> dict[str, Any]:
     conn = openstack.connect()
     # A project-scoped token (an admin's too) reads its project; a session without one
     # (noauth) reads what it may, and the audit counts quotas per project (core.audit).
-    scope = {"project_id": conn.current_project_id} if conn.current_project_id else {}
-    groups = []
-    for group in conn.network.security_groups(**scope):
-        data = group.to_dict(computed=False)
-        data["security_group_rules"] = [rule.to_dict(computed=False) for rule in
-                                        conn.network.security_group_rules(security_group_id=group.id)]
-        groups.append(data)
-    return {"security_groups": groups}
+    params = {"project_id": conn.current_project_id} if conn.current_project_id else {}
+    response = conn.network.get("/security-groups", params=params)
+    response.raise_for_status()
+    return {"security_groups": response.json()["security_groups"]}

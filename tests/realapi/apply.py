@@ -85,7 +85,7 @@ class Applier:
             if old is None:
                 self._run(outcome, failed, "create", want, lambda w=want: self._create(w))
                 continue
-            want = ignoring_changes(want, old[0])
+            want = r.keeping_computed(ignoring_changes(want, old[0]), old[0])
             forced = r.replace_field(old[0], want, self.resolve_plain)
             if forced is not None:
                 if r.delete_before_replace(want):
@@ -149,7 +149,7 @@ class Applier:
                 diffs.append(f"{name}: not in the cloud")
                 continue
             desired, rid = self.state[name]
-            want = ignoring_changes(wanted[name], desired)
+            want = r.keeping_computed(ignoring_changes(wanted[name], desired), desired)
             expected, state = self.driver.read(want.type, rid, self.resolve(want.inputs))
             diffs += [f"{name}: {d}" for d in r.differences(expected, state)]
         ours = {rid for _d, rid in self.state.values()}

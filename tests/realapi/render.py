@@ -102,6 +102,12 @@ FORCE_NEW: Mapping[str, frozenset[str] | None] = {
     AWS_PREFIX_LIST: frozenset({"addressFamily"}),
 }
 AWS_SOURCES = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
+# Optional+Computed in the TF schema: an input the program leaves out keeps the state's
+# value, no diff (resource_openstack_networking_secgroup_rule_v2.go / _secgroup_v2.go).
+COMPUTED: Mapping[str, frozenset[str]] = {
+    OS_RULE: frozenset({"region", "remoteGroupId", "remoteIpPrefix", "tenantId"}),
+    OS_GROUP: frozenset({"region", "description", "tenantId", "stateful"}),
+}
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,12 @@ class Step:
     new: Desired | None = None
     old: Desired | None = None
     why: str = ""  # for a replacement: the field that forced it
+
+
+def keeping_computed(new: Desired, old: Desired) -> Desired:
+    """`new` with the Optional+Computed inputs it leaves out taken from `old`'s state."""
+    kept = {k: v for k, v in old.inputs.items() if k in COMPUTED.get(new.type, ()) and k not in new.inputs}
+    return Desired(new.stack, new.name, new.type, {**new.inputs, **kept}, new.options) if kept else new
 
 
 def replace_field(old: Desired, new: Desired, resolve) -> str | None:
