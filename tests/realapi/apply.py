@@ -285,6 +285,10 @@ MOTO_GAP_10 = ("moto-gap-10: ModifyManagedPrefixList ignores MaxEntries (the lis
                "AddEntries past it is accepted; real EC2 resizes, and refuses entries past it): a changed max entries "
                "is compared with what was sent, not read back")
 
+MOTO_GAP_12 = ("moto-gap-12: ModifySecurityGroupRules refuses an all-protocol (-1) rule without FromPort/ToPort "
+               "(moto 5.2.5 models/security_groups.py; the provider sends none, and EC2 takes -1 as every port): such "
+               "updates were sent with -1/-1")
+
 
 class Ec2Driver:
     cloud = "aws"
@@ -343,8 +347,13 @@ class Ec2Driver:
         if type_ == r.AWS_PREFIX_LIST:
             self._modify_prefix_list(rid, old, new)
             return
+        request = r.aws_modify(new)
+        if request["IpProtocol"] in ("-1", "all") and "FromPort" not in request:
+            # moto gap 12: moto refuses an all-protocol rule without ports (real EC2 ignores them)
+            self.gaps.add(MOTO_GAP_12)
+            request.update(FromPort=-1, ToPort=-1)
         self._call(self.ec2.modify_security_group_rules, GroupId=new["securityGroupId"],
-                   SecurityGroupRules=[{"SecurityGroupRuleId": rid, "SecurityGroupRule": r.aws_modify(new)}])
+                   SecurityGroupRules=[{"SecurityGroupRuleId": rid, "SecurityGroupRule": request}])
 
     def _modify_prefix_list(self, rid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """TF's order: MaxEntries up first, entries, MaxEntries down last (one change per call)."""

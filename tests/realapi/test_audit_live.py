@@ -32,7 +32,7 @@ from kubeports.core.paths import ROOT
 from kubeports.core.project import load_project
 from tests.plans import variant
 from tests.realapi import render as r
-from tests.realapi.apply import MOTO_GAP_7, Applier, Ec2Driver
+from tests.realapi.apply import MOTO_GAP_7, MOTO_GAP_12, Applier, Ec2Driver
 from tests.realapi.conftest import openstack_applier
 from tests.realapi.stacks import plan_json
 
@@ -43,7 +43,7 @@ EDGE = os.path.join(ROOT, "Pulumi.aws-cilium.yaml")  # kubeadm, dual stack, Node
 # Pulumi's documented import-file fields (pulumi import --file; ImportResource in the Automation API).
 IMPORT_FIELDS = {"type", "name", "id", "parent", "provider", "version", "pluginDownloadUrl", "logicalName",
                  "properties", "component", "remote"}
-MOTO_GAP_8 = ("moto-gap-8: moto keeps the host bits of a CidrIp (10.0.0.7/24 stored beside 10.0.0.0/24); real EC2 "
+MOTO_GAP_11 = ("moto-gap-11: moto keeps the host bits of a CidrIp (10.0.0.7/24 stored beside 10.0.0.0/24); real EC2 "
               "masks them (ansible/ansible#25403), so there the same rule twice is InvalidPermission.Duplicate")
 
 
@@ -306,7 +306,7 @@ def test_aws_audit_live_and_on_dumps_gives_the_exact_findings(ec2, aws_chain, ru
     assert live["headroom"] == both["headroom"]
 
 
-def test_moto_gap_8_is_still_there(ec2):
+def test_moto_gap_11_is_still_there(ec2):
     """The Neutron test's duplicate (a CIDR typed with a host's address) has no AWS twin on
     real EC2; moto would accept it. Probed, so the skip ends the day moto masks the bits."""
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -319,7 +319,23 @@ def test_moto_gap_8_is_still_there(ec2):
     except ClientError as exc:
         assert "Duplicate" in str(exc)  # moto masks like EC2: the gap is closed
         return
-    pytest.skip(MOTO_GAP_8)
+    pytest.skip(MOTO_GAP_11)
+
+
+def test_moto_gap_12_is_still_there(ec2):
+    """An adopted all-protocol rule gets kubeports' description in place; moto refuses the
+    provider's request (no ports), so the tier sends -1/-1 and names the gap here."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="probe", Description="probe", VpcId=vpc)["GroupId"]
+    rid = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/24"}]}])["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    from botocore.exceptions import ClientError
+    try:
+        ec2.modify_security_group_rules(GroupId=group, SecurityGroupRules=[{"SecurityGroupRuleId": rid, "SecurityGroupRule": {
+            "IpProtocol": "-1", "CidrIpv4": "10.0.0.0/24", "Description": "described"}}])
+    except ClientError as exc:
+        assert "Must specify both from and to ports" in str(exc)
+        pytest.skip(MOTO_GAP_12)
 
 
 # ---------------------------------------------------------------- adopt, import, up
@@ -483,8 +499,9 @@ def test_aws_adopt_then_up_never_drops_a_flow(ec2, aws_chain, run_cli, tmp_path)
     assert steps_of(outcome, "delete") == predicted(out, "delete") == sorted(
         f"edge-adopted-{extra[k]}" for k in ("kubelet-world", "any-port"))
     assert not [s for s in outcome.steps if "replace" in s]
-    assert set(steps_of(outcome, "update")) <= {u.split(":")[0] for u in out.splitlines() if u.startswith("  ")}
+    # in place: the group tags, and each rule's description (the team typed none)
+    assert steps_of(outcome, "update") == sorted(set(predicted(out, "change")))
     assert applier.read_back([plan]) == []
-    assert driver.gaps <= {MOTO_GAP_7}
+    assert driver.gaps <= {MOTO_GAP_7, MOTO_GAP_12}  # each probed below: a named skip while moto has it
     assert watch.steps == len(outcome.steps) and watch.lost == []
     assert watch.missing() == set()
