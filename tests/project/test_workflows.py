@@ -165,3 +165,36 @@ def test_deploys_are_gated_by_one_environment_per_stack_and_test_once():
     assert job["environment"] == "${{ matrix.stack }}"
     assert job["needs"] == ["stacks", "test"]
     assert not any("make test" in s.get("run", "") or ".ci/run" in s.get("run", "") for s in job["steps"])
+
+
+def test_the_drift_audit_is_scheduled_read_only_and_opt_in():
+    audit = load("audit.yml")
+    assert {"schedule", "workflow_dispatch"} <= set(audit["on"])
+    assert audit["jobs"]["stacks"]["if"] == "vars.KUBEPORTS_AUDIT == 'true'"  # a fork without clouds stays quiet
+    job = audit["jobs"]["audit"]
+    assert (job["environment"], job["permissions"]) == ("audit", {"contents": "read", "id-token": "write"})
+    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert 'kubeports audit --stack "$STACK" --live --format markdown' in runs
+    assert not re.search(r"pulumi |kubeports adopt|authorize|revoke|--output", runs)  # reads, writes nothing
+    assert set(re.findall(r"secrets\.(\w+)", text("audit.yml"))) == {"OS_CLOUDS_YAML_READONLY"}  # no Pulumi token
+    assert "${{" not in runs  # values reach the scripts through env, never into the script text
+
+
+@pytest.mark.parametrize(("code", "annotation"), [(0, ""), (3, "::warning title=kubeports audit (dev)::"),
+                                                  (4, "::error title=kubeports audit (dev)::"), (1, "")])
+def test_the_drift_audit_reports_and_keeps_the_audit_exit_code(tmp_path, code, annotation):
+    """Run the workflow's own audit step with a stand-in `kubeports` that answers `code`."""
+    step = next(s for s in load("audit.yml")["jobs"]["audit"]["steps"] if s.get("name") == "Audit the live groups")
+    stub = tmp_path / "bin" / "kubeports"
+    stub.parent.mkdir()
+    stub.write_text(f"#!/bin/sh\necho \"## kubeports audit: $3\"\nexit {code}\n")
+    stub.chmod(0o755)
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary),
+           "STACK": "dev"}
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == code
+    assert summary.read_text() == "## kubeports audit: dev\n"
+    assert (annotation in result.stdout) if annotation else "::" not in result.stdout
