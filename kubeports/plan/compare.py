@@ -332,11 +332,24 @@ def diff_plans(old: Any, new: Any) -> PlanDiff:
                     tuple(ignored), unchanged)
 
 
+# Optional+Computed in the Terraform schema: an input the new program leaves out keeps the
+# value the state holds, so its removal changes nothing (TF resource_openstack_networking_
+# secgroup_rule_v2.go: remote_group_id, remote_ip_prefix; e.g. an anywhere rule sent
+# without a prefix since issue 18).
+KEPT_WHEN_LEFT_OUT: dict[str, frozenset[str]] = {
+    "openstack:networking/secGroupRule:SecGroupRule": frozenset({"remoteGroupId", "remoteIpPrefix", "tenantId",
+                                                                 "region"}),
+}
+
+
 def _diff_resource(old: _Res, new: _Res) -> ResourceChange | None:
     held = [_parse_path(p) for p in new.options.get("ignoreChanges") or ()]
     changes: list[PropertyChange] = []
     ignored: list[str] = []
+    kept = {k for k in KEPT_WHEN_LEFT_OUT.get(new.type, ()) if k not in new.inputs}
     for path, before, after in _leaf_diff(old.inputs, new.inputs, ()):
+        if path and path[0] in kept:
+            continue
         if any(_held_by(pattern, path) for pattern in held):
             ignored.append(format_path(path))
             continue

@@ -521,3 +521,15 @@ def test_no_purpose_creates_markup(purpose):
     shown = " ".join(purpose.translate({c: " " for c in [*range(32), 127, 0x2028, 0x2029]}).split())
     text = " ".join(html_.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert shown in text
+
+
+def test_a_rule_remote_left_out_keeps_the_state_and_changes_nothing():
+    """remote_ip_prefix is Optional+Computed: the anywhere rule sent without a prefix (issue 18)
+    is no change against a plan that sent `0.0.0.0/0`, while a new prefix still replaces."""
+    rule = {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "portRangeMin": 443, "portRangeMax": 443,
+            "securityGroupId": "sg-id", "description": "https"}
+    old = plan(res(OS_RULE, "https", {**rule, "remoteIpPrefix": "0.0.0.0/0"}))
+    same = diff_plans(old, plan(res(OS_RULE, "https", rule)))
+    assert (same.replaced, same.updated, same.unchanged) == ((), (), 1)
+    moved = diff_plans(old, plan(res(OS_RULE, "https", {**rule, "remoteIpPrefix": "10.0.0.0/8"})))
+    assert [c.name for c in moved.replaced] == ["https"]

@@ -452,6 +452,9 @@ def test_openstack_adopt_then_up_never_drops_a_flow(neutron, os_chain, run_cli, 
     out, import_file, plan, outcome, watch = adopt_and_up(run_cli, stack_file, applier, mapping, project, read,
                                                              "--live")
     assert [str(e) for e in outcome.errors] == [] and outcome.skipped == []
+    # (c) first, the promise: no step dropped a flow that was admitted before the up
+    assert watch.steps == len(outcome.steps) and watch.lost == []
+    assert watch.missing() == set()
     # (a) what adopt predicted is what the up did: the tier sends groups, rules and ports
     planned = {res["name"]: res["type"] for res in plan["resources"]}
     creates = [n for n in predicted(out, "create") if planned[n] in sent_types("openstack")]
@@ -464,9 +467,6 @@ def test_openstack_adopt_then_up_never_drops_a_flow(neutron, os_chain, run_cli, 
     assert not [s for s in outcome.steps if "replace" in s]  # nothing adopted is re-created
     # (b) the read-back equals the plan, and nothing else is left in the groups
     assert applier.read_back([plan]) == []
-    # (c) no step dropped a flow that was admitted before the up
-    assert watch.steps == len(outcome.steps) and watch.lost == []
-    assert watch.missing() == set()
     # and the audit of the adopted groups is clean, found by kubeports' own tags now
     groups = tmp_path / "after.json"
     groups.write_text(json.dumps(neutron.call("GET", f"/security-groups?project_id={neutron.project_id}"), indent=2))
@@ -490,6 +490,8 @@ def test_aws_adopt_then_up_never_drops_a_flow(ec2, aws_chain, run_cli, tmp_path)
     out, import_file, plan, outcome, watch = adopt_and_up(run_cli, stack_file, applier, mapping, project, read,
                                                              "--live")
     assert [str(e) for e in outcome.errors] == [] and outcome.skipped == []
+    assert watch.steps == len(outcome.steps) and watch.lost == []  # no step dropped a flow admitted before
+    assert watch.missing() == set()
     planned = {res["name"]: res["type"] for res in plan["resources"]}
     creates = [n for n in predicted(out, "create") if planned[n] in sent_types("aws")]
     assert steps_of(outcome, "create") == creates
@@ -503,5 +505,3 @@ def test_aws_adopt_then_up_never_drops_a_flow(ec2, aws_chain, run_cli, tmp_path)
     assert steps_of(outcome, "update") == sorted(set(predicted(out, "change")))
     assert applier.read_back([plan]) == []
     assert driver.gaps <= {MOTO_GAP_7, MOTO_GAP_12}  # each probed below: a named skip while moto has it
-    assert watch.steps == len(outcome.steps) and watch.lost == []
-    assert watch.missing() == set()
