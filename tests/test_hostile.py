@@ -816,6 +816,8 @@ def test_rendered_rules_never_open_a_sensitive_port(workdir, monitors, base, nod
         cidr_key, low_key, high_key = RULE_TYPES[res.type]
         props = res.inputs
         cidr = props.get(cidr_key) or props.get("cidrIpv6")
+        if cidr is None and res.type.startswith("openstack:") and not props.get("remoteGroupId"):
+            cidr = "::/0" if props.get("ethertype") == "IPv6" else "0.0.0.0/0"  # Neutron: no remote is anywhere
         if props.get("direction", "ingress") != "ingress" or not isinstance(cidr, str):
             continue
         role = next((r for r in sorted(project.stack.cluster.present_roles, key=len, reverse=True)
