@@ -281,3 +281,52 @@ def test_reports_escape_what_came_from_the_cloud(projects):
     assert as_text(result, []).splitlines()[0] == (
         f"audit (openstack): {result.checked_rules} required rules against {result.live_rules} live rules in 2 groups: "
         f"1 critical, 1 over-open, {shadowed} shadowed")
+
+
+def test_openstacksdk_names_the_family_ether_type_and_it_is_read():
+    """openstacksdk's `to_dict()` says `ether_type` where the API says `ethertype`."""
+    rule = {"id": "r6", "security_group_id": "sg-1", "direction": "ingress", "ether_type": "IPv6", "protocol": "tcp",
+            "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "2001:db8::/32"}
+    assert [(r.ethertype, r.peer) for r in parse_text(json.dumps([rule]), "sdk.json").rules] == [("IPv6", "2001:db8::/32")]
+
+
+def test_aws_groups_and_rules_dumps_together_hold_each_rule_once(tmp_path):
+    from kubeports.core.live import load_dumps
+
+    perm = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
+    groups = tmp_path / "groups.json"
+    groups.write_text(json.dumps({"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "w", "IpPermissions": [perm]}]}))
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"SecurityGroupRules": [{"SecurityGroupRuleId": "sgr-1", "GroupId": "sg-1",
+                                                         "IsEgress": False, "IpProtocol": "tcp", "FromPort": 22,
+                                                         "ToPort": 22, "CidrIpv4": "198.51.100.0/24"}]}))
+    assert [r.rule_id for r in load_dumps([str(groups), str(rules)]).rules] == ["sgr-1"]
+    assert [r.rule_id for r in load_dumps([str(groups)]).rules] == [""]  # alone, the permissions are the rules
+
+
+def test_several_groups_tagged_for_one_role_are_refused_not_guessed(projects):
+    project = projects["dev"]
+    doc = json.loads(neutron_dump(project, neutron_rows(project)))
+    doc["security_groups"].append({"id": "sg-worker-2", "name": "elsewhere", "tags": ["kubeports:role=worker"],
+                                   "security_group_rules": []})
+    with pytest.raises(KubeportsError) as err:
+        run(project, json.dumps(doc))
+    assert str(err.value) == ("--map:1: worker: several groups are tagged for this role: sg-worker, sg-worker-2; "
+                              "give --map worker=GROUP")
+    assert run(project, json.dumps(doc), {"worker": "sg-worker"})[0].findings == []
+
+
+def test_neutron_quota_is_counted_in_the_mapped_groups_project(projects):
+    """An admin's listing holds other projects' groups: they do not count against this one."""
+    project = projects["dev"]
+    doc = json.loads(neutron_dump(project, neutron_rows(project)))
+    for group in doc["security_groups"]:
+        group["project_id"] = "p1"
+    doc["security_groups"].append({"id": "other", "name": "default", "project_id": "p2", "security_group_rules": [
+        dict(KUBELET_WORLD, id=f"o{i}", security_group_id="other", port_range_min=i, port_range_max=i)
+        for i in range(1, 120)]})
+    result, state, mapping = run(project, json.dumps(doc))
+    mine = len(state.rules) - 119
+    assert headroom(state, mapping, project.stack) == [
+        f"Neutron security group rules: {mine} of 100 used in project p1 ({100 - mine} left)"]
+    assert [f for f in result.findings if f.severity == "quota"] == []

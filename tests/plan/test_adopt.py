@@ -106,3 +106,18 @@ def test_the_commands_exit_codes_and_one_line_errors(run_cli, projects, tmp_path
     code, out, _ = run_cli("adopt", "--stack", "dev", "--dump", str(bad), "--output", str(target))
     assert code == 0 and out.startswith("adopt: ")
     assert json.loads(target.read_text())["resources"]
+
+
+def test_a_cidr_held_with_host_bits_is_an_extra_rule_not_adopted(projects, dev_plan):
+    """`198.51.100.10/24` admits what `198.51.100.0/24` does, but the provider compares the
+    text and would replace it (delete first): the clean rule is adopted, the other deleted."""
+    project = projects["dev"]
+    rows = neutron_rows(project)
+    ssh = next(r for r in rows if r["security_group_id"] == "sg-worker" and r["port_range_min"] == 22)
+    rows.append(dict(ssh, id="host-bits", remote_ip_prefix="198.51.100.10/24"))
+    result, _ = adoption(project, dev_plan, rows)
+    assert result.deletes == ["dev-adopted-host-bits: ingress tcp 22 from cidr 198.51.100.0/24 (IPv4)"]
+    ids = {e["name"]: e.get("id") for e in result.import_file()["resources"]}
+    assert ids["dev-worker-in-tcp-22-from-198.51.100.0-24-v4"] == ssh["id"]
+    rows[-1], rows[rows.index(ssh)] = ssh, rows[-1]  # the dump's order changes nothing
+    assert adoption(project, dev_plan, rows)[0].deletes == result.deletes
