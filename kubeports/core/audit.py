@@ -281,7 +281,8 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
                 continue  # pods are cluster members, as in safety.py (docs/promises.md states the limit)
             lo, hi = interval_of(proto, live.from_port, live.to_port) if live.protocol == proto else FULL
             if lo <= high and low <= hi:
-                out.append(Finding("critical", role, f"{purpose} ({proto} {low}-{high}) is reachable from "
+                span = str(low) if low == high else f"{low}-{high}"
+                out.append(Finding("critical", role, f"{purpose} ({proto} {span}) is reachable from "
                                                      f"{_width(live)}: only cluster roles may reach it ({live.label()})",
                                    live=f"{live.rule_id or '-'} at {live.where}"))
     return out

@@ -188,7 +188,7 @@ def test_openstack_audit_live_and_on_dumps_gives_the_exact_findings(neutron, os_
         assert comparable(result) == state_live  # message for message, the same from either dump
 
     first = next(f for f in live["findings"] if f["severity"] == "critical")
-    assert first["message"] == ("Kubelet API (tcp 10250-10250) is reachable from anywhere: only cluster roles may "
+    assert first["message"] == ("Kubelet API (tcp 10250) is reachable from anywhere: only cluster roles may "
                                 "reach it (ingress tcp 10250 from cidr 0.0.0.0/0 (IPv4))")
     missing = next(f for f in live["findings"] if f["flow"] == "control-plane-in-tcp-6443-from-worker-v4")
     assert (missing["message"], missing["sources"]) == (
