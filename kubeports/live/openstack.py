@@ -15,7 +15,14 @@ def read_groups() -> dict[str, Any]:
     conn = openstack.connect()
     # A project-scoped token (an admin's too) reads its project; a session without one
     # (noauth) reads what it may, and the audit counts quotas per project (core.audit).
-    params = {"project_id": conn.current_project_id} if conn.current_project_id else {}
-    response = conn.network.get("/security-groups", params=params)
-    response.raise_for_status()
-    return {"security_groups": response.json()["security_groups"]}
+    params: dict[str, Any] | None = {"project_id": conn.current_project_id} if conn.current_project_id else {}
+    groups: list[dict[str, Any]] = []
+    url: str | None = "/security-groups"
+    while url:  # a server with `pagination_max_limit` set answers page by page
+        response = conn.network.get(url, params=params)
+        response.raise_for_status()
+        body = response.json()
+        groups += body["security_groups"]
+        url = next((link["href"] for link in body.get("security_groups_links") or [] if link.get("rel") == "next"), None)
+        params = None  # the next link carries the query
+    return {"security_groups": groups}
