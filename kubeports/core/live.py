@@ -13,7 +13,8 @@ Rules of this file:
 Formats read:
 - Neutron: the API's `security_group_rules` objects (GET /v2.0/security-group-rules, or
   openstacksdk's `to_dict()`), a `{"security_groups": [...]}` document with their
-  `security_group_rules` and tags, or `openstack security group rule list --long -f json`
+  `security_group_rules` and tags, `openstack security group show -f json GROUP` (one group,
+  its rules under `rules`), or `openstack security group rule list --long -f json`
   (whose ICMP rules carry no type: read as every type, said in a note);
 - AWS: `aws ec2 describe-security-group-rules` and `aws ec2 describe-security-groups`.
 """
@@ -210,16 +211,30 @@ def _tags(raw: Any) -> dict[str, str]:
     return out
 
 
+def _group_of(group: dict) -> LiveGroup:
+    return LiveGroup(str(group["id"]), str(group.get("name") or ""), _tags(group.get("tags")),
+                     str(group.get("project_id") or group.get("tenant_id") or ""), str(group.get("description") or ""))
+
+
+def _is_osc_group(data: Any) -> bool:
+    """`openstack security group show -f json GROUP`: one group, its rules under `rules`."""
+    return isinstance(data, dict) and "id" in data and isinstance(data.get("rules"), list)
+
+
 def _read_openstack(reader: _Reader, data: Any, state: LiveState) -> None:
+    if _is_osc_group(data):
+        group = _group_of(data)
+        state.groups[group.id] = group
+        for j, rule in enumerate(data["rules"]):  # the CLI drops empty fields: no prefix is anywhere, as in the API
+            state.rules += _neutron_rule(reader, rule, ("rules", j), group.id)
+        return
     if isinstance(data, dict) and "security_groups" in data:
         for i, group in enumerate(data["security_groups"] or []):
             loc = ("security_groups", i)
             if not isinstance(group, dict) or "id" not in group:
                 reader.bad(loc, "expected a security group with an id")
                 continue
-            state.groups[str(group["id"])] = LiveGroup(
-                str(group["id"]), str(group.get("name") or ""), _tags(group.get("tags")),
-                str(group.get("project_id") or group.get("tenant_id") or ""), str(group.get("description") or ""))
+            state.groups[str(group["id"])] = _group_of(group)
             for j, rule in enumerate(group.get("security_group_rules") or []):
                 state.rules += _neutron_rule(reader, rule, loc + ("security_group_rules", j), str(group["id"]))
         return
@@ -315,7 +330,7 @@ def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
 def cloud_of(data: Any) -> str | None:
     if isinstance(data, dict) and ("SecurityGroups" in data or "SecurityGroupRules" in data):
         return "aws"
-    if isinstance(data, dict) and ("security_groups" in data or "security_group_rules" in data):
+    if isinstance(data, dict) and ("security_groups" in data or "security_group_rules" in data) or _is_osc_group(data):
         return "openstack"
     if isinstance(data, list) and (not data or isinstance(data[0], dict) and
                                    ("Direction" in data[0] or "direction" in data[0])):

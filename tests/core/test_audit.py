@@ -330,3 +330,25 @@ def test_neutron_quota_is_counted_in_the_mapped_groups_project(projects):
     assert headroom(state, mapping, project.stack) == [
         f"Neutron security group rules: {mine} of 100 used in project p1 ({100 - mine} left)"]
     assert [f for f in result.findings if f.severity == "quota"] == []
+
+
+def test_the_openstack_cli_group_show_is_read_with_its_lines(projects, tmp_path):
+    """`openstack security group show -f json GROUP` (one file per group, empty fields dropped)."""
+    from kubeports.core.live import load_dumps
+
+    project = projects["dev"]
+    paths = []
+    for group in json.loads(neutron_dump(project, neutron_rows(project)))["security_groups"]:
+        rules = [{k: v for k, v in r.items() if v is not None and k != "security_group_id"}
+                 for r in group.pop("security_group_rules")]
+        path = tmp_path / f"{group['id']}.json"
+        path.write_text(json.dumps({**group, "rules": rules}, indent=1))
+        paths.append(str(path))
+    state = load_dumps(paths)
+    mapping = map_roles(state, ["control-plane", "worker"], {}, "dev")
+    assert audit(project.stack, project.catalog, project.resolution.rules, state, mapping).findings == []
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"id": "sg-x", "name": "x",\n "rules": [\n  {"direction": "sideways"}\n]}\n')
+    with pytest.raises(KubeportsError) as err:
+        load_dumps([str(broken)])
+    assert str(err.value) == f"{broken}:3: rules[0]: direction must be ingress or egress, not 'sideways'"
