@@ -73,6 +73,8 @@ def planned_content(res: Mapping[str, Any], group_ids: Mapping[str, str]) -> lis
         protocol = protocol_of(inputs.get("protocol"))
         if inputs.get("remoteGroupId"):
             kind, peer = "group", live_id(inputs["remoteGroupId"])
+        elif inputs.get("remoteAddressGroupId"):  # a CIDR set's address group: created, never a live match
+            kind, peer = "address-group", live_id(inputs["remoteAddressGroupId"])
         else:
             kind, peer = "cidr", _prefix(inputs.get("remoteIpPrefix"), ethertype)
         return [(live_id(inputs["securityGroupId"]), inputs["direction"], ethertype, protocol,
@@ -84,6 +86,8 @@ def planned_content(res: Mapping[str, Any], group_ids: Mapping[str, str]) -> lis
     group = live_id(inputs["securityGroupId"])
     if inputs.get("referencedSecurityGroupId"):
         return [(group, direction, "any", protocol, low, high, "group", live_id(inputs["referencedSecurityGroupId"]))]
+    if inputs.get("prefixListId"):  # a CIDR set's prefix list: created, never a live match
+        return [(group, direction, "any", protocol, low, high, "prefix-list", live_id(inputs["prefixListId"]))]
     if inputs.get("cidrIpv6"):
         return [(group, direction, "IPv6", protocol, low, high, "cidr", _prefix(inputs["cidrIpv6"], "IPv6"))]
     return [(group, direction, "IPv4", protocol, low, high, "cidr", _prefix(inputs.get("cidrIpv4"), "IPv4"))]
