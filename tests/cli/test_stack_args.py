@@ -79,11 +79,12 @@ def test_no_selected_stack_is_one_line_listing_the_stack_files(tmp_path, home, m
                    "`pulumi stack select NAME`; stack files here: dev\n")
 
 
-def test_a_missing_stack_file_is_one_line(tmp_path, home, monkeypatch, run_cli):
+def test_a_misspelt_stack_is_one_line_with_a_suggestion(tmp_path, home, monkeypatch, run_cli):
     root = consumer(tmp_path)
     monkeypatch.chdir(root)
-    code, _out, err = run_cli("rules", "--stack", "qa")
-    assert (code, err) == (1, f"{root}/Pulumi.qa.yaml:1: (file): cannot read: No such file or directory\n")
+    code, _out, err = run_cli("rules", "--stack", "acme/consumer/prd")
+    assert (code, err) == (1, f"{root}/Pulumi.prd.yaml:1: --stack: no stack file for 'acme/consumer/prd'; stack files "
+                              "here: dev, prod; did you mean 'prod'?\n")
 
 
 LAYER = """\
