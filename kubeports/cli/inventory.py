@@ -22,7 +22,7 @@ from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import display_path
 from kubeports.render.inventory import FORMATS, build
 
-from .common import add_stack_args, open_project, stack_file_of
+from .common import add_stack_args, catalog_of, open_project, stack_file_of
 
 PULUMI_TIMEOUT = 120  # seconds; a backend that hangs must not hang the command
 
@@ -84,7 +84,8 @@ def planned_outputs(args: argparse.Namespace) -> dict[str, Any]:
 
     program = args.program or PROGRAM
     check_program(program)
-    plan = run_plan(stack_file_of(args), args.portspecs, program=program,
+    replace, layers = catalog_of(args)
+    plan = run_plan(stack_file_of(args), replace, program=program, layers=layers,
                     stack_outputs=stack_outputs_of(args.stack_outputs))
     return plan.outputs
 

@@ -22,6 +22,7 @@ import yaml
 
 from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import ROOT, display_path
+from kubeports.core.suggest import did_you_mean, known_list
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 
@@ -81,11 +82,20 @@ def stack_file_for(stack: str | None, cwd: str | None = None) -> tuple[str, str]
     if stack is None:
         stack = selected_stack(project_file) if project_file else None
         if stack is None:
-            names = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(folder)
-                           if f.startswith("Pulumi.") and f.endswith(".yaml") and f not in PROJECT_FILES)
             where = display_path(project_file) if project_file else "no Pulumi.yaml above the current directory"
             raise KubeportsError([Problem(where, 1, "--stack", (
                 "no stack selected: give --stack NAME or --stack-file PATH, or run `pulumi stack select NAME`; "
-                f"stack files here: {', '.join(names) or 'none'}"))])
+                f"stack files here: {known_list(stack_names(folder))}"))])
     short = stack.rsplit("/", 1)[-1]  # org/project/dev: the config file is Pulumi.dev.yaml
-    return short, os.path.join(folder, f"Pulumi.{short}.yaml")
+    path = os.path.join(folder, f"Pulumi.{short}.yaml")
+    if not os.path.exists(path) and os.path.isdir(folder):
+        names = stack_names(folder)
+        raise KubeportsError([Problem(display_path(path), 1, "--stack", (
+            f"no stack file for {stack!r}; stack files here: {known_list(names)}{did_you_mean(short, names)}"))])
+    return short, path
+
+
+def stack_names(folder: str) -> list[str]:
+    return sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(folder)
+                  if f.startswith("Pulumi.") and f.endswith(".yaml") and f not in PROJECT_FILES) \
+        if os.path.isdir(folder) else []

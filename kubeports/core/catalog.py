@@ -4,14 +4,16 @@ Rules of this file:
 - every problem in every file is collected; the caller gets them all at once;
 - pydantic's messages are rewritten into short sentences (see `_message`);
 - a name defined in two files (a named port, a CIDR set) must agree, so a stack
-  override means the same thing everywhere.
+  override means the same thing everywhere;
+- layers (spec directories on top of the base catalog) and a stack's extraFlows only add:
+  a flow name one layer uses cannot be used by another, and the error names both places.
 """
 from __future__ import annotations
 
 import glob
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -267,7 +269,7 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], un
     return problems
 
 
-def flow_problems(doc: Located, loc: tuple, flow: Flow, catalog: Catalog, unsure: set[str] = frozenset()) -> list[Problem]:  # type: ignore[assignment]
+def flow_problems(doc: Located, loc: tuple, flow: Flow, catalog: Catalog, unsure: Collection[str] = ()) -> list[Problem]:
     """What one flow names that the catalog does not define; `loc` is where the flow sits in `doc`
     (a spec file's `flows[i]`, a stack file's `config.kubeports:cluster.extraFlows[i]`)."""
     problems: list[Problem] = []

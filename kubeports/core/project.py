@@ -1,7 +1,11 @@
 """Load a stack end to end: catalog + stack file -> checked settings -> resolution.
 
 This is the one entry point the CLI, `__main__.py` and the tests share, so that every
-path validates the same way and reports the same `path:line:` errors.
+path validates the same way and reports the same `path:line:` errors. Order: the stack's
+values as Pulumi stores them (JSON strings, secrets: stackvalues.py), the catalog with its
+layers (the stack's `catalogs` are read first, since validating the settings needs the
+catalog), the settings, the stack's extraFlows on top of the catalog, then resolution and
+the refusals (exposure, overrides, cloud, quota), which see extra flows like any other.
 """
 from __future__ import annotations
 
@@ -109,8 +113,9 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
         doc, file_config = load_stack_doc(stack_file)
     else:
         doc, file_config = Located(display_path(stack_file), {}), {}
-    given, problems = with_secrets(config if config is not None else file_config, doc,
-                                   secure_paths(file_config) if config is not None else ())
+    given, problems = decode_json_strings(config if config is not None else file_config, doc)
+    given, secret_problems = with_secrets(given, doc, secure_paths(file_config) if config is not None else ())
+    problems += secret_problems
     own, missing = stack_layers(given, doc, stack_file)
     if problems or missing:
         raise KubeportsError(problems + missing)

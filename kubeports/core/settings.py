@@ -4,7 +4,10 @@ Rules of this file:
 - a stack file is all a cluster needs; every key has a default or is required here;
 - keys are camelCase, as Pulumi config keys conventionally are;
 - checks that need the catalog (is this CNI known? this port named?) live in
-  `resolver.check_settings`, so this file stays independent of `portspecs/`.
+  `resolver.check_settings`, and those of `extraFlows` in `catalog.with_extra_flows`, so
+  this file stays independent of `portspecs/`;
+- a secret (`{secure: ...}`) reaches this file only where stackvalues.SECRET_KEYS allows
+  one, as a `Secret` (SecretText fields).
 """
 from __future__ import annotations
 

@@ -79,11 +79,12 @@ def test_no_selected_stack_is_one_line_listing_the_stack_files(tmp_path, home, m
                    "`pulumi stack select NAME`; stack files here: dev\n")
 
 
-def test_a_missing_stack_file_is_one_line(tmp_path, home, monkeypatch, run_cli):
+def test_a_misspelt_stack_is_one_line_with_a_suggestion(tmp_path, home, monkeypatch, run_cli):
     root = consumer(tmp_path)
     monkeypatch.chdir(root)
-    code, _out, err = run_cli("rules", "--stack", "qa")
-    assert (code, err) == (1, f"{root}/Pulumi.qa.yaml:1: (file): cannot read: No such file or directory\n")
+    code, _out, err = run_cli("rules", "--stack", "acme/consumer/prd")
+    assert (code, err) == (1, f"{root}/Pulumi.prd.yaml:1: --stack: no stack file for 'acme/consumer/prd'; stack files "
+                              "here: dev, prod; did you mean 'prod'?\n")
 
 
 LAYER = """\
@@ -122,3 +123,19 @@ def test_replace_catalog_replaces_and_says_so_when_the_cni_is_gone(tmp_path, run
         f"Pulumi.aws-cilium.yaml:10: config.kubeports:cluster.cni.name: unknown CNI 'cilium': the catalog ({only}) "
         "defines no CNI; add spec directories on top of the shipped catalog (--portspecs DIR, "
         "kubeports:cluster.catalogs) rather than replacing it (--replace-catalog DIR)")
+
+
+def test_every_stack_command_takes_catalog_layers(tmp_path, run_cli):
+    """plan, inventory and export hand the layers on (the program reads them from KUBEPORTS_CATALOGS)."""
+    layer = tmp_path / "site"
+    layer.mkdir()
+    (layer / "monitoring.yaml").write_text(LAYER, encoding="utf-8")
+    results = {command: run_cli(command, "--stack", "dev", "--portspecs", str(layer), *extra)
+               for command, extra in (("plan", ("--format", "json")), ("inventory", ()),
+                                      ("export", ("--format", "csv")))}
+    assert {command: code for command, (code, _out, _err) in results.items()} == {
+        "plan": 0, "inventory": 0, "export": 0}
+    planned = json.loads(results["plan"][1])["resources"]
+    assert [r["name"] for r in planned if r["inputs"].get("portRangeMin") == 9100] == [
+        "dev-worker-in-tcp-9100-from-198.51.100.0-24-v4"]
+    assert f"{layer}/monitoring.yaml:6 https://wiki.example/monitoring" in results["export"][1]
