@@ -197,3 +197,23 @@ def test_a_replaced_catalog_without_the_cni_never_lists_nothing(tmp_path):
     assert line == (f"{stack(tmp_path)}:8: {C}.cni.name: unknown CNI 'canal': the catalog ({folder}) defines no CNI; "
                     "add spec directories on top of the shipped catalog (--portspecs DIR, kubeports:cluster.catalogs) "
                     "rather than replacing it (--replace-catalog DIR)")
+
+
+def test_the_catalog_docs_keepalived_on_workers_example_gives_vrrp_between_workers(tmp_path):
+    """docs/catalog.md's example, taken from the doc itself: VRRP between workers, and with
+    strict egress to VRRP's multicast groups, nothing on other roles."""
+    with open(os.path.join(os.path.dirname(PORTSPECS), "docs", "catalog.md"), encoding="utf-8") as handle:
+        doc = handle.read()
+    example = doc.split("**keepalived on another role.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = BASE.replace("""    extraFlows:
+      - name: backup-agent
+        purpose: Backup agent, from the backup servers
+        protocol: tcp
+        ports: 7000
+        to: [worker]
+        from: [admin]
+""", example)
+    project = load_project(stack(tmp_path, text))
+    vrrp = sorted(r.key for r in project.resolution.rules if r.protocol == "112")
+    assert vrrp == ["worker-in-proto112-from-worker-v4", "worker-out-proto112-to-224.0.0.18-32-v4",
+                    "worker-out-proto112-to-worker-v4"]
