@@ -54,6 +54,9 @@ def make_stack(cloud: str, nodes: int, directory: str) -> str:
     roles = doc["config"]["kubeports:cluster"]["roles"]
     fixed = sum(settings["count"] for role, settings in roles.items() if role != "worker")
     roles["worker"]["count"] = max(nodes - fixed, 1)
+    # One server group per role: a project holding this many nodes has raised its Nova quota.
+    quota = doc["config"]["kubeports:cluster"].setdefault("quota", {})
+    quota["novaServerGroupMembers"] = max(nodes, quota.get("novaServerGroupMembers", 10))
     return write_stack(doc, directory, f"scale{nodes}{cloud}")
 
 

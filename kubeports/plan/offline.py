@@ -5,7 +5,10 @@ This is the imperative shell (it imports pulumi). Rules of this file:
   `pulumi.runtime.set_mocks(..., preview=False)`, so checks inside `apply` run too;
 - mock ids are `<name>-id`, so every cross-reference in the inputs names the resource
   it points to; mock IPs are derived from the resource name, so plans are stable;
-- no provider plugin runs and no cloud is contacted, and the output says so.
+- no provider plugin runs and no cloud is contacted, and the output says so;
+- what the mock runtime never reads is not computed: the SDK's per-resource stack
+  capture is skipped while a plan runs (_stack_capture_skipped), from here, never by
+  editing the installed SDK.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc as runtime_rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -251,6 +255,27 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def _stack_capture_skipped() -> Iterator[None]:
+    """The SDK captures a Python stack for every resource it registers or reads
+    (pulumi.runtime.resource._get_stack_trace: traceback.extract_stack, then a protobuf frame
+    per stack entry) so that the engine can point an error at the program's line. The SDK
+    has no setting to turn it off, and the mock monitor never reads it; it costs about a
+    fifth of a plan's CPU (bench/scale.py). So while a plan runs, the module's function
+    answers an empty trace (what the SDK itself sends when it finds no user frame); it is
+    put back afterwards, so a real `pulumi up` in the same process is untouched."""
+    original = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
+
+
+def _no_stack_trace() -> Any:
+    return runtime_resource.source_pb2.StackTrace()
+
+
 def program_error(exc: pulumi.RunError, stack_file: str) -> KubeportsError:
     """The program stops on bad input with `pulumi.RunError(str(KubeportsError))`, raised
     while handling that KubeportsError: hand back the project's own error; any other
@@ -322,7 +347,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
         env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
     if layers is not None:
         env["KUBEPORTS_CATALOGS"] = os.pathsep.join(os.path.abspath(d) for d in layers)
-    with _environ(**env), _cyclic_gc_paused():
+    with _environ(**env), _cyclic_gc_paused(), _stack_capture_skipped():
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
         except pulumi.RunError as exc:
