@@ -64,11 +64,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     with checkout(args.repo, args.base, args.base_dir, "--base") as old_dir, \
             checkout(args.repo, args.head, args.head_dir, "--head") as new_dir:
         stacks = _stacks_of(old_dir, new_dir) if args.all_stacks else [args.stack]
-        if not args.all_stacks:
-            stack = f"Pulumi.{args.stack}.yaml"
-            if not any(os.path.exists(os.path.join(d, stack)) for d in (old_dir, new_dir)):
-                raise KubeportsError([Problem(stack, 1, "--stack", f"no {stack} on either side "
-                                              f"({args.base or args.base_dir} or {args.head or args.head_dir or 'the work tree'})")])
+        stack = f"Pulumi.{args.stack}.yaml"
+        if not args.all_stacks and not any(os.path.exists(os.path.join(d, stack)) for d in (old_dir, new_dir)):
+            raise KubeportsError([Problem(stack, 1, "--stack", f"no {stack} on either side "
+                                          f"({args.base or args.base_dir} or {args.head or args.head_dir or 'the work tree'})")])
         old_sides, new_sides = sides(old_dir, stacks), sides(new_dir, stacks)
         old_ctxs, new_ctxs = contexts(old_dir, stacks), contexts(new_dir, stacks)
     results = {stack: stack_diff(args, stack, old_sides[stack], new_sides[stack], old_ctxs[stack], new_ctxs[stack],
