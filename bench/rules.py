@@ -41,12 +41,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-
-import os
-import tempfile
 
 from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name, write_stack
 
