@@ -330,6 +330,12 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     `portspecs` replaces the shipped catalog and `layers` add to it, for the program as for
     `load_project` (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS).
     """
+    with _stack_capture_skipped():  # from set_mocks on: it registers the root stack
+        return _run(stack_file, portspecs, program, stack_outputs, images, layers)
+
+
+def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Mapping[str, Mapping[str, Any]] | None,
+         images: Mapping[str, str] | None, layers: Sequence[str] | None) -> Plan:
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
     mocks = PlanMocks(stack_outputs, display_path(stack_file), images, stack_pins(config))
@@ -347,7 +353,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
         env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
     if layers is not None:
         env["KUBEPORTS_CATALOGS"] = os.pathsep.join(os.path.abspath(d) for d in layers)
-    with _environ(**env), _cyclic_gc_paused(), _stack_capture_skipped():
+    with _environ(**env), _cyclic_gc_paused():
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
         except pulumi.RunError as exc:
