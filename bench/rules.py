@@ -29,12 +29,13 @@ Second table, CIDR lists of growing length (skip it with `--no-cidr-table`): exa
 stacks of each cloud (SCALE_STACKS) with k CIDRs in each of the sets api-clients,
 nodeport-clients, admin and ingress-clients (k per family the stack serves, from
 100.64.0.0/10 and 2001:db8::/32, one block per set), for k = 1, 5, 20, 50, 200, per mode
-(MODES: how a CIDR set is rendered; "cidr rules": one rule per CIDR, today's only one; the
-address-group / prefix-list mode of issue 19 adds its row there). Columns: rules
-(resolved), rule resources (what the cloud creates), API objects (rule resources,
-security groups, and any address groups or prefix lists), quota use against each cloud's
-DEFAULT quota (Neutron: rules per project, the default group's 4 included, of 100; AWS:
-the fullest group, direction and family of 60). The generated stacks raise their own
+(MODES: how the cloud renders them: one rule per CIDR; Neutron address groups / AWS
+managed prefix lists, one rule per flow and set; on OpenStack also subnet peers for
+node-to-node rules). Columns: rules (resolved, one per CIDR), rule resources (what the
+cloud creates), API objects (rule resources, security groups, address groups or prefix
+lists), quota use against each cloud's DEFAULT quota (Neutron: rules per project, the
+default group's 4 included, of 100; address groups have no quota; AWS: the fullest
+group, direction and family of 60, a prefix-list reference counting its max entries). The generated stacks raise their own
 quota so that the refused sizes still resolve and count.
 """
 from __future__ import annotations
@@ -51,7 +52,7 @@ from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name,
 
 from kubeports.core import resolver
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts
+from kubeports.core.quota import aws_counts, cidr_set_objects
 from kubeports.core.rules import Rule
 from kubeports.core.settings import QuotaSettings
 
@@ -179,15 +180,25 @@ def render(results: list[dict], details: bool = True) -> str:
 SCALE_STACKS = (("openstack", "dev"), ("aws", "prod-aws"), ("aws", "aws-cilium"))
 CIDR_SETS = ("api-clients", "nodeport-clients", "admin", "ingress-clients")
 SIZES = (1, 5, 20, 50, 200)
-MODES = {"cidr rules": {}}  # mode -> what it sets in kubeports:cluster (issue 19's sets mode: its row here)
+# mode -> per cloud, what it sets in the stack's cloud settings (kubeports:openstack / kubeports:aws).
+# Address groups with `firewall: ovn`: the stack states its Neutron enforces them, so the
+# sensitive-port rules use them too (docs/configuration.md); subnet peers need subnetCidr.
+MODES: dict[str, dict[str, dict]] = {
+    "cidr rules": {"openstack": {}, "aws": {}},
+    "address groups / prefix lists": {"openstack": {"addressGroups": {"enabled": True, "firewall": "ovn"}},
+                                      "aws": {"prefixLists": True}},
+    "address groups + subnet peers": {"openstack": {"addressGroups": {"enabled": True, "firewall": "ovn"},
+                                                    "nodePeers": "subnet", "subnetCidr": "192.0.2.0/24"}},
+}
 
 
 def rule_resources(project) -> int:
-    """Rule resources the stack's cloud creates: its backend's names, one resource each."""
+    """Rule resources the stack's cloud creates: its backend's names, one resource each, of the
+    rules it renders (`cloud_rules`: CIDR sets as one peer, subnet peers)."""
     from kubeports.components import backend_for  # imports the stack's provider SDK: only when counting
 
     backend = backend_for(project.stack)
-    return len({backend.rule_name(rule) for rule in project.resolution.rules})
+    return len({backend.rule_name(rule) for rule in project.cloud_rules})
 
 
 def cidrs(set_index: int, k: int, families: list[str]) -> list[str]:
@@ -206,23 +217,23 @@ def with_cidrs(stack: str, k: int, mode: dict, directory: str) -> str:
     families = cluster.get("ipFamilies", ["IPv4"])
     for index, name in enumerate(CIDR_SETS):
         cluster.setdefault("cidrs", {})[name] = cidrs(index, k, families)
-    cluster.update(mode)
+    doc["config"][f"kubeports:{doc['config']['kubeports:cloud']}"].update(mode)
     cluster["quota"] = {**cluster.get("quota", {}), "neutronRules": 10**6, "awsRulesPerGroup": 10**6}
     return write_stack(doc, directory, f"{stack}-k{k}")
 
 
-def cidr_row(stack: str, mode: str, k: int, directory: str, portspecs: str | None) -> dict:
-    project = load_project(with_cidrs(stack, k, MODES[mode], directory), portspecs)
-    rules = project.resolution.rules
+def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspecs: str | None) -> dict:
+    project = load_project(with_cidrs(stack, k, MODES[mode][cloud], directory), portspecs)
+    rules = project.cloud_rules
     resources = rule_resources(project)
-    groups = len(project.stack.cluster.roles)
+    groups = len(project.stack.cluster.roles) + len(cidr_set_objects(rules))  # security groups, address groups / lists
     quota = QuotaSettings()
     if project.stack.cloud == "aws":
         (role, direction, family), fullest = max(aws_counts(rules).items(), key=lambda kv: (kv[1], kv[0]))
         use, limit, where = fullest, quota.aws_rules_per_group, f" ({role} {direction} {family})"
     else:
         use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
-    return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(rules),
+    return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),
             "resources": resources, "objects": resources + groups, "use": use, "limit": limit, "where": where}
 
 
@@ -230,9 +241,9 @@ def cidr_table(portspecs: str | None) -> str:
     rows = []
     with tempfile.TemporaryDirectory(prefix="kubeports-rules-") as tmp:
         for cloud, stack in SCALE_STACKS:
-            for mode in MODES:
+            for mode in (m for m, clouds in MODES.items() if cloud in clouds):
                 for k in SIZES:
-                    r = cidr_row(stack, mode, k, tmp, portspecs)
+                    r = cidr_row(cloud, stack, mode, k, tmp, portspecs)
                     assert r["cloud"] == cloud
                     rows.append((cloud, stack, mode, k, r["rules"], r["resources"], r["objects"],
                                  f"{r['use']}/{r['limit']}{r['where']}", "yes" if r["use"] <= r["limit"] else "**no**"))
