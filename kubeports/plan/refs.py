@@ -160,6 +160,7 @@ def _run_side(directory: str, stacks: list[list[str]]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("KUBEPORTS_PORTSPECS", None)
     env.pop("KUBEPORTS_STACK_FILE", None)
+    env.pop("KUBEPORTS_CATALOGS", None)  # catalog layers: each side has its own
     result = subprocess.run([sys.executable, "-c", _SIDE_DRIVER, json.dumps(stacks), str(BIG_PLAN)], cwd=directory, env=env,
                             capture_output=True, text=True, timeout=600 * len(stacks))
     if result.returncode != 0:  # the driver itself failed: that side's kubeports cannot be imported
