@@ -1,26 +1,77 @@
 """Pulumi programs for bench/scale.py's baselines, run through the same kubeports.plan.offline.run_plan
 (same mocks, same monitor) as the real program. Picked by environment:
 
-- BENCH_FLOOR_COUNT=N: the floor: N bare custom resources, one plain input each;
-- BENCH_REPLAY_FILE=plan.json: the replay: the resources of a recorded plan (same types,
-  names, parents, options and inputs), registered as generic resources with plain values,
-  so no kubeports code, no Output between resources and no invoke runs.
+- BENCH_FLOOR_COUNT=N: the bare floor: N bare custom resources, one plain input each;
+- BENCH_REPLAY_FILE=plan.json: the generic replay: the resources of a recorded plan (same
+  types, names, parents, options and inputs), registered as generic resources with plain
+  values, so no kubeports code, no Output between resources and no invoke runs;
+- BENCH_TYPED_FILE=plan.json: the typed-SDK floor: the same resources through their typed
+  provider SDK classes (pulumi_openstack.networking.SecGroupRule, pulumi_aws.ec2.Instance,
+  ...) with plain inputs: what any program creating these resources pays at least. Input
+  names go back to the classes' snake_case arguments (nested object types too, never the
+  keys of a map such as tags); bench/scale.py checks the monitor recorded the plan's inputs.
 """
+import importlib
+import inspect
 import json
 import os
+import re
 
 import pulumi
 
-if os.environ.get("BENCH_REPLAY_FILE"):
-    with open(os.environ["BENCH_REPLAY_FILE"], encoding="utf-8") as fh:
+
+def _records(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
         records = json.load(fh)
+    return sorted(records, key=lambda r: r["urn"].split("::")[2].count("$"))  # parents first
+
+
+def _options(rec: dict, made: dict) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=made.get(rec["parent"] or ""), protect=rec["options"].get("protect"),
+                                  ignore_changes=rec["options"].get("ignoreChanges"),
+                                  delete_before_replace=rec["options"].get("deleteBeforeReplace"))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _typed_class(token: str) -> type:
+    """`openstack:networking/secGroupRule:SecGroupRule` -> pulumi_openstack.networking.SecGroupRule."""
+    package, module, name = token.split(":")
+    return getattr(importlib.import_module(f"pulumi_{package}.{module.split('/')[0]}"), name)
+
+
+def _object_keys(value, is_object: bool):
+    """An object type's keys in snake_case (its Args/ArgsDict form); a map's keys as they are."""
+    if isinstance(value, list):
+        return [_object_keys(v, is_object) for v in value]
+    if isinstance(value, dict) and is_object:
+        return {_snake(k): v for k, v in value.items()}
+    return value
+
+
+def _typed_kwargs(cls: type, inputs: dict) -> dict:
+    params = inspect.signature(cls._internal_init).parameters
+    out = {}
+    for key, value in inputs.items():
+        name = _snake(key)
+        if name not in params:
+            raise SystemExit(f"{cls.__name__}: no argument {name} (input {key})")
+        out[name] = _object_keys(value, "Args" in str(params[name].annotation))
+    return out
+
+
+if os.environ.get("BENCH_REPLAY_FILE") or os.environ.get("BENCH_TYPED_FILE"):
+    typed = bool(os.environ.get("BENCH_TYPED_FILE"))
     made: dict[str, pulumi.Resource] = {}
-    for rec in sorted(records, key=lambda r: r["urn"].split("::")[2].count("$")):  # parents first
-        opts = pulumi.ResourceOptions(parent=made.get(rec["parent"] or ""), protect=rec["options"].get("protect"),
-                                      ignore_changes=rec["options"].get("ignoreChanges"),
-                                      delete_before_replace=rec["options"].get("deleteBeforeReplace"))
+    for rec in _records(os.environ.get("BENCH_TYPED_FILE") or os.environ["BENCH_REPLAY_FILE"]):
+        opts = _options(rec, made)
         if rec["type"].startswith("kubeports:index:"):
             made[rec["urn"]] = pulumi.ComponentResource(rec["type"], rec["name"], None, opts)
+        elif typed:
+            cls = _typed_class(rec["type"])
+            made[rec["urn"]] = cls(rec["name"], opts, **_typed_kwargs(cls, rec["inputs"]))
         else:
             made[rec["urn"]] = pulumi.CustomResource(rec["type"], rec["name"], rec["inputs"], opts)
 else:

@@ -21,21 +21,40 @@ Columns (pure: no Pulumi runs, a second or two):
   60, counting a group reference in both families as kubeports.core.quota.aws_counts does.
 Both quotas are shown for every stack; "*" marks the stack's own cloud. The quota values
 come from each stack's `kubeports:cluster.quota`.
+- rule resources: what the stack's own cloud really creates, named as its backend names
+  them (kubeports.components: on AWS a group reference has no family, so the IPv4 and
+  IPv6 rules of one are one SecurityGroupIngressRule).
+
+Second table, CIDR lists of growing length (skip it with `--no-cidr-table`): example
+stacks of each cloud (SCALE_STACKS) with k CIDRs in each of the sets api-clients,
+nodeport-clients, admin and ingress-clients (k per family the stack serves, from
+100.64.0.0/10 and 2001:db8::/32, one block per set), for k = 1, 5, 20, 50, 200, per mode
+(MODES: how the cloud renders them: one rule per CIDR; Neutron address groups / AWS
+managed prefix lists, one rule per flow and set; on OpenStack also subnet peers for
+node-to-node rules). Columns: rules (resolved, one per CIDR), rule resources (what the
+cloud creates), API objects (rule resources, security groups, address groups or prefix
+lists), quota use against each cloud's DEFAULT quota (Neutron: rules per project, the
+default group's 4 included, of 100; address groups have no quota; AWS: the fullest
+group, direction and family of 60, a prefix-list reference counting its max entries). The generated stacks raise their own
+quota so that the refused sizes still resolve and count.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 
-from _util import csv_arg, example_stacks, md_table, stack_name
+from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name, write_stack
 
 from kubeports.core import resolver
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts
+from kubeports.core.quota import aws_counts, cidr_set_objects
 from kubeports.core.rules import Rule
+from kubeports.core.settings import QuotaSettings
 
 
 class _CountingPending(dict):
@@ -107,16 +126,19 @@ def lower_bound(rules: tuple[Rule, ...]) -> tuple[int, list[str]]:
 def measure(stack_file: str, portspecs: str | None) -> dict:
     with counting_resolver() as builders:
         project = load_project(stack_file, portspecs)
-    builder = builders[-1]
+    # The resolution's builder; the override checks make others that offer no rule.
+    builder = max(builders, key=lambda b: b.pending.offered)
     rules = project.resolution.rules
     cluster = project.stack.cluster
     bound, merges = lower_bound(rules)
+    resources = rule_resources(project)
     counts = aws_counts(rules)
     (role, direction, family), fullest = max(counts.items(), key=lambda kv: (kv[1], kv[0])) if counts else \
         (("-", "-", "-"), 0)
     return {
         "stack": stack_name(stack_file), "cloud": project.stack.cloud, "naive": builder.pending.offered,
         "distinct": len(builder.pending), "emitted": len(rules), "bound": bound, "merges": merges,
+        "resources": resources,
         "neutron": len(rules), "neutron_limit": cluster.quota.neutron_rules,
         "groups": len(cluster.roles), "neutron_groups": cluster.quota.neutron_groups,
         "aws": fullest, "aws_limit": cluster.quota.aws_rules_per_group, "aws_group": f"{role} {direction} {family}",
@@ -128,17 +150,18 @@ def render(results: list[dict], details: bool = True) -> str:
     for r in results:
         own_os, own_aws = ("*", "") if r["cloud"] == "openstack" else ("", "*")
         rows.append((
-            r["stack"], r["cloud"], r["naive"], r["distinct"], r["emitted"], r["bound"],
+            r["stack"], r["cloud"], r["naive"], r["distinct"], r["emitted"], r["resources"], r["bound"],
             f"{r['emitted'] / r['bound']:.2f}" if r["bound"] else "-",
             f"{r['neutron']}/{r['neutron_limit']}{own_os}", r["neutron_limit"] - r["neutron"],
             f"{r['aws']}/{r['aws_limit']}{own_aws} ({r['aws_group']})", r["aws_limit"] - r["aws"],
         ))
     out = ["## Rule economy per example stack\n\n", md_table(
-        ["Stack", "Cloud", "Naive", "Distinct", "Emitted", "Lower bound", "Emitted / bound",
+        ["Stack", "Cloud", "Naive", "Distinct", "Emitted", "Rule resources", "Lower bound", "Emitted / bound",
          "Neutron rules", "Neutron headroom", "AWS fullest group", "AWS headroom"],
-        rows, right=(2, 3, 4, 5, 6, 8, 10))]
+        rows, right=(2, 3, 4, 5, 6, 7, 9, 11))]
     out.append("\nNaive = one rule per spec row x peer x family x protocol; distinct = identities; emitted = after "
-               "dropping covered rules; lower bound = emitted with adjacent/overlapping port ranges merged. "
+               "dropping covered rules; rule resources = what the stack's cloud creates (AWS: one per group reference "
+               "for both families); lower bound = emitted with adjacent/overlapping port ranges merged. "
                "`*` = the stack's own cloud.\n")
     if details:
         out.append("\n### Where the lower bound saves rules\n\n")
@@ -152,14 +175,94 @@ def render(results: list[dict], details: bool = True) -> str:
     return "".join(out)
 
 
+# --- CIDR lists of growing length ------------------------------------------------------------
+# Per cloud: its dual-stack example, and prod-aws (IPv4 only, the largest AWS stack).
+SCALE_STACKS = (("openstack", "dev"), ("aws", "prod-aws"), ("aws", "aws-cilium"))
+CIDR_SETS = ("api-clients", "nodeport-clients", "admin", "ingress-clients")
+SIZES = (1, 5, 20, 50, 200)
+# mode -> per cloud, what it sets in the stack's cloud settings (kubeports:openstack / kubeports:aws).
+# Address groups with `firewall: ovn`: the stack states its Neutron enforces them, so the
+# sensitive-port rules use them too (docs/configuration.md); subnet peers need subnetCidr.
+MODES: dict[str, dict[str, dict]] = {
+    "cidr rules": {"openstack": {}, "aws": {}},
+    "address groups / prefix lists": {"openstack": {"addressGroups": {"enabled": True, "firewall": "ovn"}},
+                                      "aws": {"prefixLists": True}},
+    "address groups + subnet peers": {"openstack": {"addressGroups": {"enabled": True, "firewall": "ovn"},
+                                                    "nodePeers": "subnet", "subnetCidr": "192.0.2.0/24"}},
+}
+
+
+def rule_resources(project) -> int:
+    """Rule resources the stack's cloud creates: its backend's names, one resource each, of the
+    rules it renders (`cloud_rules`: CIDR sets as one peer, subnet peers)."""
+    from kubeports.components import backend_for  # imports the stack's provider SDK: only when counting
+
+    backend = backend_for(project.stack)
+    return len({backend.rule_name(rule) for rule in project.cloud_rules})
+
+
+def cidrs(set_index: int, k: int, families: list[str]) -> list[str]:
+    out = []
+    if "IPv4" in families:
+        out += [f"100.{64 + set_index}.{i // 256}.{i % 256}/32" if k > 256 else f"100.{64 + set_index}.{i}.0/24"
+                for i in range(k)]
+    if "IPv6" in families:
+        out += [f"2001:db8:{set_index:x}{i:03x}::/48" for i in range(k)]
+    return out
+
+
+def with_cidrs(stack: str, k: int, mode: dict, directory: str) -> str:
+    doc = load_doc(os.path.join(ROOT, f"Pulumi.{stack}.yaml"))
+    cluster = doc["config"]["kubeports:cluster"]
+    families = cluster.get("ipFamilies", ["IPv4"])
+    for index, name in enumerate(CIDR_SETS):
+        cluster.setdefault("cidrs", {})[name] = cidrs(index, k, families)
+    doc["config"][f"kubeports:{doc['config']['kubeports:cloud']}"].update(mode)
+    cluster["quota"] = {**cluster.get("quota", {}), "neutronRules": 10**6, "awsRulesPerGroup": 10**6}
+    return write_stack(doc, directory, f"{stack}-k{k}")
+
+
+def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspecs: str | None) -> dict:
+    project = load_project(with_cidrs(stack, k, MODES[mode][cloud], directory), portspecs)
+    rules = project.cloud_rules
+    resources = rule_resources(project)
+    groups = len(project.stack.cluster.roles) + len(cidr_set_objects(rules))  # security groups, address groups / lists
+    quota = QuotaSettings()
+    if project.stack.cloud == "aws":
+        (role, direction, family), fullest = max(aws_counts(rules).items(), key=lambda kv: (kv[1], kv[0]))
+        use, limit, where = fullest, quota.aws_rules_per_group, f" ({role} {direction} {family})"
+    else:
+        use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
+    return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),
+            "resources": resources, "objects": resources + groups, "use": use, "limit": limit, "where": where}
+
+
+def cidr_table(portspecs: str | None) -> str:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kubeports-rules-") as tmp:
+        for cloud, stack in SCALE_STACKS:
+            for mode in (m for m, clouds in MODES.items() if cloud in clouds):
+                for k in SIZES:
+                    r = cidr_row(cloud, stack, mode, k, tmp, portspecs)
+                    assert r["cloud"] == cloud
+                    rows.append((cloud, stack, mode, k, r["rules"], r["resources"], r["objects"],
+                                 f"{r['use']}/{r['limit']}{r['where']}", "yes" if r["use"] <= r["limit"] else "**no**"))
+    return ("\n## Rules as CIDR lists grow (k CIDRs per set and family)\n\n"
+            + md_table(["Cloud", "Stack", "Mode", "k", "Rules", "Rule resources", "API objects",
+                        "Quota use (default quota)", "Fits"], rows, right=(3, 4, 5, 6)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=csv_arg, default=None, help="stack names, comma-separated (default: all)")
     parser.add_argument("--portspecs", default=None, help="catalog directory (default: portspecs/)")
     parser.add_argument("--no-details", action="store_true", help="print the table only")
+    parser.add_argument("--no-cidr-table", action="store_true", help="skip the CIDR-list table (faster)")
     args = parser.parse_args(argv)
     results = [measure(path, args.portspecs) for path in example_stacks(args.stacks)]
     sys.stdout.write(render(results, details=not args.no_details))
+    if not args.no_cidr_table:
+        sys.stdout.write(cidr_table(args.portspecs))
     return 0
 
 

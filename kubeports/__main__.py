@@ -1,6 +1,4 @@
 """`python -m kubeports`: the same as the `kubeports` console script."""
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -7,6 +7,6 @@ Rules of this room:
 - a command parses, calls the core / render / plan rooms, prints, returns an exit code;
 - nothing outside this room imports it (the console script and `python -m kubeports` call `main`).
 """
-from .app import main
+from .app import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

@@ -4,11 +4,16 @@ Rules of this file:
 - a user error prints `path:line: field: message` lines on stderr and exits 1;
 - an unexpected exception prints one line too, never a traceback (exit 70);
 - a command whose optional dependency is missing (pulumi for `plan`) says which
-  package to install (exit 1); the other commands keep working without it.
+  package to install (exit 1); the other commands keep working without it;
+- `main(argv)` returns its exit code (tests and `kubeports diff`'s side process call it);
+  only `entry`, the console script, ends the process, and it skips interpreter teardown.
 """
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,3 +46,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
         print(f"kubeports: internal error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 70
+
+
+def entry() -> None:
+    """The console script and `python -m kubeports`: run `main` with the cyclic collector
+    off, then end the process without the interpreter's teardown. A command's heap only
+    grows until it ends (a plan keeps every resource, Output and future it made), so the
+    collector would only re-walk it, and tearing it down object by object frees nothing
+    the OS would not: together 19% of `kubeports rules`, 32% of a small plan and 44% of a
+    1,000-node plan (bench/preview.py). What teardown does that matters is done first:
+    the atexit handlers run (logging's flush, the OpenTelemetry exporter the Pulumi SDK
+    registers under TRACEPARENT) and both streams are flushed. Temporary directories and
+    files are closed by then: commands use them in `with` blocks."""
+    gc.disable()
+    code = main()
+    atexit._run_exitfuncs()  # noqa: SLF001 - what Py_Finalize would run first, in its order
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head`): as main says, not an error
+        pass
+    try:
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)

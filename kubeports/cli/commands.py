@@ -69,7 +69,9 @@ def run_plan_command(args: argparse.Namespace) -> int:
 
 
 def diff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name (Pulumi.NAME.yaml on each side)")
+    parser.add_argument("--stack", help="stack name (Pulumi.NAME.yaml on each side)")
+    parser.add_argument("--all-stacks", action="store_true",
+                        help="every stack either side has, one after the other (one process per side)")
     parser.add_argument("--base", help="git ref of the old side")
     parser.add_argument("--head", help="git ref of the new side (default: the working tree)")
     parser.add_argument("--base-dir", help="a checkout holding the old side")

@@ -23,7 +23,7 @@ from .errors import KubeportsError, Problem
 from .paths import display_path
 from .spec import PEER_ALIASES, ROLES, CidrSet, Cni, Flow, SpecFile, When
 from .suggest import did_you_mean, keys_at, literal_choices
-from .yamlsrc import Located, dotted, load_file
+from .yamlsrc import Located, dotted, load_shared
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 SPEC_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.yaml$")
@@ -116,7 +116,7 @@ def load_paths(paths: list[str], layer_of: Mapping[str, int] | None = None) -> C
                                     "'.', '_' and '-' ending in .yaml"))
             unsure = None
             continue
-        doc, found = load_file(path)
+        doc, found = load_shared(path)
         problems += found
         if doc is None or not isinstance(doc.data, dict):
             if doc is not None:

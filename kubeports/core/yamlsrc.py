@@ -5,10 +5,14 @@ must name `path:line`. It also silently keeps the last of two duplicate keys, wh
 hides typos in a port table. Rules of this file:
 - only plain data: mappings with scalar keys, sequences, scalars (no merge keys);
 - a syntax error, a duplicate key, an empty document or too deep a nesting is a
-  Problem, never an exception escaping to the user.
+  Problem, never an exception escaping to the user;
+- `load_shared` parses a given text once per process (the catalog: a `kubeports diff`
+  side loads it three times per stack, and composing YAML in pure Python was over half
+  of that process's CPU); its callers only read what it returns.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +111,25 @@ def load_file(path: str) -> tuple[Located | None, list[Problem]]:
     except OSError as exc:
         return None, [Problem(path, 1, "(file)", f"cannot read: {exc.strerror}")]
     return load_text(text, path)
+
+
+def load_shared(path: str) -> tuple[Located | None, list[Problem]]:
+    """load_file, the parse shared by every caller that reads the same text under the same
+    name: the file is read each time (an edit is seen), parsed once. Do not mutate the result."""
+    real, path = path, display_path(path)
+    try:
+        with open(real, encoding="utf-8") as handle:
+            text = handle.read()
+    except (UnicodeDecodeError, OSError):
+        return load_file(real)
+    doc, problems = _parsed(text, path)
+    return doc, list(problems)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str, path: str) -> tuple[Located | None, tuple[Problem, ...]]:
+    doc, problems = load_text(text, path)
+    return doc, tuple(problems)
 
 
 def _build(node: yaml.Node, loc: Path, lines: dict[Path, int], ctor: SafeConstructor, depth: int,

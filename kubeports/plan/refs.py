@@ -7,6 +7,7 @@
 Rules of this file:
 - each side runs its OWN code and catalog (a subprocess with that checkout first on
   PYTHONPATH), so a diff across a refactor compares what each version would create;
+  one subprocess per side, whatever the number of stacks (`sides`);
 - a git ref is resolved to a commit id (`git rev-parse --verify --end-of-options
   REF^{commit}`) and that id is materialised with `git archive` into a temporary
   directory, never by switching the user's checkout; anything else is a user error;
@@ -72,26 +73,108 @@ def checkout(repo: str, ref: str | None, directory: str | None, flag: str = "--b
 
 def side(directory: str, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(rules json, plan json) of `stack` as the code in `directory` resolves and plans it."""
-    stack_file = os.path.join(directory, f"Pulumi.{stack}.yaml")
-    if not os.path.exists(stack_file):
-        return {"rules": []}, EMPTY_PLAN
-    common = ["--stack-file", stack_file, "--portspecs", os.path.join(directory, "portspecs")]
-    rules = _run(directory, ["rules", *common, "--format", "json"])
-    plan = _run(directory, ["plan", *common, "--format", "json"])
-    return rules, plan
+    return sides(directory, [stack])[stack]
 
 
-def _run(directory: str, args: list[str]) -> dict[str, Any]:
+# Runs in the side's own interpreter (its checkout first on sys.path, and its components/
+# as kubeports.components, which an installed kubeports would otherwise answer with its
+# own: every side diffed against the installed components was a bug), so it calls only the
+# CLI every version has: `kubeports.cli.main(argv)`, returning an exit code and writing its
+# JSON to stdout. One process per side for every stack: imports (pydantic, the Pulumi SDK
+# and providers) and first calls are paid once, not twice per stack. Each command's output
+# is passed through as the text it printed, in one JSON document; an error stops there, as
+# the subprocess per command did. The collector stays off (the plans pause it anyway) but
+# runs after a big plan (over BIG_PLAN characters of JSON, some 5,000 resources), so a side
+# of many big stacks does not hold every plan's heap; after a small one a full pass over
+# the SDKs' heap would cost more than the plan.
+BIG_PLAN = 5_000_000
+_SIDE_DRIVER = r"""
+import contextlib, gc, importlib.abc, importlib.util, io, json, os, sys
+gc.disable()
+HERE = os.path.join(os.getcwd(), "components")
+
+
+class SideComponents(importlib.abc.MetaPathFinder):
+    # kubeports.components is the tree's top-level components/ (pyproject's package-dir):
+    # an installed kubeports would answer with ITS components, not this side's.
+    def find_spec(self, name, path, target=None):
+        if name != "kubeports.components":
+            return None
+        return importlib.util.spec_from_file_location(name, os.path.join(HERE, "__init__.py"),
+                                                      submodule_search_locations=[HERE])
+
+
+if os.path.isfile(os.path.join(HERE, "__init__.py")):
+    sys.meta_path.insert(0, SideComponents())
+from kubeports.cli import main
+parts = []
+for stack, stack_file, portspecs in json.loads(sys.argv[1]):
+    texts = {}
+    for command in ("rules", "plan"):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([command, "--stack-file", stack_file, "--portspecs", portspecs, "--format", "json"])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException as exc:
+                code = 70
+                print(f"kubeports: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if code:
+            error = {"command": command, "code": code, "stderr": err.getvalue()}
+            parts.append(json.dumps(stack) + ": " + json.dumps({"error": error}))
+            break
+        texts[command] = out.getvalue()
+    else:
+        if len(texts["plan"]) > int(sys.argv[2]):
+            gc.collect()
+        parts.append(json.dumps(stack) + ': {"rules": ' + texts["rules"] + ', "plan": ' + texts["plan"] + "}")
+sys.stdout.write("{" + ", ".join(parts) + "}")
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def sides(directory: str, stacks: list[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """stack -> (rules json, plan json) for every stack, as the code in `directory` resolves
+    and plans them, in ONE subprocess; a stack without its file there is an empty side."""
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    present = []
+    for stack in stacks:
+        stack_file = os.path.join(directory, f"Pulumi.{stack}.yaml")
+        if os.path.exists(stack_file):
+            present.append([stack, stack_file, os.path.join(directory, "portspecs")])
+        else:
+            out[stack] = ({"rules": []}, EMPTY_PLAN)
+    if present:
+        results = _run_side(directory, present)
+        for stack, _file, _specs in present:
+            result = results[stack]
+            if "error" in result:
+                raise _side_error(directory, result["error"])
+            out[stack] = (result["rules"], result["plan"])
+    return {stack: out[stack] for stack in stacks}
+
+
+def _run_side(directory: str, stacks: list[list[str]]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("KUBEPORTS_PORTSPECS", None)
     env.pop("KUBEPORTS_STACK_FILE", None)
-    result = subprocess.run([sys.executable, "-m", "kubeports", *args], cwd=directory, env=env,
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
-        raise KubeportsError([Problem(directory, 1, f"kubeports {args[0]}", line) for line in lines[-20:]]
-                             or [Problem(directory, 1, f"kubeports {args[0]}", f"exit {result.returncode}")])
+    env.pop("KUBEPORTS_CATALOGS", None)  # catalog layers: each side has its own
+    result = subprocess.run([sys.executable, "-c", _SIDE_DRIVER, json.dumps(stacks), str(BIG_PLAN)], cwd=directory, env=env,
+                            capture_output=True, text=True, timeout=600 * len(stacks))
+    if result.returncode != 0:  # the driver itself failed: that side's kubeports cannot be imported
+        raise _side_error(directory, {"command": "(import)", "code": result.returncode, "stderr": result.stderr})
     return json.loads(result.stdout)
+
+
+def _side_error(directory: str, error: dict[str, Any]) -> KubeportsError:
+    """The failing command's stderr, as `kubeports diff` always reported it: its last 20
+    lines (notes left out), each a problem naming the side and the command."""
+    where = f"kubeports {error['command']}"
+    lines = [line for line in error["stderr"].splitlines() if not line.startswith("note: ")]
+    return KubeportsError([Problem(directory, 1, where, line) for line in lines[-20:]]
+                          or [Problem(directory, 1, where, f"exit {error['code']}")])
 
 
 def _port_range(value: Any) -> list[int] | None:
@@ -117,11 +200,16 @@ def context(directory: str, stack: str) -> dict[str, Any]:
     """What the review needs beyond rules and plan, read as data from that side's files:
     the stack's cloud, egress, quota and named-port overrides, and the catalog's named
     ports (name -> [low, high], every file) and which of them sensitive flows use."""
-    doc = _yaml(os.path.join(directory, f"Pulumi.{stack}.yaml"))
-    config = (doc or {}).get("config") or {} if isinstance(doc, dict) else {}
-    cluster = config.get("kubeports:cluster") if isinstance(config.get("kubeports:cluster"), dict) else {}
-    overrides = {str(k): r for k, v in (cluster.get("ports") or {}).items() if (r := _port_range(v))} \
-        if isinstance(cluster.get("ports"), dict) else {}
+    return contexts(directory, [stack])[stack]
+
+
+def contexts(directory: str, stacks: list[str]) -> dict[str, dict[str, Any]]:
+    """context() of every stack, the side's catalog read once."""
+    named, sensitive_names = _catalog_ports(directory)
+    return {stack: _stack_context(directory, stack, named, sensitive_names) for stack in stacks}
+
+
+def _catalog_ports(directory: str) -> tuple[dict[str, list[list[int]]], set[str]]:
     named: dict[str, list[list[int]]] = {}
     sensitive_names: set[str] = set()
     spec_dir = os.path.join(directory, "portspecs")
@@ -137,6 +225,16 @@ def context(directory: str, stack: str) -> dict[str, Any]:
             if isinstance(flow, dict) and flow.get("sensitive"):
                 ports = flow.get("ports")
                 sensitive_names |= {str(p) for p in (ports if isinstance(ports, list) else [ports])}
+    return named, sensitive_names
+
+
+def _stack_context(directory: str, stack: str, named: dict[str, list[list[int]]],
+                   sensitive_names: set[str]) -> dict[str, Any]:
+    doc = _yaml(os.path.join(directory, f"Pulumi.{stack}.yaml"))
+    config = (doc or {}).get("config") or {} if isinstance(doc, dict) else {}
+    cluster = config.get("kubeports:cluster") if isinstance(config.get("kubeports:cluster"), dict) else {}
+    overrides = {str(k): r for k, v in (cluster.get("ports") or {}).items() if (r := _port_range(v))} \
+        if isinstance(cluster.get("ports"), dict) else {}
     sensitive = {tuple(v) for p in sensitive_names for v in ([overrides[p]] if p in overrides else named.get(p, []))}
     quota = cluster.get("quota") if isinstance(cluster.get("quota"), dict) else {}
     return {"present": doc is not None, "cloud": config.get("kubeports:cloud"),

@@ -2,6 +2,7 @@
 missing optional dependency is one user-error line naming the package."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -49,3 +50,29 @@ def test_plan_says_what_to_install_when_pulumi_is_missing(run_cli, monkeypatch):
     assert (code, out) == (1, "")
     assert err == ("kubeports plan:1: (install): needs the Python package 'pulumi' "
                    "(pip install kubeports installs it)\n")
+
+
+# --- the console script ends without teardown (kubeports.cli.entry) -------------------------
+ENTRY = ("import atexit, sys\nfrom kubeports.cli import entry\n"
+         "atexit.register(lambda: sys.stderr.write('atexit ran\\n'))\n"
+         "sys.argv = ['kubeports', *sys.argv[1:]]\nentry()\nsys.stderr.write('entry returned\\n')\n")
+
+
+def test_the_console_script_exits_with_mains_code_after_atexit_and_a_flush():
+    ok = subprocess.run([sys.executable, "-c", ENTRY, "rules", "--stack", "dev", "--format", "json"], cwd=ROOT,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("{") and ok.stdout.endswith("}\n")  # all of it, flushed
+    assert ok.stderr.endswith("atexit ran\n") and "entry returned" not in ok.stderr
+    bad = subprocess.run([sys.executable, "-c", ENTRY, "rules", "--stack-file", "no-such.yaml"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.endswith("atexit ran\n")
+
+
+def test_the_console_script_runs_without_the_collector_and_a_reader_may_leave():
+    code = ENTRY.replace("entry()", "import gc\natexit.register(lambda: sys.stderr.write(f'gc {gc.isenabled()}\\n'))\n"
+                                    "entry()")
+    closed = subprocess.run(f"{sys.executable} -c \"$CODE\" rules --stack dev --format json | head -c 1", shell=True,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ,
+                                                                                       "CODE": code})
+    assert closed.stdout == "{"
+    assert "gc False" in closed.stderr and "Traceback" not in closed.stderr and "BrokenPipe" not in closed.stderr

@@ -319,3 +319,23 @@ def test_every_aws_description_character_and_an_ipv6_protocol_with_its_family_lo
     flows = {f.flow.name: f.flow for f in load_catalog(spec_dir).flows if f.where.startswith(spec_dir + "/zz-case")}
     assert flows["web"].purpose == purpose
     assert (flows["six"].protocol, flows["six"].family) == ("41", "IPv6")
+
+
+def test_the_catalog_is_parsed_once_per_text_and_an_edit_is_seen(spec_dir, monkeypatch):
+    from kubeports.core import yamlsrc
+
+    parsed = []
+    real = yamlsrc.load_text
+    monkeypatch.setattr(yamlsrc, "load_text", lambda text, path: parsed.append(path) or real(text, path))
+    yamlsrc._parsed.cache_clear()
+    first = load_catalog(spec_dir)
+    count = len(parsed)
+    assert count == len(glob.glob(os.path.join(spec_dir, "*.yaml")))
+    assert load_catalog(spec_dir).ports == first.ports and len(parsed) == count  # no second parse
+    path = sorted(glob.glob(os.path.join(spec_dir, "*.yaml")))[0]
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n# edited\n")
+    load_catalog(spec_dir)
+    assert len(parsed) == count + 1  # only the edited file again

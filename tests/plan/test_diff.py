@@ -1,10 +1,12 @@
 """`kubeports diff` end to end: each side runs its own checkout's code; no cloud."""
 from __future__ import annotations
 
+import glob
 import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from kubeports.core.paths import ROOT
+from kubeports.plan import refs
 from tests.plans import append_flow
 
 PORT_FLOW = {"name": "node-exporter", "purpose": "node exporter metrics", "protocol": "tcp", "ports": 9100,
@@ -65,6 +68,104 @@ def test_exit_code_flags_a_change(checkouts):
     base, head = checkouts
     result = kubeports("diff", "--base-dir", base, "--head-dir", head, "--stack", "dev", "--exit-code")
     assert result.returncode == 2
+
+
+# --- one process per side, every stack -------------------------------------------------------
+STACKS = sorted(os.path.basename(p)[len("Pulumi."):-len(".yaml")] for p in glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
+
+
+def test_all_stacks_prints_each_stack_as_its_own_diff_does(checkouts):
+    base, head = checkouts
+    common = ["--base-dir", base, "--head-dir", head, "--format", "markdown"]
+    each = [kubeports("diff", *common, "--stack", stack) for stack in STACKS]
+    assert all(r.returncode == 0 for r in each), [r.stderr for r in each]
+    together = kubeports("diff", *common, "--all-stacks")
+    assert together.returncode == 0, together.stderr
+    assert together.stdout == "".join(r.stdout for r in each)
+
+
+def test_all_stacks_as_text_names_each_unchanged_stack(checkouts):
+    base, _ = checkouts
+    result = kubeports("diff", "--base-dir", base, "--head-dir", base, "--all-stacks", "--exit-code")
+    assert (result.returncode, result.stdout) == (0, "".join(f"Stack {s}: no changes\n" for s in STACKS))
+
+
+def test_all_stacks_includes_a_stack_only_one_side_has(checkouts, tmp_path):
+    """The workflow's loop went over the head's stack files: a deleted stack never showed.
+    (What a diff says of a deleted stack is `--stack`'s business; here: the same.)"""
+    base, _ = checkouts
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    (head / "Pulumi.offline.yaml").unlink()
+    common = ["--base-dir", base, "--head-dir", str(head), "--format", "json"]
+    together = kubeports("diff", *common, "--all-stacks")
+    alone = kubeports("diff", *common, "--stack", "offline")
+    doc = json.loads(together.stdout)
+    assert sorted(doc) == STACKS
+    assert [s for s in STACKS if doc[s]["changed"]] == ["offline"]
+    assert doc["offline"] == json.loads(alone.stdout)
+    assert (together.returncode, together.stderr) == (alone.returncode, alone.stderr)
+    counts = doc["offline"]["plan"]["counts"]
+    assert counts["delete"] > 0 and counts["create"] == counts["unchanged"] == 0
+
+
+def test_stack_or_all_stacks_is_one_clean_line(checkouts):
+    base, head = checkouts
+    for extra in ([], ["--stack", "dev", "--all-stacks"]):
+        result = kubeports("diff", "--base-dir", base, "--head-dir", head, *extra)
+        assert (result.returncode, result.stderr) == (1, "kubeports diff:1: --stack: give --stack NAME or --all-stacks\n")
+
+
+def test_one_subprocess_per_side_whatever_the_stacks(checkouts, monkeypatch):
+    base, _ = checkouts
+    calls = []
+    real = refs.subprocess.run
+
+    def counting(command, *args, **kwargs):
+        calls.append(command)
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(refs.subprocess, "run", counting)
+    got = refs.sides(base, [*STACKS, "no-such-stack"])
+    assert len(calls) == 1 and calls[0][1] == "-c"
+    assert list(got) == [*STACKS, "no-such-stack"]
+    assert got["no-such-stack"] == ({"rules": []}, refs.EMPTY_PLAN)
+    dev_rules, dev_plan = got["dev"]
+    assert dev_rules == json.loads(kubeports("rules", "--stack-file", os.path.join(base, "Pulumi.dev.yaml"),
+                                             "--portspecs", os.path.join(base, "portspecs"), "--format", "json",
+                                             cwd=base).stdout)
+    assert {r["type"] for r in dev_plan["resources"]} >= {"openstack:networking/secGroupRule:SecGroupRule"}
+
+
+def test_a_side_runs_its_own_components(checkouts, tmp_path):
+    """kubeports.components is the tree's components/ (package-dir): an installed kubeports
+    answered with its own, so an edit there never showed in a diff."""
+    base, _ = checkouts
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    module = head / "components" / "clouds" / "openstack.py"
+    old = 'description=f"kubeports {self.cluster.name} {role} nodes"'
+    assert old in module.read_text()
+    module.write_text(module.read_text().replace(old, old[:-1] + ' (edited)"'))
+    result = kubeports("diff", "--base-dir", base, "--head-dir", str(head), "--stack", "dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    changes = {(r["name"], c["path"], c["new"]) for r in json.loads(result.stdout)["plan"]["resources"]
+               for c in r.get("changes", [])}
+    assert changes == {(f"dev-{role}-sg", "description", f"kubeports dev {role} nodes (edited)")
+                       for role in ("control-plane", "worker")}
+
+
+def test_a_side_that_fails_is_reported_by_its_command(checkouts, tmp_path):
+    base, _ = checkouts
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    stack = head / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: sometimes\n"))
+    result = kubeports("diff", "--base-dir", base, "--head-dir", str(head), "--all-stacks")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith(f"{head}:1: kubeports rules: ") for line in lines), lines
+    assert any("Pulumi.dev.yaml" in line and "egress" in line for line in lines), lines
 
 
 def test_git_refs_of_a_repository(tmp_path):

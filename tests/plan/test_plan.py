@@ -117,3 +117,20 @@ def test_urns_carry_the_engine_parent_chain(stack):
     groups = [r for r in plan.resources if r.name == f"{cluster}-control-plane-sg"]
     assert [g.urn.split("::")[2] for g in groups] == [
         "kubeports:index:Cluster$kubeports:index:ControlPlane$" + groups[0].type]
+
+
+def test_a_plan_captures_no_stack_and_puts_the_sdk_back(monkeypatch):
+    """The SDK's per-resource stack capture is skipped while a plan runs (the mock monitor
+    never reads it) and is the SDK's own again afterwards."""
+    from pulumi.runtime import resource as runtime_resource
+
+    calls = []
+
+    def counting():
+        calls.append(1)
+        return runtime_resource.source_pb2.StackTrace()
+
+    monkeypatch.setattr(runtime_resource, "_get_stack_trace", counting)
+    plan = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    assert plan.resources and calls == []
+    assert runtime_resource._get_stack_trace is counting
