@@ -164,15 +164,22 @@ def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> 
 
 
 class RecordingMonitor(runtime_mocks.MockMonitor):
-    """The stock mock monitor with the engine's URNs, also noting each resource's parent and options."""
+    """The stock mock monitor with the engine's URNs, also noting each resource's parent and options.
 
-    def __init__(self, mocks: PlanMocks):
+    `stack` and `project` default to the runtime's; a monitor served over gRPC to another
+    process (tests/provider) answers on threads that carry no runtime settings, so it is told."""
+
+    def __init__(self, mocks: PlanMocks, stack: str | None = None, project: str | None = None):
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.records: list[PlannedResource] = []
+        self.stack, self.project = stack, project
+
+    def _stack_project(self) -> tuple[str, str]:
+        return self.stack or runtime_settings.get_stack(), self.project or runtime_settings.get_project()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        return engine_urn(runtime_settings.get_stack(), runtime_settings.get_project(), parent, type_, name)
+        return engine_urn(*self._stack_project(), parent, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -193,8 +200,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 continue
             spec = alias.spec
             parent = "" if spec.noParent else (spec.parentUrn or request.parent)
-            out.append(engine_urn(spec.stack or runtime_settings.get_stack(),
-                                  spec.project or runtime_settings.get_project(), parent, spec.type or request.type,
+            stack, project = self._stack_project()
+            out.append(engine_urn(spec.stack or stack, spec.project or project, parent, spec.type or request.type,
                                   spec.name or request.name))
         return sorted(out)
 
