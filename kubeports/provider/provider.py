@@ -21,9 +21,11 @@ from typing import Any
 
 import pulumi
 from pulumi.errors import InputPropertiesError, InputPropertyError
+from pulumi.output import Unknown
 from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
+from pulumi.runtime import rpc
 
 from kubeports.components import Cluster
 from kubeports.core.errors import KubeportsError
@@ -44,7 +46,7 @@ class ClusterProvider(ComponentProvider):
     def construct(self, name: str, resource_type: str, inputs: Any,
                   options: pulumi.ResourceOptions | None = None) -> ConstructResult:
         if resource_type != TOKEN:
-            raise ValueError(f"unknown resource type {resource_type}; this package has {TOKEN}")
+            raise pulumi.RunError(f"unknown resource type {resource_type}; this package has {TOKEN}")  # no traceback
         config = stack_config(inputs)
         where = f"{TOKEN} {name}"
         try:
@@ -66,7 +68,9 @@ def stack_config(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(value: Any, path: str) -> None:
-    if isinstance(value, pulumi.Output):
+    """Refuse what is not plain data: an Output (the SDK makes one of an input holding a
+    secret or an unknown anywhere, or with dependencies), an unknown (computed later)."""
+    if isinstance(value, pulumi.Output | Unknown) or rpc.is_rpc_secret(value):
         raise InputPropertyError(path, "must be a plain value, known before any resource exists (no Output or secret)")
     if isinstance(value, dict):
         for key, item in value.items():
