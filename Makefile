@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/kubeports lint
 	$(BIN)/kubeports schema --check
+	$(BIN)/python -m kubeports.provider --check
 
 # The whole suite: lint, then every test (the real-packet test needs root, else it skips).
 test: lint

@@ -7,6 +7,9 @@ Rooms and what each may import (beyond the standard library):
 - kubeports.plan: core, render, plan and pulumi; never the cli or components;
 - kubeports.live: the core and the clouds' SDKs (read-only); only the cli imports it;
 - kubeports.cli: anything of kubeports; nothing imports it but `python -m kubeports`;
+- kubeports.provider (the component package for other Pulumi languages): the core,
+  kubeports.components and pulumi; never render, plan, cli or live; nothing imports it but
+  the plugin's entry point, the tree's `provider/__main__.py`;
 - kubeports.components (the top-level components/ directory of the tree, installed under
   that name): the core, pulumi and the provider SDKs; never render, plan or cli;
   kubeports.components.backend (the interface) imports no cloud module and no provider SDK;
@@ -27,7 +30,9 @@ from kubeports.core.paths import ROOT
 PROVIDER_SDKS = {"pulumi_aws": "aws", "pulumi_openstack": "openstack"}
 PACKAGES = ("kubeports",)
 COMPONENTS = "kubeports.components"
-FOLDERS = {"kubeports": "kubeports", "components": COMPONENTS}  # folder of the tree -> its installed name
+PROVIDER = "kubeports.provider"
+# folder of the tree -> its installed name (provider/ is the plugin folder; Pulumi runs it, nothing installs it)
+FOLDERS = {"kubeports": "kubeports", "components": COMPONENTS, "provider": "provider"}
 
 
 def module_name(path: str, root: str) -> str:
@@ -77,7 +82,7 @@ def import_graph(files: Mapping[str, str]) -> dict[str, set[str]]:
 
 def room(module: str) -> str:
     parts = module.split(".")
-    if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli", "live"):
+    if parts[0] == "kubeports" and len(parts) > 1 and parts[1] in ("core", "render", "plan", "cli", "live", "provider"):
         return f"kubeports.{parts[1]}"
     if module.startswith(f"{COMPONENTS}.clouds."):
         return ".".join(parts[:4])
@@ -109,8 +114,12 @@ def violations(graph: Mapping[str, Iterable[str]]) -> list[str]:
             if there == "kubeports.cli" and here != "kubeports.cli" and module != "kubeports.__main__":
                 out.append(f"{module} -> {target}: nothing imports the cli")
             if there.startswith(COMPONENTS) and not here.startswith(COMPONENTS) and module != "__main__" \
-                    and here not in ("kubeports.cli",):
+                    and here not in ("kubeports.cli", PROVIDER):
                 out.append(f"{module} -> {target}: only the program imports components")
+            if here == PROVIDER and there in ("kubeports.render", "kubeports.plan", "kubeports.cli", "kubeports.live"):
+                out.append(f"{module} -> {target}: the provider builds the components, not text, plans or commands")
+            if there == PROVIDER and here not in (PROVIDER, "provider"):
+                out.append(f"{module} -> {target}: only the plugin's entry point imports the provider")
             if here == COMPONENTS and there in ("kubeports.render", "kubeports.plan", "kubeports.cli"):
                 out.append(f"{module} -> {target}: components render clouds, not text, plans or commands")
             if module == f"{COMPONENTS}.backend" and (there.startswith(f"{COMPONENTS}.clouds") or top in PROVIDER_SDKS):
@@ -174,7 +183,8 @@ def test_there_is_no_import_cycle():
 def test_the_rooms_exist_as_the_header_says():
     rooms = {room(m) for m in GRAPH}
     assert {"kubeports.core", "kubeports.render", "kubeports.plan", "kubeports.cli", "kubeports.live", "kubeports.components",
-            "kubeports.components.clouds.aws", "kubeports.components.clouds.openstack"} <= rooms
+            "kubeports.components.clouds.aws", "kubeports.components.clouds.openstack", "kubeports.provider",
+            "provider"} <= rooms
 
 
 @pytest.mark.parametrize(("graph", "expected"), [
@@ -203,6 +213,12 @@ def test_the_rooms_exist_as_the_header_says():
     ({"kubeports.core.audit": {"kubeports.live.aws"}},
      ["kubeports.core.audit -> kubeports.live.aws: the core imports only the core",
       "kubeports.core.audit -> kubeports.live.aws: only the cli imports live"]),
+    ({"kubeports.provider.provider": {"kubeports.plan.offline"}},
+     ["kubeports.provider.provider -> kubeports.plan.offline: the provider builds the components, not text, plans or commands"]),
+    ({"kubeports.components.cluster": {"kubeports.provider.schema"}},
+     ["kubeports.components.cluster -> kubeports.provider.schema: only the plugin's entry point imports the provider"]),
+    ({"provider.__main__": {"kubeports.provider.provider"},
+      "kubeports.provider.provider": {"kubeports.components", "kubeports.core.errors", "pulumi"}}, []),
     ({"kubeports.__main__": {"kubeports.cli"},
       "kubeports.components.clouds.aws": {"kubeports.components.backend", "pulumi_aws"}}, []),
 ])

@@ -19,6 +19,7 @@ import ast
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -34,6 +35,7 @@ from kubeports.core.paths import ROOT
 from kubeports.core.project import load_project, load_stack_doc
 from kubeports.plan.offline import PlanMocks, run_plan, stack_pins
 from kubeports.provider.provider import VERSION
+from tests.project import test_packaging
 from tests.provider.engine import FakeEngine
 
 PLUGIN = os.path.join(ROOT, "provider")
@@ -42,6 +44,7 @@ TOKEN = "kubeports:index:Cluster"
 STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
 STACKS += sorted(glob.glob(os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.*.yaml")))
 DEV = os.path.join(ROOT, "Pulumi.dev.yaml")
+installed = test_packaging.installed  # fixture: kubeports built as a wheel and installed outside the checkout
 POOL = os.path.join(ROOT, "examples", "worker-pool", "Pulumi.pool.yaml")  # joins dev through kubeports:peerStack
 
 
@@ -234,3 +237,31 @@ def test_plugin_folder_is_what_pulumi_package_add_reads():
     body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
     assert [type(n).__name__ for n in body] == ["ImportFrom", "Expr"]
     assert body[0].module == "kubeports.provider.provider" and body[1].value.func.id == "serve"
+
+
+# --- as `pulumi package add` installs it: kubeports from a wheel, the plugin folder elsewhere ------
+
+@pytest.fixture(scope="module")
+def installed_provider(engine, installed, tmp_path_factory):
+    """provider/ copied out of the checkout and run with kubeports installed from its wheel
+    only (what the plugin's venv holds after `pip install -r requirements.txt`)."""
+    folder = tmp_path_factory.mktemp("plugin") / "provider"
+    shutil.copytree(PLUGIN, folder, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    env = {k: v for k, v in installed.items() if k not in ("wheel", "target", "cwd")}
+    proc = subprocess.Popen([sys.executable, str(folder), engine.address], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=installed["cwd"], env=env)
+    try:
+        yield provider_pb2_grpc.ResourceProviderStub(grpc.insecure_channel(f"127.0.0.1:{int(proc.stdout.readline())}"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_the_installed_package_serves_the_same_schema_and_resources(installed_provider, engine):
+    served = json.loads(installed_provider.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=30).schema)
+    with open(SCHEMA_FILE, encoding="utf-8") as handle:
+        assert served == json.load(handle)
+    plan = run_plan(DEV)
+    monitor, response = construct_stack(installed_provider, engine, DEV)
+    assert not isinstance(response, grpc.RpcError), response.details()
+    assert sorted(monitor.records, key=lambda r: r.urn) == plan.resources
