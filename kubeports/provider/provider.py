@@ -6,8 +6,9 @@ the schema from the declarations and serve Construct over gRPC. `serve()` makes 
 two calls with one subclass, because kubeports' Cluster is built from validated settings,
 not from the SDK's mapped arguments:
 - `construct` turns the inputs back into a stack's `kubeports:*` config (the schema's
-  names are the stack keys) and builds the Cluster from it exactly as the Python program
-  does (`adapter.from_config`), so both register the same resources;
+  names are the stack keys) and builds the Cluster from it with `Cluster.from_config`,
+  the call the Python program's `Cluster.from_stack_config` makes, so both register the
+  same resources;
 - bad input raises an InputPropertiesError: the engine shows each problem on its input's
   path with the one-line message, no traceback, and nothing was registered;
 - the schema it serves carries the settings' descriptions (schema.describe).
@@ -25,13 +26,13 @@ from pulumi.output import Unknown
 from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
+from pulumi.resource import DependencyResource
 from pulumi.runtime import rpc
 
 from kubeports.components import Cluster
 from kubeports.core.errors import KubeportsError
 from kubeports.core.settings import NAMESPACE
 
-from . import adapter
 from .schema import PACKAGE, TOKEN, describe
 from .schema import Cluster as Declaration
 
@@ -48,14 +49,28 @@ class ClusterProvider(ComponentProvider):
         if resource_type != TOKEN:
             raise pulumi.RunError(f"unknown resource type {resource_type}; this package has {TOKEN}")  # no traceback
         config = stack_config(inputs)
-        where = f"{TOKEN} {name}"
+        _parent_protects_nothing(options)
+        where = f"{TOKEN} {name}"  # no stack file: errors name the resource (line 1)
         try:
-            cluster = adapter.from_config(name, config, options, where)
-        except KubeportsError as exc:
-            raise input_errors(exc, where) from None
+            cluster = Cluster.from_config(name, config, options, stack_file=where)
+        except pulumi.RunError as exc:  # bad input: raised while handling the project's KubeportsError
+            if isinstance(exc.__context__, KubeportsError):
+                raise input_errors(exc.__context__) from None
+            raise
         except Exception as exc:  # noqa: BLE001 - as the SDK does: the engine shows the component's own frames
             raise ComponentInitError(exc) from exc
         return ConstructResult(cluster.urn, outputs_of(cluster))
+
+
+def _parent_protects_nothing(options: pulumi.ResourceOptions | None) -> None:
+    """The component's parent reaches a provider as a DependencyResource (pulumi/provider/
+    server.py, _construct_options), which the SDK leaves without `_protect`; a resource made
+    with its own `ResourceOptions(parent=that)` (the peer stack's StackReference) inherits
+    it (pulumi/resource.py: `opts.protect = opts.parent._protect`) and failed. The engine
+    does not say whether that parent is protected: False, as a resource of the root stack."""
+    parent = options.parent if options is not None else None
+    if isinstance(parent, DependencyResource) and not hasattr(parent, "_protect"):
+        parent._protect = False
 
 
 def stack_config(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +105,7 @@ def _ints(value: Any) -> Any:
     return value
 
 
-def input_errors(exc: KubeportsError, where: str) -> InputPropertiesError:
+def input_errors(exc: KubeportsError) -> InputPropertiesError:
     """Each problem on its input's path (`config.kubeports:cluster.roles` -> `cluster.roles`)."""
     prefix = f"config.{NAMESPACE}"
     errors = [{"property_path": p.field.removeprefix(prefix).removeprefix(NAMESPACE), "reason": p.message}
