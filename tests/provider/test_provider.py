@@ -19,6 +19,7 @@ import ast
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 from pulumi.runtime.sync_await import _sync_await
@@ -153,6 +155,21 @@ def test_the_resolvers_notes_reach_the_engine_log(provider, engine):
     notes = load_project(DEV).resolution.notes
     shown = [(severity, message) for severity, message in engine.logs if severity != "DEBUG"]
     assert notes and shown == [("INFO", f"kubeports: {note}") for note in notes]
+
+
+def test_the_yaml_example_of_the_docs_builds_what_its_stack_file_would(provider, engine, tmp_path):
+    """docs/reuse.md's YAML program, its Cluster's properties through Construct, against the
+    plan of a stack file holding the same values as `kubeports:*` keys."""
+    with open(os.path.join(ROOT, "docs", "reuse.md"), encoding="utf-8") as handle:
+        block = re.search(r"```yaml\n(# Pulumi.yaml of a YAML program.*?)```", handle.read(), re.S)
+    resource = yaml.safe_load(block.group(1))["resources"]["dev"]
+    assert resource["type"] == "kubeports:Cluster"
+    stack_file = tmp_path / "Pulumi.docs.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": {f"kubeports:{k}": v for k, v in resource["properties"].items()}}))
+    plan = run_plan(str(stack_file))
+    monitor, response = construct(provider, engine, "docs", resource["properties"], {}, PlanMocks(), "dev")
+    assert not isinstance(response, grpc.RpcError), response.details()
+    assert len(plan.resources) > 20 and sorted(monitor.records, key=lambda r: r.urn) == plan.resources
 
 
 # --- bad input: refused on its input's path, before any resource ---------------------------------
