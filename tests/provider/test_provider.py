@@ -81,11 +81,11 @@ def split_config(stack_file: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def construct(provider, engine, stack: str, inputs: dict[str, Any], config: dict[str, str],
-              mocks: PlanMocks, name: str) -> tuple[Any, Any]:
+              mocks: PlanMocks, name: str, preview: bool = False) -> tuple[Any, Any]:
     """(the monitor's records, the ConstructResponse or the grpc.RpcError)."""
     monitor = engine.deployment(stack, "kubeports", mocks)
     request = provider_pb2.ConstructRequest(
-        project="kubeports", stack=stack, config=config, dryRun=False, parallel=8, monitorEndpoint=engine.address,
+        project="kubeports", stack=stack, config=config, dryRun=preview, parallel=8, monitorEndpoint=engine.address,
         type=TOKEN, name=name, parent=engine.root, inputs=_sync_await(rpc.serialize_properties(inputs, {})))
     try:
         return monitor, provider.Construct(request, timeout=120)
@@ -135,6 +135,17 @@ def test_construct_registers_the_python_programs_resources(provider, engine, sta
     assert [r.urn for r in registered] == [r.urn for r in plan.resources]
     assert registered == plan.resources  # type, name, parent, inputs, id and options of each
     assert rpc.deserialize_properties(response.state) == expected_outputs(plan.outputs)
+
+
+def test_a_preview_registers_the_same_resources(provider, engine):
+    """`pulumi preview` sends dryRun: the same registrations (the mock monitor still answers
+    with ids and addresses, so this shows the preview path runs, not what unknowns do)."""
+    inputs, config = split_config(DEV)
+    _doc, whole = load_stack_doc(DEV)
+    monitor, response = construct(provider, engine, "dev", inputs, config, PlanMocks(pins=stack_pins(whole)), "dev",
+                                  preview=True)
+    assert not isinstance(response, grpc.RpcError), response.details()
+    assert sorted(monitor.records, key=lambda r: r.urn) == run_plan(DEV).resources
 
 
 def test_a_stack_joining_another_reads_its_groups_through_a_stack_reference(provider, engine):
