@@ -25,6 +25,7 @@ from pulumi.errors import InputPropertiesError, InputPropertyError
 from pulumi.output import Unknown
 from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 from pulumi.resource import DependencyResource
 from pulumi.runtime import rpc
@@ -121,10 +122,16 @@ def outputs_of(cluster: Cluster) -> dict[str, Any]:
         "privateIps": {role: part.private_ips for role, part in cluster.roles.items()},
         "publicIps": {role: part.public_ips for role, part in cluster.roles.items() if part.public},
         "instanceIds": {role: part.instance_ids for role, part in cluster.roles.items()},
+        "nodes": {role: part.node_records.apply(_schema_names) for role, part in cluster.roles.items()},
     }
     if cluster.load_balancer is not None:
         outputs["loadBalancerAddress"] = cluster.load_balancer.address
     return outputs
+
+
+def _schema_names(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`nodes` records with the schema's names (`private_ip` -> `privateIp`), no empty pool."""
+    return [{camel_case(k): v for k, v in record.items() if v is not None} for record in records]
 
 
 def schema(version: str = VERSION) -> dict[str, Any]:

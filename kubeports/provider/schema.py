@@ -25,6 +25,9 @@ from kubeports.core.settings import StackConfig
 PACKAGE = "kubeports"
 TOKEN = f"{PACKAGE}:index:Cluster"
 PORT_OVERRIDE = tuple[int, int]  # a port number or "LOW-HIGH" in a stack file: no one schema type
+# Keys a model requires but fills in itself before checking (a "before" validator): a
+# program may leave them out, so the schema must not require them. (model, key) -> when.
+FILLED = {("RoleSettings", "count"): "required unless the role has pools (count per pool) or is the load-balancer role"}
 
 
 def _declared(annotation: Any, where: str, made: dict[str, type]) -> Any:
@@ -62,13 +65,27 @@ def declaration(model: type[BaseModel], made: dict[str, type] | None = None) -> 
         for name, info in model.model_fields.items():
             key = info.alias or name
             kind = _declared(info.annotation, f"{model.__name__}.{key}", made)
-            fields[key] = Required[kind] if info.is_required() else NotRequired[kind]
+            required = info.is_required() and (model.__name__, key) not in FILLED
+            fields[key] = Required[kind] if required else NotRequired[kind]
         made[model.__name__] = TypedDict(model.__name__, fields)  # type: ignore[operator]
         made[model.__name__].__doc__ = (model.__doc__ or "").strip() or None
     return made[model.__name__]
 
 
 ClusterInputs = declaration(StackConfig)
+
+
+class Node(TypedDict):
+    """One VM, as a bootstrapper's inventory needs it (the Python program's `nodes` output)."""
+
+    name: str
+    private_ip: str
+    labels: dict[str, str]
+    """its pool's labels over its role's"""
+    pool: NotRequired[str]
+    """its pool, for a role with pools"""
+    public_ip: NotRequired[str]
+    """for a role with public addresses (bastion)"""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -84,6 +101,8 @@ class Cluster(pulumi.ComponentResource):
     """role -> its nodes' public addresses, for roles that have them (bastion)"""
     instance_ids: pulumi.Output[dict[str, list[str]]]
     """role -> its nodes' instance ids"""
+    nodes: pulumi.Output[dict[str, list[Node]]]
+    """role -> its nodes: name, pool, addresses, labels"""
     load_balancer_address: pulumi.Output[str | None]
     """the API load balancer's address (VIP, floating IP or DNS name), with a load-balancer role"""
 
@@ -97,7 +116,8 @@ class Cluster(pulumi.ComponentResource):
 def _describe(spec: dict[str, Any], model: type[BaseModel]) -> None:
     """Each model field's description, and the values it allows, onto its schema property."""
     for name, info in model.model_fields.items():
-        text = "; ".join(filter(None, (info.description, _choices(info.annotation))))
+        filled = FILLED.get((model.__name__, info.alias or name))
+        text = "; ".join(filter(None, (info.description, _choices(info.annotation), filled)))
         if text:
             spec[info.alias or name]["description"] = text
 

@@ -101,13 +101,18 @@ def construct_stack(provider, engine, stack_file: str, stack_outputs: dict[str, 
     return construct(provider, engine, stack, inputs, config, mocks, inputs["cluster"]["name"])
 
 
+CAMEL = {"private_ip": "privateIp", "public_ip": "publicIp"}
+
+
 def expected_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     """The Python program's exports, as the component's outputs name them."""
-    roles = sorted(k.removesuffix("_private_ips") for k in outputs if k.endswith("_private_ips"))
+    roles = sorted(outputs["nodes"])  # every local role with VMs
     out = {"securityGroupIds": outputs["security_group_ids"], "apiEndpoint": outputs["api_endpoint"],
            "privateIps": {r: outputs[f"{r}_private_ips"] for r in roles},
            "publicIps": {r: outputs[f"{r}_public_ips"] for r in roles if f"{r}_public_ips" in outputs},
-           "instanceIds": {r: outputs[f"{r}_instance_ids"] for r in roles}}
+           "instanceIds": {r: outputs[f"{r}_instance_ids"] for r in roles},
+           "nodes": {r: [{CAMEL.get(k, k): v for k, v in node.items() if v is not None} for node in nodes]
+                     for r, nodes in outputs["nodes"].items()}}
     if "load_balancer_address" in outputs:
         out["loadBalancerAddress"] = outputs["load_balancer_address"]
     return out
@@ -166,6 +171,27 @@ def test_the_resolvers_notes_reach_the_engine_log(provider, engine):
     notes = load_project(DEV).resolution.notes
     shown = [(severity, message) for severity, message in engine.logs if severity != "DEBUG"]
     assert notes and shown == [("INFO", f"kubeports: {note}") for note in notes]
+
+
+def test_pools_and_a_load_balancer_without_counts_build_what_their_stack_file_would(provider, engine, tmp_path):
+    """Role counts left out, as the schema allows: worker pools (count per pool) and the
+    load-balancer role (no VMs), on the Octavia example stack."""
+    _doc, config = load_stack_doc(os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.octavia.yaml"))
+    roles = config["kubeports:cluster"]["roles"]
+    assert "load-balancer" in roles and "count" not in roles["load-balancer"]
+    roles["worker"] = {"flavor": "m1.large", "labels": {"tier": "general"},
+                       "pools": {"general": {"count": 2}, "gpu": {"count": 1, "flavor": "g1.xlarge",
+                                                                   "labels": {"gpu": "true"}}}}
+    stack_file = tmp_path / "Pulumi.pools.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    plan = run_plan(str(stack_file))
+    monitor, response = construct_stack(provider, engine, str(stack_file))
+    assert not isinstance(response, grpc.RpcError), response.details()
+    assert sorted(monitor.records, key=lambda r: r.urn) == plan.resources
+    nodes = rpc.deserialize_properties(response.state)["nodes"]["worker"]
+    assert [(n["pool"], n["labels"]) for n in nodes] == [("general", {"tier": "general"})] * 2 + [
+        ("gpu", {"gpu": "true", "tier": "general"})]
+    assert rpc.deserialize_properties(response.state) == expected_outputs(plan.outputs)
 
 
 def test_the_yaml_example_of_the_docs_builds_what_its_stack_file_would(provider, engine, tmp_path):

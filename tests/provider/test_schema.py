@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from kubeports.core.settings import AwsSettings, ClusterSettings, StackConfig
 from kubeports.provider import __main__ as schema_cli
 from kubeports.provider.provider import VERSION, schema, stack_config
-from kubeports.provider.schema import Cluster, _models, declaration
+from kubeports.provider.schema import FILLED, Cluster, _models, declaration
 
 TOKEN = "kubeports:index:Cluster"
 SPEC = schema()
@@ -59,8 +59,10 @@ def test_nested_settings_are_typed_with_their_descriptions():
                                 "additionalProperties": {"$ref": "pulumi.json#/Any", "plain": True}}
     assert cluster["vip"]["type"] == "string"  # an IP address in the settings
     role = types["kubeports:index:RoleSettings"]
-    assert role["required"] == ["count"]
-    assert role["properties"]["count"] == {"type": "integer", "plain": True}
+    assert "required" not in role  # count: the model fills it from the pools, or 0 for the load-balancer role
+    assert role["properties"]["count"] == {"type": "integer", "plain": True, "description": (
+        "required unless the role has pools (count per pool) or is the load-balancer role")}
+    assert types["kubeports:index:PoolSettings"]["required"] == ["count"]
     assert role["properties"]["rollout"]["$ref"] == "#/types/kubeports:index:RolloutSettings"
 
 
@@ -71,14 +73,19 @@ def test_every_settings_model_is_a_type_with_its_keys(name):
     spec = SPEC["types"][f"kubeports:index:{name}"]
     keys = {info.alias or field: info for field, info in model.model_fields.items()}
     assert set(spec["properties"]) == set(keys)
-    assert spec.get("required", []) == sorted(k for k, info in keys.items() if info.is_required())
+    filled = {key for (model_name, key) in FILLED if model_name == name}
+    assert spec.get("required", []) == sorted(k for k, info in keys.items() if info.is_required() and k not in filled)
 
 
 def test_the_outputs_are_declared():
     resource = SPEC["resources"][TOKEN]
-    assert sorted(resource["properties"]) == ["apiEndpoint", "instanceIds", "loadBalancerAddress", "privateIps",
+    assert sorted(resource["properties"]) == ["apiEndpoint", "instanceIds", "loadBalancerAddress", "nodes", "privateIps",
                                               "publicIps", "securityGroupIds"]
-    assert resource["required"] == ["apiEndpoint", "instanceIds", "privateIps", "publicIps", "securityGroupIds"]
+    assert resource["required"] == ["apiEndpoint", "instanceIds", "nodes", "privateIps", "publicIps", "securityGroupIds"]
+    assert resource["properties"]["nodes"]["additionalProperties"]["items"]["$ref"] == "#/types/kubeports:index:Node"
+    node = SPEC["types"]["kubeports:index:Node"]
+    assert sorted(node["properties"]) == ["labels", "name", "pool", "privateIp", "publicIp"]
+    assert node["required"] == ["labels", "name", "privateIp"]
     assert resource["properties"]["privateIps"]["additionalProperties"]["items"]["type"] == "string"
 
 
