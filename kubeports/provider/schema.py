@@ -3,8 +3,9 @@
 Rules of this file:
 - the inputs are the stack-config shape: each `kubeports:<key>` of a stack file is an input
   `<key>`, typed from the core's settings models (kubeports/core/settings.py), so a new
-  stack key is a new input with no second definition; a type the mapping does not know
-  stops schema generation instead of slipping through as `Any`;
+  stack key is a new input with no second definition; a value of several shapes (a port
+  number or "LOW-HIGH") is `Any`, listed in `DECLARED.loose` and pinned by a test, and a
+  type the mapping does not know stops schema generation;
 - every input is plain (no Output): the inputs are validated, resolved and checked before
   any resource is registered, as a stack file is; an id from another stack comes through
   `peerStack` (a StackReference), as in Python;
@@ -24,55 +25,66 @@ from kubeports.core.settings import StackConfig
 
 PACKAGE = "kubeports"
 TOKEN = f"{PACKAGE}:index:Cluster"
-PORT_OVERRIDE = tuple[int, int]  # a port number or "LOW-HIGH" in a stack file: no one schema type
 # Keys a model requires but fills in itself before checking (a "before" validator): a
 # program may leave them out, so the schema must not require them. (model, key) -> when.
 FILLED = {("RoleSettings", "count"): "required unless the role has pools (count per pool) or is the load-balancer role"}
 
 
-def _declared(annotation: Any, where: str, made: dict[str, type]) -> Any:
-    """The analyzer's type for a settings annotation (Annotated and Optional unwrapped)."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is Annotated:
-        return _declared(args[0], where, made)
-    if origin in (typing.Union, types.UnionType):
+class Declarations:
+    """TypedDicts for the settings models, one per model, and the keys typed `Any` (`loose`)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, type] = {}
+        self.loose: list[str] = []
+
+    def of(self, model: type[BaseModel]) -> type:
+        """A TypedDict of `model`'s stack keys (aliases), required where the model requires
+        them (but FILLED); named as the model (`kubeports:index:<Model>`)."""
+        if model.__name__ not in self.types:
+            fields = {}
+            for name, info in model.model_fields.items():
+                key = info.alias or name
+                kind = self._type(info.annotation, f"{model.__name__}.{key}")
+                required = info.is_required() and (model.__name__, key) not in FILLED
+                fields[key] = Required[kind] if required else NotRequired[kind]
+            self.types[model.__name__] = TypedDict(model.__name__, fields)  # type: ignore[operator]
+            self.types[model.__name__].__doc__ = (model.__doc__ or "").strip() or None
+        return self.types[model.__name__]
+
+    def _type(self, annotation: Any, where: str) -> Any:
+        """The analyzer's type for a settings annotation (Annotated and Optional unwrapped)."""
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
         rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1:
-            return _declared(rest[0], where, made)
-    elif origin is Literal and len({type(a) for a in args}) == 1:
-        return type(args[0])  # checked by the settings model, which names the allowed values
-    elif origin is list:
-        return list[_declared(args[0], where, made)]  # type: ignore[misc]
-    elif origin is dict:
-        return dict[str, _declared(args[1], where, made)]  # type: ignore[misc]
-    elif annotation == PORT_OVERRIDE:
-        return Any
-    elif annotation is IPvAnyAddress:
-        return str
-    elif annotation in (str, int, bool, float):
-        return annotation
-    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return declaration(annotation, made)
-    raise TypeError(f"{where}: no schema type for {annotation!r}; map it in kubeports/provider/schema.py")
+        if origin is Annotated:
+            return self._type(args[0], where)
+        if origin in (typing.Union, types.UnionType) and len(rest) == 1:
+            return self._type(rest[0], where)
+        if origin is Literal and len({type(a) for a in args}) == 1:
+            return type(args[0])  # checked by the settings model, which names the allowed values
+        if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+            return list[self._type(args[0], where)]  # type: ignore[misc]
+        if origin is dict:
+            return dict[str, self._type(args[1], where)]  # type: ignore[misc]
+        if origin in (typing.Union, types.UnionType, Literal, tuple):
+            # several shapes (a port number or "LOW-HIGH", text or a secret): no one schema
+            # type; the settings model checks the value and says what it accepts
+            self.loose.append(where)
+            return Any
+        if annotation is IPvAnyAddress:
+            return str
+        if annotation in (str, int, bool, float):
+            return annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return self.of(annotation)
+        raise TypeError(f"{where}: no schema type for {annotation!r}; map it in kubeports/provider/schema.py")
 
 
-def declaration(model: type[BaseModel], made: dict[str, type] | None = None) -> type:
-    """A TypedDict of `model`'s stack keys (aliases), required exactly where the model
-    requires them; one per model, named as the model (`kubeports:index:<Model>`)."""
-    made = {} if made is None else made
-    if model.__name__ not in made:
-        fields = {}
-        for name, info in model.model_fields.items():
-            key = info.alias or name
-            kind = _declared(info.annotation, f"{model.__name__}.{key}", made)
-            required = info.is_required() and (model.__name__, key) not in FILLED
-            fields[key] = Required[kind] if required else NotRequired[kind]
-        made[model.__name__] = TypedDict(model.__name__, fields)  # type: ignore[operator]
-        made[model.__name__].__doc__ = (model.__doc__ or "").strip() or None
-    return made[model.__name__]
+def declaration(model: type[BaseModel]) -> type:
+    return Declarations().of(model)
 
 
-ClusterInputs = declaration(StackConfig)
+DECLARED = Declarations()
+ClusterInputs = DECLARED.of(StackConfig)
 
 
 class Node(TypedDict):
