@@ -41,6 +41,8 @@ VERSION = package_version("kubeports")
 
 
 class ClusterProvider(ComponentProvider):
+    """The package `kubeports` with its one component, `kubeports:index:Cluster`."""
+
     def __init__(self, version: str = VERSION) -> None:
         super().__init__([Declaration], PACKAGE, version=version)
         self.schema = json.dumps(describe(json.loads(self.schema or "{}")), sort_keys=True)
