@@ -47,8 +47,8 @@ STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
 STACKS += sorted(glob.glob(os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.*.yaml")))
 STACKS += sorted(glob.glob(os.path.join(ROOT, "examples", "node-pools", "Pulumi.*.yaml")))
 DEV = os.path.join(ROOT, "Pulumi.dev.yaml")
-installed = test_packaging.installed  # fixture: kubeports built as a wheel and installed outside the checkout
 POOL = os.path.join(ROOT, "examples", "worker-pool", "Pulumi.pool.yaml")  # joins dev through kubeports:peerStack
+installed = test_packaging.installed  # fixture: kubeports built as a wheel and installed outside the checkout
 
 
 @pytest.fixture(scope="module")
