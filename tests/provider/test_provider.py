@@ -65,7 +65,10 @@ def provider(engine, tmp_path_factory):
     try:
         port = proc.stdout.readline().strip()
         assert port.isdigit(), f"the provider printed {port!r}, not its port; stderr: {log.seek(0) or log.read()}"
-        yield provider_pb2_grpc.ResourceProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        stub = provider_pb2_grpc.ResourceProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        configured = stub.Configure(provider_pb2.ConfigureRequest(acceptSecrets=True, acceptResources=True), timeout=30)
+        assert (configured.acceptSecrets, configured.acceptResources, configured.acceptOutputs) == (True, True, True)
+        yield stub  # configured, as the engine configures a provider before its first Construct
     finally:
         proc.terminate()
         proc.wait(timeout=20)
