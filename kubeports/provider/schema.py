@@ -22,6 +22,7 @@ import pulumi
 from pydantic import BaseModel, IPvAnyAddress
 
 from kubeports.core.settings import StackConfig
+from kubeports.core.stackvalues import Secret
 
 PACKAGE = "kubeports"
 TOKEN = f"{PACKAGE}:index:Cluster"
@@ -57,8 +58,10 @@ class Declarations:
         rest = [a for a in args if a is not type(None)]
         if origin is Annotated:
             return self._type(args[0], where)
-        if origin in (typing.Union, types.UnionType) and len(rest) == 1:
-            return self._type(rest[0], where)
+        if origin in (typing.Union, types.UnionType):
+            shapes = {self._type(a, where) for a in rest}
+            if len(shapes) == 1:  # e.g. text or a secret: both text in the schema
+                return shapes.pop()
         if origin is Literal and len({type(a) for a in args}) == 1:
             return type(args[0])  # checked by the settings model, which names the allowed values
         if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
@@ -66,11 +69,16 @@ class Declarations:
         if origin is dict:
             return dict[str, self._type(args[1], where)]  # type: ignore[misc]
         if origin in (typing.Union, types.UnionType, Literal, tuple):
-            # several shapes (a port number or "LOW-HIGH", text or a secret): no one schema
+            # several shapes (a port number, "LOW-HIGH" or a named port): no one schema
             # type; the settings model checks the value and says what it accepts
-            self.loose.append(where)
+            if where not in self.loose:  # once per key, also when a part of it was several shapes
+                self.loose.append(where)
             return Any
         if annotation is IPvAnyAddress:
+            return str
+        if annotation is Secret:
+            # a stack file's `secure:` value; through the package a secret is refused (plain
+            # inputs, provider.py), so what a program passes here is text
             return str
         if annotation in (str, int, bool, float):
             return annotation

@@ -198,6 +198,40 @@ def test_pools_and_a_load_balancer_without_counts_build_what_their_stack_file_wo
     assert rpc.deserialize_properties(response.state) == expected_outputs(plan.outputs)
 
 
+SITE_SPEC = """\
+source: https://wiki.example/monitoring
+title: Site monitoring
+cidr-sets:
+  monitoring: {purpose: Prometheus servers of the site}
+flows:
+  - {name: node-exporter, purpose: Prometheus node exporter, protocol: tcp, ports: 9100, to: [worker], from: [monitoring]}
+"""
+
+
+def test_extra_flows_and_a_catalog_layer_build_what_their_stack_file_would(provider, engine, tmp_path):
+    """A stack's own flow and a spec directory on top of the catalog, as Construct inputs.
+    A layer is relative to the stack file; inputs have none, so a relative layer is
+    relative to the provider's working directory: here it is given absolute."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "monitoring.yaml").write_text(SITE_SPEC)
+    _doc, config = load_stack_doc(DEV)
+    cluster = config["kubeports:cluster"]
+    cluster["extraFlows"] = [{"name": "backup-agent", "purpose": "Backup agent, from the backup servers",
+                              "protocol": "tcp", "ports": 7000, "to": ["worker"], "from": ["admin"]}]
+    cluster["cidrs"]["monitoring"] = ["198.51.100.64/26"]
+    cluster["catalogs"] = ["site"]
+    stack_file = tmp_path / "Pulumi.site.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    plan = run_plan(str(stack_file))
+    ports = {r.inputs.get("portRangeMin") for r in plan.resources if r.type == "openstack:networking/secGroupRule:SecGroupRule"}
+    assert {7000, 9100} <= ports
+    inputs = {k.removeprefix("kubeports:"): v for k, v in config.items()}
+    inputs["cluster"]["catalogs"] = [str(tmp_path / "site")]
+    monitor, response = construct(provider, engine, "site", inputs, {}, PlanMocks(), "dev")
+    assert not isinstance(response, grpc.RpcError), response.details()
+    assert sorted(monitor.records, key=lambda r: r.urn) == plan.resources
+
+
 def test_the_yaml_example_of_the_docs_builds_what_its_stack_file_would(provider, engine, tmp_path):
     """docs/reuse.md's YAML program, its Cluster's properties through Construct, against the
     plan of a stack file holding the same values as `kubeports:*` keys."""
@@ -222,9 +256,10 @@ def test_bad_input_is_refused_per_input_and_nothing_is_registered(provider, engi
     monitor, exc = construct(provider, engine, "dev", inputs, config, PlanMocks(), "dev")
     assert isinstance(exc, grpc.RpcError) and exc.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert input_errors(exc) == [("cluster.roles.worker.count", "Input should be greater than or equal to 0"),
-                                 ("cluster.rolez", "unknown key")]
+                                 ("cluster.rolez", "unknown key; did you mean 'roles'?")]
     assert exc.details() == (f"{TOKEN} dev:1: config.kubeports:cluster.roles.worker.count: Input should be greater "
-                             f"than or equal to 0\n{TOKEN} dev:1: config.kubeports:cluster.rolez: unknown key")
+                             f"than or equal to 0\n{TOKEN} dev:1: config.kubeports:cluster.rolez: unknown key; "
+                             "did you mean 'roles'?")
     assert monitor.records == []
 
 
