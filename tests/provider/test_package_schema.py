@@ -1,6 +1,7 @@
 """The package schema: checked in, derived from the settings models, exact where it is read.
 
 No provider process here; tests/provider/test_provider.py serves the same schema over gRPC.
+(Named apart from tests/core/test_schema.py: pytest imports test modules by base name.)
 """
 from __future__ import annotations
 
