@@ -4,11 +4,16 @@ A stack names the roles another stack manages in `kubeports:cluster.externalRole
 Their group ids come from `kubeports:peerGroups` (pinned ids) or, for the rest, from
 the `security_group_ids` output of `kubeports:peerStack`, read with one StackReference.
 Either way they reach the Cluster as `ClusterArgs.peer_group_ids`.
+
+`peer_outputs` reads the same outputs as plain values, now: the quota preflight of a
+stack that joins another one's project needs the other's `quota_usage` before anything
+is registered (an Output would resolve only during the deployment).
 """
 from __future__ import annotations
 
 import pulumi
 
+from kubeports.core.project import Project, check_peer_quota
 from kubeports.core.settings import StackConfig
 
 
@@ -33,6 +38,28 @@ class PeerStack:
                                f"(it has {sorted(ids)})")
             return ids[role]
         return self.group_ids.apply(pick)
+
+
+def peer_outputs(stack_name: str) -> dict:
+    """The outputs of `stack_name` as plain values, through the engine's builtin invoke
+    `pulumi:pulumi:readStackOutputs` (what a StackReference's Read runs, and what the Node
+    SDK's synchronous StackReference reads call); under the offline plan's mocks it answers
+    from `--stack-outputs`. Secret outputs come back as they are stored (none is read here)."""
+    result = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack_name})
+    return dict((result.value or {}).get("outputs") or {})
+
+
+def peer_quota_usage(project: Project, stack_file: str) -> dict | None:
+    """The peer stack's `quota_usage` once this stack's preflight has counted it (raises
+    KubeportsError, one line per quota, when the shared project cannot hold both); None
+    without a peer stack on OpenStack, or when the peer exports none (a note says so)."""
+    stack = project.stack
+    if stack.peer_stack is None or stack.cloud != "openstack":
+        return None
+    counts, notes = check_peer_quota(project, stack_file, peer_outputs(stack.peer_stack).get("quota_usage"))
+    for note in notes:
+        pulumi.log.warn(f"kubeports: {note}")
+    return counts
 
 
 def peer_group_ids(stack: StackConfig, peer: PeerStack | None = None) -> dict[str, pulumi.Input[str]]:

@@ -17,7 +17,7 @@ from .catalog import Catalog, load_catalog, with_extra_flows
 from .cloudcheck import cloud_problems
 from .errors import KubeportsError, Problem
 from .paths import PORTSPECS, ROOT, display_path
-from .quota import quota_problems
+from .quota import peer_quota_problems, peer_usage_of, quota_problems
 from .rendered import api_listeners, cloud_rules, mode_notes
 from .resolver import Resolution, check_settings, override_problems, resolve
 from .rules import Rule
@@ -152,3 +152,27 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
         raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)
                               for m in over])
     return Project(catalog, stack, resolution, () if rendered == resolution.rules else rendered)
+
+
+def check_peer_quota(project: Project, stack_file: str, usage: Any) -> tuple[dict[str, int] | None, list[str]]:
+    """The quota preflight of a stack with `kubeports:peerStack` on OpenStack, once its peer's
+    `quota_usage` output is read (the program reads it before registering anything): raises
+    KubeportsError when the project cannot hold both; returns the peer's counts and notes."""
+    stack = project.stack
+    if stack.cloud != "openstack" or stack.peer_stack is None:
+        return None, []
+    if usage is None:
+        return None, [f"stack {stack.peer_stack} exports no quota_usage (deployed before kubeports counted it): its "
+                "rules and groups are not counted in this stack's quota preflight; `pulumi up` it once, or set "
+                "kubeports:cluster.quota.neutronUsedRules / neutronUsedGroups to what it holds"]
+    doc = load_stack_doc(stack_file)[0] if os.path.exists(stack_file) else Located(display_path(stack_file), {})
+    line = doc.line_of(("config", "kubeports:peerStack"))
+    counts, bad = peer_usage_of(stack.peer_stack, usage)
+    if counts is None:
+        raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:peerStack", bad or "")])
+    over = peer_quota_problems(project.resolution.rules, stack.cluster, stack.peer_stack, counts)
+    if over:
+        line = doc.line_of(("config", "kubeports:cluster", "quota"))
+        raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)
+                              for m in over])
+    return counts, []

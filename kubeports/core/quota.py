@@ -171,3 +171,77 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
         f"{quota.nova_server_group_members} members",
         *cidr_set_headroom(cloud, rules),
     ]
+
+
+# ---- what a stack holds in its project, and a stack that joins it (kubeports:peerStack) --------
+# A worker pool's groups and rules, and its rules on the main stack's groups, land in the
+# main stack's project: the same Neutron and Nova quotas. The main stack exports what its
+# preflight counted (`quota_usage`); the pool's preflight adds it (check_peer_quota in
+# project.py). With a peer, `neutronUsedRules`/`neutronUsedGroups` mean what the project
+# holds *besides* both stacks (0 unless set: the peer's count already has the default group).
+PEER_USAGE_KEYS = ("neutronRules", "neutronGroups", "novaServerGroups")
+
+
+def project_usage(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings,
+                  peer: dict[str, int] | None = None) -> dict[str, int]:
+    """The stack output `quota_usage`: what the project holds once this stack is up, as the
+    preflight counts it (this stack's objects, what it was told the project holds, its peer's)."""
+    if cloud != "openstack":
+        return {}
+    ours, groups = neutron_counts(rules, cluster)
+    used_rules, used_groups = _used(cluster, peer)
+    peer = peer or {}
+    return {"neutronRules": ours + used_rules + peer.get("neutronRules", 0),
+            "neutronGroups": groups + used_groups + peer.get("neutronGroups", 0),
+            "novaServerGroups": len(nova_server_groups(cluster)) + peer.get("novaServerGroups", 0)}
+
+
+def _used(cluster: ClusterSettings, peer: dict[str, int] | None) -> tuple[int, int]:
+    """What the project holds outside this stack (and outside its peer, when there is one)."""
+    quota = cluster.quota
+    if peer is None:
+        return quota.neutron_used_rules, quota.neutron_used_groups
+    fields = quota.model_fields_set
+    return (quota.neutron_used_rules if "neutron_used_rules" in fields else 0,
+            quota.neutron_used_groups if "neutron_used_groups" in fields else 0)
+
+
+def peer_usage_of(peer_stack: str, usage: object) -> tuple[dict[str, int] | None, str | None]:
+    """`quota_usage` as read from the peer stack (numbers come through Pulumi as floats):
+    (the counts, None), or (None, what is wrong with it)."""
+    def count(value: object) -> int | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 and float(value).is_integer()
+        return int(value) if ok else None
+    counts = {k: count(usage.get(k)) for k in PEER_USAGE_KEYS} if isinstance(usage, dict) else {}
+    if counts and all(v is not None for v in counts.values()):
+        return counts, None
+    return None, (f"stack {peer_stack}: its quota_usage output must map {', '.join(PEER_USAGE_KEYS)} to counts "
+                  f"(got {usage!r})")
+
+
+def peer_quota_problems(rules: tuple[Rule, ...], cluster: ClusterSettings, peer_stack: str,
+                        peer: dict[str, int]) -> list[str]:
+    """The OpenStack preflight of a stack whose project already holds `peer` (its peer
+    stack's `quota_usage`): Neutron rules and groups, Nova server groups of the project."""
+    quota = cluster.quota
+    ours, groups = neutron_counts(rules, cluster)
+    used_rules, used_groups = _used(cluster, peer)
+    counted = [
+        (ours, "security group rules", peer["neutronRules"], used_rules, "neutronUsedRules", quota.neutron_rules,
+         "neutronRules"),
+        (groups, "security groups", peer["neutronGroups"], used_groups, "neutronUsedGroups", quota.neutron_groups,
+         "neutronGroups"),
+        (len(nova_server_groups(cluster)), "server groups", peer["novaServerGroups"], 0, "", quota.nova_server_groups,
+         "novaServerGroups"),
+    ]
+    problems = []
+    for n, what, theirs, extra, extra_key, limit, limit_key in counted:
+        total = n + theirs + extra
+        if total <= limit:
+            continue
+        service = "Nova" if what == "server groups" else "Neutron"
+        more = f" and {extra} more (kubeports:cluster.quota.{extra_key})" if extra else ""
+        problems.append(f"{service} quota: this stack's {n} {what}, the {theirs} that stack {peer_stack} holds in "
+                        f"the project (its quota_usage output){more} make {total}; the project allows {limit} "
+                        f"(kubeports:cluster.quota.{limit_key})")
+    return problems

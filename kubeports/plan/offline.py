@@ -117,11 +117,7 @@ class PlanMocks(runtime_mocks.Mocks):
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
             stack = args.inputs.get("name") or args.name
-            if stack not in self.stack_outputs:
-                raise KubeportsError([Problem(self.where, 1, f"StackReference {stack}", (
-                    f"no outputs given for that stack offline; pass --stack-outputs {stack}=FILE (FILE: its "
-                    "`kubeports plan --format json`, or its outputs as JSON), or run_plan(stack_outputs=...)"))])
-            return stack, {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+            return stack, self.read_stack_outputs(stack)
         if args.typ == "openstack:networking/port:Port":
             state["allFixedIps"] = [mock_ip(args.name)]
         elif args.typ == "aws:ec2/instance:Instance":
@@ -133,6 +129,8 @@ class PlanMocks(runtime_mocks.Mocks):
         """Image lookups answer from `images` (name -> id), else the name's pin in the stack,
         else `image-<name>-id`: offline, a name points where the stack pinned it unless a
         test or `kubeports plan --image NAME=ID` says it was re-uploaded."""
+        if args.token == "pulumi:pulumi:readStackOutputs":  # the engine's builtin, as peers.peer_outputs calls it
+            return self.read_stack_outputs(args.args.get("name", "")), []
         if args.token == "openstack:images/getImage:getImage":
             name = args.args.get("name", "image")
             return {"id": self.image_id(name), "name": name}, []
@@ -141,6 +139,13 @@ class PlanMocks(runtime_mocks.Mocks):
             name = (filters[0].get("values") or ["ami"])[0]
             return {"id": self.image_id(name), "imageId": self.image_id(name), "name": name}, []
         return {}, []
+
+    def read_stack_outputs(self, stack: str) -> dict[str, Any]:
+        if stack not in self.stack_outputs:
+            raise KubeportsError([Problem(self.where, 1, f"StackReference {stack}", (
+                f"no outputs given for that stack offline; pass --stack-outputs {stack}=FILE (FILE: its "
+                "`kubeports plan --format json`, or its outputs as JSON), or run_plan(stack_outputs=...)"))])
+        return {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
 
     def image_id(self, name: str) -> str:
         return self.images.get(name) or self.pins.get(name) or f"image-{name}-id"
