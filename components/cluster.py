@@ -15,7 +15,6 @@ the rules; `api_endpoint` then points at the load balancer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -23,6 +22,7 @@ import pulumi
 from kubeports.core.project import Project
 from kubeports.core.rules import Rule
 from kubeports.core.settings import LOAD_BALANCER
+from kubeports.core.siblings import SIBLING_SUFFIX, sibling_rules
 
 from .backend import CloudBackend, Listener
 from .loadbalancer import LoadBalancer, LoadBalancerArgs
@@ -58,21 +58,6 @@ class ClusterArgs:
         self.api_port = api_port
         self.sibling_group_ids: dict[str, pulumi.Input[str]] = dict(sibling_group_ids or {})
         self.api_lb_port = api_lb_port
-
-
-SIBLING_SUFFIX = "-sibling"
-
-
-def sibling_rules(rules: Sequence[Rule], siblings: Sequence[str]) -> list[Rule]:
-    """For each rule between two nodes of a role in `siblings`: the same rule towards the
-    sibling group (peer `<role>-sibling`) and its mirror on the sibling group. The alias
-    only names the group in rule keys (e.g. `worker-in-proto4-from-worker-sibling-v4`)."""
-    out: list[Rule] = []
-    for rule in rules:
-        if rule.peer_kind == "role" and rule.peer == rule.role and rule.role in siblings:
-            alias = rule.role + SIBLING_SUFFIX
-            out += [replace(rule, peer=alias), replace(rule, role=alias)]
-    return out
 
 
 class Cluster(pulumi.ComponentResource):

@@ -49,14 +49,16 @@ def peer_outputs(stack_name: str) -> dict:
     return dict((result.value or {}).get("outputs") or {})
 
 
-def peer_quota_usage(project: Project, stack_file: str) -> dict | None:
+def peer_quota_usage(project: Project, stack_file: str, siblings: tuple[str, ...] = ()) -> dict | None:
     """The peer stack's `quota_usage` once this stack's preflight has counted it (raises
     KubeportsError, one line per quota, when the shared project cannot hold both); None
-    without a peer stack on OpenStack, or when the peer exports none (a note says so)."""
+    without a peer stack on OpenStack, or when the peer exports none (a note says so).
+    `siblings`: the roles passed as the Cluster's `sibling_group_ids`."""
     stack = project.stack
     if stack.peer_stack is None or stack.cloud != "openstack":
         return None
-    counts, notes = check_peer_quota(project, stack_file, peer_outputs(stack.peer_stack).get("quota_usage"))
+    counts, notes = check_peer_quota(project, stack_file, peer_outputs(stack.peer_stack).get("quota_usage"),
+                                    siblings)
     for note in notes:
         pulumi.log.warn(f"kubeports: {note}")
     return counts

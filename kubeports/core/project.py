@@ -154,10 +154,12 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     return Project(catalog, stack, resolution, () if rendered == resolution.rules else rendered)
 
 
-def check_peer_quota(project: Project, stack_file: str, usage: Any) -> tuple[dict[str, int] | None, list[str]]:
+def check_peer_quota(project: Project, stack_file: str, usage: Any,
+                     siblings: tuple[str, ...] = ()) -> tuple[dict[str, int] | None, list[str]]:
     """The quota preflight of a stack with `kubeports:peerStack` on OpenStack, once its peer's
     `quota_usage` output is read (the program reads it before registering anything): raises
-    KubeportsError when the project cannot hold both; returns the peer's counts and notes."""
+    KubeportsError when the project cannot hold both; returns the peer's counts and notes.
+    `siblings`: the roles the program also joins to the peer's group of that role."""
     stack = project.stack
     if stack.cloud != "openstack" or stack.peer_stack is None:
         return None, []
@@ -170,7 +172,7 @@ def check_peer_quota(project: Project, stack_file: str, usage: Any) -> tuple[dic
     counts, bad = peer_usage_of(stack.peer_stack, usage)
     if counts is None:
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:peerStack", bad or "")])
-    over = peer_quota_problems(project.resolution.rules, stack.cluster, stack.peer_stack, counts)
+    over = peer_quota_problems(project.resolution.rules, stack.cluster, stack.peer_stack, counts, siblings)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))
         raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)

@@ -12,6 +12,8 @@ Rules of this file:
 - Nova counts server groups per project (10) and members per group (10): each role
   with VMs is one server group of `count` members, so the 11th server of a role fails;
   a role with pools has one server group per pool (anti-affinity among alike nodes);
+  a rollout step on OpenStack is create-first (a new server on a new port, then the old
+  one goes), so while a step runs the group holds `count` + the nodes it replaces;
 - CIDR sets as one peer (`set` rules, issue 19): Neutron counts such a rule as one rule and
   has no quota on address groups (neutron 29.0.0 registers none in `neutron/conf/quota.py`);
   AWS counts a rule referencing a prefix list as the list's `max_entries` in its family,
@@ -26,7 +28,8 @@ from __future__ import annotations
 from collections import Counter
 
 from .rules import Rule
-from .settings import LOAD_BALANCER, ClusterSettings
+from .settings import LOAD_BALANCER, ClusterSettings, RoleSettings
+from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
 AWS_PREFIX_LIST_ENTRIES_MAX = 1000  # AWS's "maximum number of entries per prefix list" (not adjustable)
@@ -37,7 +40,7 @@ NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-gr
 def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
     if cloud == "aws":
         return _aws(rules, cluster.quota.aws_rules_per_group) + prefix_list_problems(rules)
-    return _neutron(rules, cluster) + _nova(cluster)
+    return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
 def aws_counts(rules: tuple[Rule, ...]) -> Counter:
@@ -145,6 +148,38 @@ def _nova(cluster: ClusterSettings) -> list[str]:
     return problems
 
 
+def rollout_surge(role: RoleSettings) -> int:
+    """The most servers a step of the role's rollout, from this one on, creates before it
+    deletes their olds (kubeports/core/lifecycle.py: step s replaces nodes (s-1)*m .. s*m-1)."""
+    if role.rollout is None:
+        return 0
+    done = max(0, role.rollout.step - 1) * role.max_unavailable
+    return max(0, min(role.max_unavailable, role.count - done))
+
+
+def _nova_rollout(cluster: ClusterSettings) -> list[str]:
+    """Create-first needs room in the server group (one per role, or per pool); a group
+    already over the limit without a rollout is reported by _nova alone."""
+    limit = cluster.quota.nova_server_group_members
+    problems = []
+    for role, role_settings in sorted(cluster.roles.items()):
+        if role == LOAD_BALANCER:
+            continue
+        for pool, settings in role_settings.node_pools():
+            surge = rollout_surge(settings)
+            if not surge or settings.count > limit or settings.count + surge <= limit:
+                continue
+            where = f"role {role}" if pool is None else f"pool {role}/{pool}"
+            fewer = limit - settings.count
+            lower = f", or set maxUnavailable to {fewer}" if fewer >= 1 else ""
+            problems.append(
+                f"Nova quota: {where} has {settings.count} servers and its rollout creates {surge} new before it "
+                f"deletes the old (create-first, maxUnavailable {settings.max_unavailable}): "
+                f"{settings.count + surge} members of its server group during a step; the project allows {limit} "
+                f"per group (kubeports:cluster.quota.novaServerGroupMembers): {NOVA_REMEDY}{lower}")
+    return problems
+
+
 def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
     """What is left of each quota after this stack, one line each (for `rules` and `plan`)."""
     quota = cluster.quota
@@ -183,12 +218,14 @@ PEER_USAGE_KEYS = ("neutronRules", "neutronGroups", "novaServerGroups")
 
 
 def project_usage(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings,
-                  peer: dict[str, int] | None = None) -> dict[str, int]:
+                  peer: dict[str, int] | None = None, siblings: tuple[str, ...] = ()) -> dict[str, int]:
     """The stack output `quota_usage`: what the project holds once this stack is up, as the
-    preflight counts it (this stack's objects, what it was told the project holds, its peer's)."""
+    preflight counts it (this stack's objects, what it was told the project holds, its peer's).
+    `siblings`: the roles whose rules the program also makes towards the peer's group of that
+    role (ClusterArgs.sibling_group_ids), each such rule two more in Neutron."""
     if cloud != "openstack":
         return {}
-    ours, groups = neutron_counts(rules, cluster)
+    ours, groups = neutron_counts((*rules, *sibling_rules(rules, siblings)), cluster)
     used_rules, used_groups = _used(cluster, peer)
     peer = peer or {}
     return {"neutronRules": ours + used_rules + peer.get("neutronRules", 0),
@@ -220,11 +257,12 @@ def peer_usage_of(peer_stack: str, usage: object) -> tuple[dict[str, int] | None
 
 
 def peer_quota_problems(rules: tuple[Rule, ...], cluster: ClusterSettings, peer_stack: str,
-                        peer: dict[str, int]) -> list[str]:
+                        peer: dict[str, int], siblings: tuple[str, ...] = ()) -> list[str]:
     """The OpenStack preflight of a stack whose project already holds `peer` (its peer
-    stack's `quota_usage`): Neutron rules and groups, Nova server groups of the project."""
+    stack's `quota_usage`): Neutron rules and groups, Nova server groups of the project.
+    `siblings` as in project_usage."""
     quota = cluster.quota
-    ours, groups = neutron_counts(rules, cluster)
+    ours, groups = neutron_counts((*rules, *sibling_rules(rules, siblings)), cluster)
     used_rules, used_groups = _used(cluster, peer)
     counted = [
         (ours, "security group rules", peer["neutronRules"], used_rules, "neutronUsedRules", quota.neutron_rules,

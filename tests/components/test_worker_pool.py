@@ -16,8 +16,8 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from kubeports.components.cluster import sibling_rules
 from kubeports.core.paths import ROOT
+from kubeports.core.siblings import sibling_rules
 from kubeports.plan.offline import Plan, PlannedResource, run_plan, stack_name_of
 from tests.plans import STACK_FILES, plan_of, rules_of
 
@@ -150,6 +150,9 @@ def derive_pool(main_file: str, directory: str) -> tuple[str, str]:
     cluster = doc["config"]["kubeports:cluster"]
     external = sorted(set(cluster["roles"]) - {"worker"})
     cluster.update(name=f"{cluster['name']}-pool", roles={"worker": {"count": 2}}, externalRoles=external)
+    # both stacks share one project: its quota raised, as the worker-pool example says (the
+    # preflight counting both is tested below)
+    cluster["quota"] = {**cluster.get("quota", {}), "neutronRules": 1000}
     doc["config"]["kubeports:peerStack"] = main
     path = os.path.join(directory, "Pulumi.pool.yaml")
     with open(path, "w", encoding="utf-8") as handle:
@@ -302,3 +305,60 @@ def test_the_command_line_says_how_to_answer_a_stack_reference():
     assert result.returncode == 1 and "internal error" not in result.stderr
     assert any(line.startswith(f"{os.path.relpath(POOL_FILE, ROOT)}:1: StackReference {MAIN}: ")
                and f"--stack-outputs {MAIN}=FILE" in line for line in result.stderr.splitlines())
+
+
+# --------------------------------------------------------------------------- shared project quota
+
+def quota_variant(tmp_path, neutron_rules: int | None) -> str:
+    with open(POOL_FILE, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    cluster = data["config"]["kubeports:cluster"]
+    cluster.pop("quota")
+    if neutron_rules is not None:
+        cluster["quota"] = {"neutronRules": neutron_rules}
+    path = tmp_path / "Pulumi.pool.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def line_of(path: str, key: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return next(n for n, text in enumerate(handle, 1) if text.strip().startswith(key))
+
+
+def test_the_pool_counts_the_main_stacks_quota_usage():
+    main, pool = plan_of(MAIN_FILE), pool_plan()
+    ours = len(rules_in(pool))
+    assert pool.outputs["quota_usage"] == {
+        "neutronRules": main.outputs["quota_usage"]["neutronRules"] + ours, "neutronGroups": 4, "novaServerGroups": 3}
+    assert main.outputs["quota_usage"] == {"neutronRules": len(rules_in(main)) + 4, "neutronGroups": 3,
+                                           "novaServerGroups": 2}
+
+
+def test_a_pool_the_shared_project_cannot_hold_is_refused_before_anything_is_registered(tmp_path):
+    from kubeports.core.errors import KubeportsError
+    path = quota_variant(tmp_path, None)
+    main = plan_of(MAIN_FILE).outputs["quota_usage"]["neutronRules"]
+    ours = len(rules_in(pool_plan()))
+    with pytest.raises(KubeportsError) as refused:
+        run_plan(path, program=PROGRAM, stack_outputs={MAIN: plan_of(MAIN_FILE).outputs})
+    assert str(refused.value) == (
+        f"{path}:{line_of(path, 'kubeports:cluster:')}: config.kubeports:cluster.quota: Neutron quota: this stack's "
+        f"{ours} security group rules, the {main} that stack {MAIN} holds in the project (its quota_usage output) "
+        f"make {main + ours}; the project allows 100 (kubeports:cluster.quota.neutronRules)")
+    assert run_plan(quota_variant(tmp_path, main + ours), program=PROGRAM,
+                    stack_outputs={MAIN: plan_of(MAIN_FILE).outputs}).outputs["quota_usage"]["neutronRules"] == main + ours
+
+
+def test_a_main_stack_without_quota_usage_is_not_counted_and_a_bad_one_is_refused(tmp_path):
+    from kubeports.core.errors import KubeportsError
+    outputs = {k: v for k, v in plan_of(MAIN_FILE).outputs.items() if k != "quota_usage"}
+    plan = run_plan(POOL_FILE, program=PROGRAM, stack_outputs={MAIN: outputs})  # deployed before it was exported
+    # without the main stack's count, the pool counts the default group's 4 rules, as any stack does
+    assert plan.outputs["quota_usage"]["neutronRules"] == len(rules_in(plan)) + 4
+    with pytest.raises(KubeportsError) as refused:
+        run_plan(POOL_FILE, program=PROGRAM, stack_outputs={MAIN: {**outputs, "quota_usage": {"neutronRules": "x"}}})
+    assert str(refused.value) == (
+        f"examples/worker-pool/Pulumi.pool.yaml:{line_of(POOL_FILE, 'kubeports:peerStack:')}: kubeports:peerStack: "
+        f"stack {MAIN}: its quota_usage output must map neutronRules, neutronGroups, novaServerGroups to counts "
+        "(got {'neutronRules': 'x'})")

@@ -8,8 +8,9 @@ import os
 import pytest
 
 from kubeports.core.errors import KubeportsError
-from kubeports.core.paths import ROOT
+from kubeports.core.paths import ROOT, display_path
 from kubeports.core.project import load_project
+from kubeports.plan.offline import run_plan
 from tests.plans import variant
 from tests.realapi.conftest import aws_applier, count_rules, openstack_applier
 from tests.realapi.stacks import EXAMPLES, peer_example, plan_json
@@ -65,18 +66,54 @@ def test_neutron_preflight_agrees_with_default_quotas(offset, neutron, tmp_path)
     assert bool(refused) == (not accepted)
 
 
-def test_cross_stack_rules_count_against_one_project(neutron):
-    """The pool's rules on the main stack's groups land in the main stack's project."""
-    pool = next(e for e in EXAMPLES if e.peer_stack)
-    chain = [peer_example(pool), pool]
-    assert all(preflight_accepts(e.stack_file) for e in chain)
-    applier = openstack_applier(neutron, [e.doc for e in chain])
-    errors = [err for e in chain for err in applier.apply(plan_json(e.stack_file, e.program)).errors]
-    refused = [e for e in errors if e.code == "409 OverQuota"]
-    assert [e for e in errors if e.code != "409 OverQuota"] == []
-    if refused:
-        pytest.xfail(f"issue 13 part 2 item 11 (count what the project already uses): each stack passes the preflight, "
-                     f"together Neutron refused {len(refused)} rules: {refused[0]}")
+POOL = next(e for e in EXAMPLES if e.peer_stack)
+MAIN = peer_example(POOL)
+
+
+def _pool_plan(stack_file: str) -> dict:
+    """The pool's plan with the main stack's planned outputs (its `quota_usage` among them)."""
+    outputs = {POOL.peer_stack: plan_json(MAIN.stack_file, MAIN.program)["outputs"]}
+    return run_plan(stack_file, program=POOL.program, stack_outputs=outputs).to_json()
+
+
+def _apply_both(neutron, pool_plan: dict) -> list:
+    applier = openstack_applier(neutron, [MAIN.doc, POOL.doc])
+    return [err for plan in (plan_json(MAIN.stack_file, MAIN.program), pool_plan) for err in applier.apply(plan).errors]
+
+
+def test_cross_stack_a_pool_that_fits_the_shared_project_applies(neutron):
+    """The pool's rules (on its group, on the main stack's groups, worker <-> worker with the
+    main stack's workers) land in the main stack's project. The example says the project's
+    quota was raised (neutronRules); with the real project's quota set to that, both apply."""
+    limit = POOL.doc["config"]["kubeports:cluster"]["quota"]["neutronRules"]
+    pool_plan = _pool_plan(POOL.stack_file)
+    used = pool_plan["outputs"]["quota_usage"]["neutronRules"]
+    assert used == count_rules(plan_json(MAIN.stack_file, MAIN.program), "openstack") + count_rules(
+        pool_plan, "openstack") + 4  # the `default` group's 4 rules, counted once
+    assert 100 < used <= limit  # past Neutron's default: the raised quota is what makes it fit
+    neutron.set_quota(security_group_rule=limit)
+    assert [str(e) for e in _apply_both(neutron, pool_plan)] == []
+    assert neutron.quota_usage()["security_group_rule"] == used
+
+
+def test_cross_stack_a_pool_past_the_shared_project_quota_is_refused(neutron, tmp_path):
+    """The same pool on a project with Neutron's default 100 rules: its preflight refuses it
+    with one line counting the main stack's `quota_usage`, and the real Neutron would have
+    refused it (the same plan, sent anyway, gets OverQuota)."""
+    default = variant(tmp_path, POOL.stack_file, "pool", lambda c: c["kubeports:cluster"].pop("quota"))
+    main_plan, pool_plan = plan_json(MAIN.stack_file, MAIN.program), _pool_plan(POOL.stack_file)
+    theirs, ours = count_rules(main_plan, "openstack") + 4, count_rules(pool_plan, "openstack")
+    with pytest.raises(KubeportsError) as refused:
+        _pool_plan(default)
+    with open(default, encoding="utf-8") as handle:
+        line = next(n for n, text in enumerate(handle, 1) if text.strip() == "kubeports:cluster:")
+    assert str(refused.value) == (
+        f"{display_path(default)}:{line}: config.kubeports:cluster.quota: Neutron quota: this stack's {ours} security "
+        f"group rules, the {theirs} that stack {POOL.peer_stack} holds in the project (its quota_usage output) "
+        f"make {ours + theirs}; the project allows 100 (kubeports:cluster.quota.neutronRules)")
+    errors = _apply_both(neutron, pool_plan)
+    assert {e.code for e in errors} == {"409 OverQuota"}
+    assert len(errors) == ours + theirs - 100
 
 
 @pytest.mark.parametrize("offset", [0, 1], ids=["at-the-edge", "one-past"])
