@@ -13,6 +13,8 @@ The imperative half of the tier (render.py is the pure half). Rules of this file
   where the old inputs lack it) before the diff; at create the program's value is sent;
 - `observer`, when set, is called after every step that succeeded (e.g. to read what
   the groups admit between two steps).
+- `Applier(driver, servers=True)` sends the OpenStack servers too, to EmulatedNova: the
+  only emulated part of the tier, and it says exactly what it emulates.
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ class CloudError(Exception):
 
 
 class Applier:
-    def __init__(self, driver):
+    def __init__(self, driver, servers: bool = False):
         self.driver = driver
+        self.servers = servers
         self.state: dict[str, tuple[r.Desired, str]] = {}  # name -> (what was applied, real id)
         self.external: dict[str, str] = {}  # e.g. the network a stack is given, by its mock name
         self.observer = None  # called with the step's text after every step that succeeded
@@ -72,7 +75,7 @@ class Applier:
 
     def apply(self, plan_json: Mapping[str, Any]) -> Outcome:
         stack = plan_json["stack"]
-        new = r.desired_of(plan_json, self.driver.cloud, set(self.state))
+        new = r.desired_of(plan_json, self.driver.cloud, set(self.state), self.servers)
         outcome = Outcome()
         failed: set[str] = set()
         late_deletes: list[tuple[str, r.Desired, str]] = []  # (name, old, id): olds deleted at the end
@@ -143,7 +146,7 @@ class Applier:
         diffs: list[str] = []
         wanted: dict[str, r.Desired] = {}
         for plan_json in plan_jsons:
-            wanted.update(r.desired_of(plan_json, self.driver.cloud, set(self.state)))
+            wanted.update(r.desired_of(plan_json, self.driver.cloud, set(self.state), self.servers))
         for name in sorted(wanted):
             if name not in self.state:
                 diffs.append(f"{name}: not in the cloud")
@@ -169,6 +172,57 @@ def ignoring_changes(want: r.Desired, old: r.Desired) -> r.Desired:
     return replace(want, inputs=inputs)
 
 
+# ---- Nova, emulated on the real Neutron --------------------------------------------------------
+
+class EmulatedNova:
+    """A server as Nova makes one on pre-created ports, done to the real Neutron; nothing else.
+
+    Emulated (Nova does not run here), from nova/network/neutron.py (API.validate_networks,
+    _validate_requested_port_ids, _update_port, _unbind_ports):
+    - create: every requested port is read first, and one whose `device_id` is set is
+      refused with Nova's `PortInUse` ("Port <id> is still in use.", HTTP 409) before any
+      port is touched; then each port gets `device_id` = the new server's id and
+      `device_owner` = `compute:nova` (a PUT to Neutron, as Nova sends it);
+    - delete: each port the server holds is unbound (`device_id` and `device_owner` set to
+      ""); Nova keeps ports it did not create (`preserve_on_delete`), so Neutron still has them;
+    - update (name, metadata, flavor): nothing reaches Neutron; recorded only.
+    Not emulated: scheduling, `binding:host_id` (no hypervisor; ML2 here has no mechanism
+    driver to bind), volumes, server groups and their member quota, images, the guest.
+    The ports, their bindings and every PUT are real Neutron state and real Neutron answers.
+    """
+
+    def __init__(self, driver: NeutronDriver):
+        self.driver = driver
+        self.servers: dict[str, list[str]] = {}  # server id -> the port ids it was created on
+
+    @staticmethod
+    def ports_of(inputs: Mapping[str, Any]) -> list[str]:
+        return [net["port"] for net in inputs.get("networks") or [] if net.get("port")]
+
+    def create(self, inputs: Mapping[str, Any]) -> str:
+        ports = self.ports_of(inputs)
+        for port_id in ports:
+            if self.driver.call("GET", f"/ports/{port_id}")["port"].get("device_id"):
+                raise CloudError("409 PortInUse", f"Port {port_id} is still in use.")
+        server_id = str(uuid.uuid4())
+        for port_id in ports:
+            self.driver.call("PUT", f"/ports/{port_id}", {"port": {"device_id": server_id, "device_owner": "compute:nova"}})
+        self.servers[server_id] = ports
+        return server_id
+
+    def delete(self, server_id: str) -> None:
+        for port in self.bound_to(server_id):
+            self.driver.call("PUT", f"/ports/{port}", {"port": {"device_id": "", "device_owner": ""}})
+        del self.servers[server_id]
+
+    def bound_to(self, server_id: str) -> list[str]:
+        """The ports Neutron says the server holds (read back, not remembered)."""
+        return sorted(p["id"] for p in self.driver.call("GET", f"/ports?device_id={server_id}")["ports"])
+
+    def read(self, server_id: str, inputs: Mapping[str, Any]) -> tuple[dict, dict]:
+        return {"ports": sorted(self.ports_of(inputs))}, {"ports": self.bound_to(server_id)}
+
+
 # ---- Neutron -------------------------------------------------------------------------------
 
 class NeutronDriver:
@@ -179,6 +233,7 @@ class NeutronDriver:
     def __init__(self, conn, project_id: str | None = None):
         self.net = conn.network
         self.project_id = project_id or uuid.uuid4().hex
+        self.nova = EmulatedNova(self)
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         resp = self.net.request(path, method, json=body, raise_exc=False)
@@ -208,6 +263,8 @@ class NeutronDriver:
         if type_ == r.OS_ADDRESS_GROUP:
             return self.call("POST", "/address-groups", {
                 "address_group": r.neutron_address_group_body(inputs, self.project_id)})["address_group"]["id"]
+        if type_ == r.OS_INSTANCE:
+            return self.nova.create(inputs)
         raise TypeError(type_)
 
     def update(self, type_: str, rid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
@@ -231,10 +288,13 @@ class NeutronDriver:
                 self.call("PUT", f"/address-groups/{rid}/remove_addresses", {"addresses": sorted(was - now)})
             if now - was:
                 self.call("PUT", f"/address-groups/{rid}/add_addresses", {"addresses": sorted(now - was)})
-        else:
+        elif type_ != r.OS_INSTANCE:  # a server's in-place update reaches Nova only
             raise TypeError(f"{type_} has no update")
 
     def delete(self, type_: str, rid: str) -> None:
+        if type_ == r.OS_INSTANCE:
+            self.nova.delete(rid)
+            return
         path = {r.OS_RULE: "/security-group-rules/", r.OS_GROUP: "/security-groups/", r.OS_PORT: "/ports/",
                 r.OS_ADDRESS_GROUP: "/address-groups/"}[type_]
         self.call("DELETE", path + rid)
@@ -251,6 +311,8 @@ class NeutronDriver:
         if type_ == r.OS_ADDRESS_GROUP:
             api = self.call("GET", f"/address-groups/{rid}")["address_group"]
             return r.neutron_address_group_expected(inputs), r.neutron_address_group_state(api)
+        if type_ == r.OS_INSTANCE:
+            return self.nova.read(rid, inputs)
         api = self.call("GET", f"/ports/{rid}")["port"]
         return r.neutron_port_expected(inputs), r.neutron_port_state(api)
 

@@ -69,10 +69,11 @@ def ec2(moto_url):
                         aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
 
-def openstack_applier(driver: NeutronDriver, stack_docs: list[Mapping[str, Any]]) -> Applier:
+def openstack_applier(driver: NeutronDriver, stack_docs: list[Mapping[str, Any]], servers: bool = False) -> Applier:
     """An applier whose stacks' networkId/subnetId are a real network and subnet of the project
-    (the subnet is `subnetCidr`, else 10.0.0.0/24, as a stack with a load balancer says)."""
-    applier = Applier(driver)
+    (the subnet is `subnetCidr`, else 10.0.0.0/24, as a stack with a load balancer says).
+    `servers`: send the servers too, to apply.EmulatedNova."""
+    applier = Applier(driver, servers)
     for doc in stack_docs:
         conf = doc["config"].get("kubeports:openstack", {})
         net_id = conf["networkId"]

@@ -59,7 +59,13 @@ AWS, `aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule` (and Egress) ->
   `resourceManagedPrefixListUpdate`). ForceNew: address_family. Read:
   DescribeManagedPrefixLists + GetManagedPrefixListEntries.
 
-Not rendered (no server here for them): Nova instances and server groups, Octavia
+`openstack:compute/instance:Instance` (only with `servers=True`, tests/realapi/test_replacement.py):
+  Nova does not run here; apply.py's EmulatedNova does to Neutron what Nova does with a
+  server's pre-created ports (see there). What replaces a server is kubeports' own table,
+  kubeports.plan.compare.FORCE_NEW (pulumi-openstack docstrings + TF ForceNew); an explicit
+  `name` would make it delete-before-replace (the bridge's rule, as for ports).
+
+Not rendered (no server here for them): Nova server groups and volumes, Octavia
 load balancers/listeners/pools/members/monitors, floating IPs, EC2 instances, ELBv2, EIPs.
 
 Pulumi's step order (pkg/resource/deploy/step_generator.go, as the engine runs an `up`):
@@ -75,10 +81,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeports.plan.compare import FORCE_NEW as PLAN_FORCE_NEW
+
 OS_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 OS_GROUP = "openstack:networking/secGroup:SecGroup"
 OS_PORT = "openstack:networking/port:Port"
 OS_ADDRESS_GROUP = "openstack:networking/addressGroupV2:AddressGroupV2"
+OS_INSTANCE = "openstack:compute/instance:Instance"
 AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 AWS_IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 AWS_OUT = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -88,7 +97,7 @@ AWS_PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 CLOUD_TYPES = {"openstack": (OS_GROUP, OS_PORT, OS_RULE, OS_ADDRESS_GROUP),
                "aws": (AWS_GROUP, AWS_IN, AWS_OUT, AWS_PREFIX_LIST)}
 RANK = {OS_GROUP: 0, AWS_GROUP: 0, OS_ADDRESS_GROUP: 0, AWS_PREFIX_LIST: 0,  # dependency order
-        OS_PORT: 1, OS_RULE: 1, AWS_IN: 1, AWS_OUT: 1}
+        OS_PORT: 1, OS_RULE: 1, AWS_IN: 1, AWS_OUT: 1, OS_INSTANCE: 2}
 
 # Inputs whose change forces a new resource (everything else is an in-place update).
 FORCE_NEW: Mapping[str, frozenset[str] | None] = {
@@ -100,6 +109,7 @@ FORCE_NEW: Mapping[str, frozenset[str] | None] = {
     AWS_OUT: frozenset({"securityGroupId"}),
     OS_ADDRESS_GROUP: frozenset({"region", "projectId"}),
     AWS_PREFIX_LIST: frozenset({"addressFamily"}),
+    OS_INSTANCE: PLAN_FORCE_NEW[OS_INSTANCE],
 }
 AWS_SOURCES = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 # Optional+Computed in the TF schema: an input the program leaves out keeps the state's
@@ -153,17 +163,22 @@ def _with_refs(value: Any, names: set[str]) -> Any:
     return value
 
 
-def desired_of(plan_json: Mapping[str, Any], cloud: str, known: set[str] = frozenset()) -> dict[str, Desired]:
+def desired_of(plan_json: Mapping[str, Any], cloud: str, known: set[str] = frozenset(),
+               servers: bool = False) -> dict[str, Desired]:
     """The plan's resources this tier can send, by name. `known`: names applied earlier in
-    the same project (another stack's groups a StackReference points at)."""
-    types = CLOUD_TYPES[cloud]
+    the same project (another stack's groups a StackReference points at). `servers`: the
+    OpenStack servers too (emulated, see apply.EmulatedNova); their references to what is
+    not sent (server groups) stay mock ids, compared as they are."""
+    types = CLOUD_TYPES[cloud] + ((OS_INSTANCE,) if servers and cloud == "openstack" else ())
     names = {r["name"] for r in plan_json["resources"]} | set(known)
+    sent = {r["name"] for r in plan_json["resources"] if r["type"] in types} | set(known)
     options = plan_json.get("options", {})
     out = {}
     for res in plan_json["resources"]:
         if res["type"] in types:
+            refs = sent if res["type"] == OS_INSTANCE else names
             out[res["name"]] = Desired(plan_json["stack"], res["name"], res["type"],
-                                       _with_refs(res["inputs"], names), options.get(res["urn"], {}))
+                                       _with_refs(res["inputs"], refs), options.get(res["urn"], {}))
     return out
 
 
@@ -188,7 +203,8 @@ def replace_field(old: Desired, new: Desired, resolve) -> str | None:
     """The first input whose change forces a new resource, or None (update or same).
     `resolve` maps inputs to their real values, so a replaced group's new id counts."""
     a, b = resolve(old.inputs), resolve(new.inputs)
-    keys = sorted(set(a) | set(b))
+    held = set(new.options.get("ignoreChanges") or ())  # the engine diffs without them
+    keys = sorted((set(a) | set(b)) - held)
     forced = FORCE_NEW[new.type]
     if new.type in AWS_RULES and _aws_source(a) != _aws_source(b):
         return "source type"
@@ -206,7 +222,7 @@ def delete_before_replace(new: Desired) -> bool:
     """The option, or the bridge's rule for an explicitly named autonamed resource."""
     if new.options.get("deleteBeforeReplace"):
         return True
-    return new.type in (OS_GROUP, OS_PORT) and "name" in new.inputs
+    return new.type in (OS_GROUP, OS_PORT, OS_INSTANCE) and "name" in new.inputs
 
 
 def ordered(desired: Mapping[str, Desired]) -> list[Desired]:
