@@ -44,6 +44,20 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
 
 
+STEP_COUNTS: dict[str, dict[str, int]] = {}  # scenario -> steps by kind; conftest prints them after the run
+
+
+def record_steps(scenario: str, steps: list[str]) -> None:
+    """Count a change's steps by kind: create, update, replace (its create and delete count
+    once), delete (of a name that left the program)."""
+    kinds = [s.split(" ", 1)[0].split("(", 1)[0] for s in steps]
+    replaced = {s.split(" ", 1)[1] for s in steps if s.startswith(("create-replacement", "delete-replaced"))}
+    STEP_COUNTS[scenario] = {"create": kinds.count("create"), "update": kinds.count("update"),
+                             "replace": len(replaced),
+                             "delete": sum(1 for s in steps if s.startswith("delete ")
+                                           and s.split(" ", 1)[1] not in replaced)}
+
+
 class CloudError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(f"{code}: {message}")
@@ -143,6 +157,13 @@ class Applier:
 
     def read_back(self, plan_jsons: list[Mapping[str, Any]]) -> list[str]:
         """Every difference between the plans and the cloud, as `name: field: ...` lines."""
+        self.driver.snapshot()  # one list call per kind instead of a GET per object
+        try:
+            return self._read_back(plan_jsons)
+        finally:
+            self.driver.forget()
+
+    def _read_back(self, plan_jsons: list[Mapping[str, Any]]) -> list[str]:
         diffs: list[str] = []
         wanted: dict[str, r.Desired] = {}
         for plan_json in plan_jsons:
@@ -230,10 +251,29 @@ class NeutronDriver:
     gophercloud sends (the SDK's resource classes would rename and drop fields)."""
     cloud = "openstack"
 
+    LISTS = (("/security-group-rules", "security_group_rule"), ("/security-groups", "security_group"),
+             ("/ports", "port"))
+
     def __init__(self, conn, project_id: str | None = None):
         self.net = conn.network
         self.project_id = project_id or uuid.uuid4().hex
         self.nova = EmulatedNova(self)
+        self.cache: dict[str, dict] | None = None
+
+    def snapshot(self) -> None:
+        """Read every rule, group and port of the project with one list each: a list
+        returns each object as its GET does, so the read-back compares the same fields."""
+        self.cache = {}
+        for path, key in self.LISTS:
+            for obj in self.call("GET", f"{path}?project_id={self.project_id}")[key + "s"]:
+                self.cache[f"{key}/{obj['id']}"] = obj
+
+    def forget(self) -> None:
+        self.cache = None
+
+    def get(self, path: str, key: str, rid: str) -> dict:
+        cached = (self.cache or {}).get(f"{key}/{rid}")
+        return cached if cached is not None else self.call("GET", f"{path}/{rid}")[key]
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         resp = self.net.request(path, method, json=body, raise_exc=False)
@@ -301,10 +341,10 @@ class NeutronDriver:
 
     def read(self, type_: str, rid: str, inputs: Mapping[str, Any]) -> tuple[dict, dict]:
         if type_ == r.OS_RULE:
-            api = self.call("GET", f"/security-group-rules/{rid}")["security_group_rule"]
+            api = self.get("/security-group-rules", "security_group_rule", rid)
             return r.neutron_rule_expected(inputs), r.neutron_rule_state(api)
         if type_ == r.OS_GROUP:
-            api = self.call("GET", f"/security-groups/{rid}")["security_group"]
+            api = self.get("/security-groups", "security_group", rid)
             expected = {"name": inputs["name"], "description": inputs.get("description", ""),
                         "tags": sorted(inputs.get("tags") or [])}
             return expected, r.neutron_group_state(api)
@@ -313,7 +353,7 @@ class NeutronDriver:
             return r.neutron_address_group_expected(inputs), r.neutron_address_group_state(api)
         if type_ == r.OS_INSTANCE:
             return self.nova.read(rid, inputs)
-        api = self.call("GET", f"/ports/{rid}")["port"]
+        api = self.get("/ports", "port", rid)
         return r.neutron_port_expected(inputs), r.neutron_port_state(api)
 
     def rules_in(self, groups: list[str]) -> list[str]:
@@ -359,6 +399,21 @@ class Ec2Driver:
         self.ec2 = ec2
         self.gaps: set[str] = set()  # the moto gaps this driver worked around, by name
         self.max_entries_sent: dict[str, int] = {}  # prefix list id -> MaxEntries moto ignored (gap 10)
+        self.cache: dict[str, dict] | None = None
+
+    def snapshot(self) -> None:
+        """Every rule and group of the account with one Describe each (as by id: same fields)."""
+        rules = self._call(self.ec2.describe_security_group_rules)["SecurityGroupRules"]
+        groups = self._call(self.ec2.describe_security_groups)["SecurityGroups"]
+        self.cache = {**{r_["SecurityGroupRuleId"]: r_ for r_ in rules}, **{g["GroupId"]: g for g in groups}}
+
+    def forget(self) -> None:
+        self.cache = None
+
+    def _group(self, gid: str) -> dict:
+        cached = (self.cache or {}).get(gid)
+        return cached if cached is not None else \
+            self._call(self.ec2.describe_security_groups, GroupIds=[gid])["SecurityGroups"][0]
 
     def _call(self, fn, **kwargs) -> dict:
         from botocore.exceptions import ClientError
@@ -453,6 +508,8 @@ class Ec2Driver:
         self._call(fn, GroupId=rule["GroupId"], SecurityGroupRuleIds=[rid])
 
     def _rule(self, rid: str) -> dict:
+        if self.cache is not None and rid in self.cache:
+            return self.cache[rid]
         return self._call(self.ec2.describe_security_group_rules, SecurityGroupRuleIds=[rid])["SecurityGroupRules"][0]
 
     def _rules_of(self, groups: list[str]) -> list[dict]:
@@ -464,8 +521,7 @@ class Ec2Driver:
 
     def read(self, type_: str, rid: str, inputs: Mapping[str, Any]) -> tuple[dict, dict]:
         if type_ == r.AWS_GROUP:
-            api = self._call(self.ec2.describe_security_groups, GroupIds=[rid])["SecurityGroups"][0]
-            return r.aws_group_expected(inputs), r.aws_group_state(api)
+            return r.aws_group_expected(inputs), r.aws_group_state(self._group(rid))
         if type_ == r.AWS_PREFIX_LIST:
             api = self._call(self.ec2.describe_managed_prefix_lists, PrefixListIds=[rid])["PrefixLists"][0]
             entries = self._call(self.ec2.get_managed_prefix_list_entries, PrefixListId=rid)["Entries"]
@@ -488,7 +544,7 @@ class Ec2Driver:
         return r.aws_rule_expected(inputs), state
 
     def _pair_description(self, rule: dict) -> str | None:
-        group = self._call(self.ec2.describe_security_groups, GroupIds=[rule["GroupId"]])["SecurityGroups"][0]
+        group = self._group(rule["GroupId"])
         perms = group["IpPermissionsEgress" if rule["IsEgress"] else "IpPermissions"]
         for perm in perms:
             if perm["IpProtocol"] == rule["IpProtocol"] and perm.get("FromPort") == rule.get("FromPort") \

@@ -20,7 +20,7 @@ import pytest
 
 from tests.realapi import render as r
 from tests.realapi import servers, venvs
-from tests.realapi.apply import Applier, Ec2Driver, NeutronDriver
+from tests.realapi.apply import STEP_COUNTS, Applier, Ec2Driver, NeutronDriver
 
 TIMINGS: dict[str, float] = {}
 
@@ -52,21 +52,39 @@ def moto_url(tmp_path_factory):
     servers.stop(proc)
 
 
-@pytest.fixture
-def neutron(neutron_url) -> NeutronDriver:
+def neutron_driver(url: str) -> NeutronDriver:
     """A driver on a fresh random project: Neutron's default quotas, its own `default` group."""
     import openstack
-    conn = openstack.connection.Connection(auth_type="none", network_endpoint_override=neutron_url)
+    conn = openstack.connection.Connection(auth_type="none", network_endpoint_override=url)
     return NeutronDriver(conn, uuid.uuid4().hex)
+
+
+def ec2_client(url: str):
+    """A client on a reset moto: one clean account."""
+    import boto3
+    from botocore.config import Config
+    servers.reset_moto(url)
+    return boto3.client("ec2", endpoint_url=url, region_name="eu-central-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+@pytest.fixture
+def neutron(neutron_url) -> NeutronDriver:
+    return neutron_driver(neutron_url)
 
 
 @pytest.fixture
 def ec2(moto_url):
-    import boto3
-    from botocore.config import Config
-    servers.reset_moto(moto_url)
-    return boto3.client("ec2", endpoint_url=moto_url, region_name="eu-central-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    return ec2_client(moto_url)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The step counts of the change scenarios that ran (docs/real-api.md quotes them)."""
+    if STEP_COUNTS:
+        terminalreporter.write_sep("-", "real-API change steps (create / update / replace / delete)")
+        for scenario, counts in sorted(STEP_COUNTS.items()):
+            terminalreporter.write_line(f"{scenario}: " + " / ".join(str(counts[k]) for k in
+                                                                     ("create", "update", "replace", "delete")))
 
 
 def openstack_applier(driver: NeutronDriver, stack_docs: list[Mapping[str, Any]], servers: bool = False) -> Applier:
