@@ -32,8 +32,14 @@ def run(root: str, path: str) -> tuple[float, float, str]:
     cpu, wall = cpu_of_children(), time.monotonic()
     done = subprocess.run([os.path.join(root, ".venv", "bin", "pytest"), "-q", "-p", "no:cacheprovider", path],
                           cwd=root, capture_output=True, text=True)
-    summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    return time.monotonic() - wall, cpu_of_children() - cpu, summary
+    return time.monotonic() - wall, cpu_of_children() - cpu, outcomes(done.stdout)
+
+
+def outcomes(stdout: str) -> str:
+    """From pytest's progress lines (`..sx.F  [ 40%]`): how many passed, skipped, ..."""
+    marks = "".join(line.split("[")[0].strip() for line in stdout.splitlines() if line.rstrip().endswith("%]"))
+    names = {".": "passed", "s": "skipped", "x": "xfailed", "X": "xpassed", "F": "failed", "E": "error"}
+    return ", ".join(f"{marks.count(m)} {n}" for m, n in names.items() if marks.count(m)) or "(no tests)"
 
 
 def main() -> int:
