@@ -25,9 +25,9 @@ def test_openstack_stack_applies_and_reads_back(example, neutron):
     applier = openstack_applier(neutron, [e.doc for e in chain])
     if example.peer_stack:
         # The main stack and the pool share one project; together they need more than the
-        # default 100 rules (test_quotas.py shows that refusal). Raised here as an operator
-        # would, so this test proves the steps and the read-back.
-        neutron.set_quota(security_group_rule=1000)
+        # default 100 rules (test_quotas.py shows that refusal). Raised as the pool's stack
+        # says the operator did, so this test proves the steps and the read-back.
+        neutron.set_quota(security_group_rule=example.doc["config"]["kubeports:cluster"]["quota"]["neutronRules"])
     plans = [plan_json(e.stack_file, e.program) for e in chain]
     for plan in plans:
         outcome = applier.apply(plan)
