@@ -46,11 +46,15 @@ class ClusterArgs:
         stack also has (e.g. the main stack's workers, for a second worker pool).
     :param api_lb_port: the port the `load-balancer` role listens on for the API
         (`project.port("kube-apiserver-lb")[0]`); needed only with that role.
+    :param quota_usage: what the cloud project holds once this stack is up, as the quota
+        preflight counted it (`kubeports.core.quota.project_usage`); exported as the
+        `quota_usage` output, which a stack joining this one's project counts.
     """
 
     def __init__(self, backend: CloudBackend, rules: Sequence[Rule], *, api_port: int, routes_pod_ips: bool = False,
                  peer_group_ids: Mapping[str, pulumi.Input[str]] | None = None,
-                 sibling_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_lb_port: int | None = None):
+                 sibling_group_ids: Mapping[str, pulumi.Input[str]] | None = None, api_lb_port: int | None = None,
+                 quota_usage: Mapping[str, int] | None = None):
         self.backend = backend
         self.rules = tuple(rules)
         self.routes_pod_ips = routes_pod_ips
@@ -58,6 +62,7 @@ class ClusterArgs:
         self.api_port = api_port
         self.sibling_group_ids: dict[str, pulumi.Input[str]] = dict(sibling_group_ids or {})
         self.api_lb_port = api_lb_port
+        self.quota_usage = dict(quota_usage) if quota_usage is not None else None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -75,6 +80,7 @@ class Cluster(pulumi.ComponentResource):
     security_group_ids: dict[str, pulumi.Output[str]]
     api_endpoint: pulumi.Output[str]
     rule_count: int
+    quota_usage: dict[str, int] | None
 
     @classmethod
     def from_stack_config(cls, name: str | None = None, opts: pulumi.ResourceOptions | None = None, *,
@@ -87,7 +93,8 @@ class Cluster(pulumi.ComponentResource):
         `from_config` does. `name` defaults to `kubeports:cluster.name`."""
         from .runtime_config import kubeports_config  # the engine's config map: only a running program has one
 
-        return cls._from_project(name, load(kubeports_config(), stack_file or running_stack_file()), opts)
+        path = stack_file or running_stack_file()
+        return cls._from_project(name, load(kubeports_config(), path), opts, path)
 
     @classmethod
     def from_config(cls, name: str | None, config: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None, *,
@@ -107,13 +114,14 @@ class Cluster(pulumi.ComponentResource):
         rules, routes_pod_ips, the API and load-balancer ports, `kubeports:peerGroups` and,
         with `kubeports:peerStack`, that stack's group ids for external roles and as the
         sibling groups of every local role (one StackReference, `<name>-peer-stack`)."""
-        return cls._from_project(name, load(config, stack_file), opts)
+        return cls._from_project(name, load(config, stack_file), opts, stack_file)
 
     @classmethod
-    def _from_project(cls, name: str | None, project: Project, opts: pulumi.ResourceOptions | None) -> Cluster:
+    def _from_project(cls, name: str | None, project: Project, opts: pulumi.ResourceOptions | None,
+                      stack_file: str | None) -> Cluster:
         name = name or project.stack.cluster.name
         log_notes(project)
-        return cls(name, ClusterArgs(**cluster_inputs(project, name, opts)), opts)
+        return cls(name, ClusterArgs(**cluster_inputs(project, name, opts, stack_file)), opts)
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kubeports:index:Cluster", name, None, opts)
@@ -150,6 +158,7 @@ class Cluster(pulumi.ComponentResource):
                                    if comp.security_group_id is not None}
         self.api_endpoint = self._api_endpoint(args)
         self.rule_count = len(args.rules)
+        self.quota_usage = args.quota_usage
         self.register_outputs({"security_group_ids": self.security_group_ids, "api_endpoint": self.api_endpoint})
 
     def outputs(self) -> dict[str, Any]:
@@ -172,6 +181,8 @@ class Cluster(pulumi.ComponentResource):
         if self.load_balancer is not None:
             out["load_balancer_address"] = self.load_balancer.address
         out["rule_count"] = self.rule_count
+        if self.quota_usage is not None:  # what a stack joining this project counts (docs/configuration.md)
+            out["quota_usage"] = self.quota_usage
         return out
 
     def export(self) -> Cluster:

@@ -24,10 +24,11 @@ import pulumi
 
 from kubeports.core.errors import KubeportsError
 from kubeports.core.project import Project, load_project
+from kubeports.core.quota import project_usage
 from kubeports.core.settings import LOAD_BALANCER, NAMESPACE
 
 from .choice import backend_for
-from .peers import PeerStack, peer_group_ids
+from .peers import PeerStack, peer_group_ids, peer_quota_usage
 
 CONFIG_SOURCE = "(config)"  # where errors of config given as plain data point
 
@@ -59,18 +60,26 @@ def running_stack_file(root: str | None = None) -> str:
     return os.environ.get("KUBEPORTS_STACK_FILE") or os.path.join(root or os.getcwd(), f"Pulumi.{pulumi.get_stack()}.yaml")
 
 
-def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
-    """ClusterArgs' keyword arguments for `project`, as `__main__.py` wired them by hand."""
+def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | None = None,
+                   stack_file: str | None = None) -> dict[str, Any]:
+    """ClusterArgs' keyword arguments for `project`, as `__main__.py` wired them by hand.
+    With `kubeports:peerStack` the peer's `quota_usage` is read and counted first (the
+    shared project's quota preflight: pulumi.RunError, before any resource is registered)."""
     stack = project.stack
     peer_ids: dict[str, pulumi.Input[str]] = peer_group_ids(stack)
     siblings: dict[str, pulumi.Input[str]] = {}
+    sibling_roles = tuple(sorted(r for r in stack.cluster.roles if r != LOAD_BALANCER)) if stack.peer_stack else ()
+    try:
+        peer_usage = peer_quota_usage(project, stack_file or CONFIG_SOURCE, sibling_roles)
+    except KubeportsError as exc:
+        raise pulumi.RunError(str(exc)) from None  # the plan reads the KubeportsError from the context
     if stack.peer_stack is not None:
         parent = opts.parent if opts is not None else None
         peer = PeerStack(stack.peer_stack, f"{name}-peer-stack", pulumi.ResourceOptions(parent=parent))
         peer_ids = peer_group_ids(stack, peer)
         # Nodes of a role the peer stack also has (a second pool of its workers) reach its
         # nodes of that role both ways; the peer stack must export a group for each.
-        siblings = {role: peer.group_id(role) for role in sorted(stack.cluster.roles) if role != LOAD_BALANCER}
+        siblings = {role: peer.group_id(role) for role in sibling_roles}
     has_lb = LOAD_BALANCER in stack.cluster.roles
     return {
         "backend": backend_for(stack),
@@ -81,6 +90,7 @@ def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | N
         "api_port": project.port("kube-apiserver")[0],
         # one port: check_settings refuses a range for a listener (resolver.SINGLE_PORTS)
         "api_lb_port": project.port("kube-apiserver-lb")[0] if has_lb else None,
+        "quota_usage": project_usage(stack.cloud, project.resolution.rules, stack.cluster, peer_usage, sibling_roles),
     }
 
 

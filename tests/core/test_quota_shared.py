@@ -140,3 +140,12 @@ def test_a_role_over_the_limit_is_reported_once():
     assert quota_problems("openstack", (), rolling(11)) == [
         "Nova quota: role worker has 11 servers in its server group; the project allows 10 per group "
         f"(kubeports:cluster.quota.novaServerGroupMembers): {REMEDY}"]
+
+
+def test_each_pool_is_its_own_server_group_for_the_headroom():
+    pools = cluster({"control-plane": {"count": 3}, "worker": {"pools": {
+        "big": {"count": 10, "rollout": {"imageId": "img-new", "step": 1}}, "small": {"count": 4}}}})
+    assert quota_problems("openstack", (), pools) == [
+        "Nova quota: pool worker/big has 10 servers and its rollout creates 1 new before it deletes the old "
+        "(create-first, maxUnavailable 1): 11 members of its server group during a step; the project allows 10 "
+        f"per group (kubeports:cluster.quota.novaServerGroupMembers): {REMEDY}"]
