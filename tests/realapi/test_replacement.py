@@ -79,10 +79,10 @@ def _rename(value, renames: dict[str, str]):
     return value
 
 
-def node_steps(steps: list[str]) -> list[str]:
-    """The steps on servers and ports, in the order they ran."""
-    return [s for s in steps if any(part in s for part in ("-port-", "-worker-0", "-control-plane-0"))
-            and "-sg" not in s and "-in-" not in s and "-out-" not in s]
+def node_steps(steps: list[str], *plans: dict) -> list[str]:
+    """The steps on servers and ports (of any of `plans`), in the order they ran."""
+    names = {res["name"] for plan in plans for res in plan["resources"] if res["type"] in (r.OS_INSTANCE, r.OS_PORT)}
+    return [s for s in steps if s.split(" ", 1)[1] in names]
 
 
 def test_a_rollout_step_is_create_first_on_a_new_port_with_no_port_in_use(neutron, tmp_path):
@@ -99,7 +99,7 @@ def test_a_rollout_step_is_create_first_on_a_new_port_with_no_port_in_use(neutro
     assert [str(e) for e in change.errors] == [] and change.skipped == []
     old_of = {new.rsplit("-", 1)[0]: old for new, old in moved.items()}
     new_of = {new.rsplit("-", 1)[0]: new for new in moved}
-    assert node_steps(change.steps) == [
+    assert node_steps(change.steps, base, step) == [
         f"create {new_of['dev-control-plane-0-port']}", f"create {new_of['dev-worker-0-port']}",
         "create-replacement(blockDevices) dev-control-plane-0", "create-replacement(blockDevices) dev-worker-0",
         "delete dev-control-plane-0", "delete dev-worker-0",
