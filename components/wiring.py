@@ -90,7 +90,7 @@ def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | N
         "api_port": project.port("kube-apiserver")[0],
         # one port: check_settings refuses a range for a listener (resolver.SINGLE_PORTS)
         "api_lb_port": project.port("kube-apiserver-lb")[0] if has_lb else None,
-        "quota_usage": project_usage(stack.cloud, project.resolution.rules, stack.cluster, peer_usage, sibling_roles),
+        "quota_usage": project_usage(stack.cloud, project.cloud_rules, stack.cluster, peer_usage, sibling_roles),
     }
 
 

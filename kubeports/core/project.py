@@ -172,7 +172,7 @@ def check_peer_quota(project: Project, stack_file: str, usage: Any,
     counts, bad = peer_usage_of(stack.peer_stack, usage)
     if counts is None:
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:peerStack", bad or "")])
-    over = peer_quota_problems(project.resolution.rules, stack.cluster, stack.peer_stack, counts, siblings)
+    over = peer_quota_problems(project.cloud_rules, stack.cluster, stack.peer_stack, counts, siblings)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))
         raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)
