@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 
 from kubeports.core.errors import KubeportsError
+from kubeports.core.notes import summarize
 from kubeports.core.project import Project, load_project
 from kubeports.core.quota import project_usage
 from kubeports.core.settings import LOAD_BALANCER, NAMESPACE
@@ -95,6 +96,8 @@ def cluster_inputs(project: Project, name: str, opts: pulumi.ResourceOptions | N
 
 
 def log_notes(project: Project) -> None:
-    """What the resolver noted (flows skipped, exposures closed), in the engine's log."""
-    for note in project.resolution.notes:
+    """What the resolver noted, in the engine's log as the CLI prints it: warnings in full,
+    routine notes as one summary line (kubeports.core.notes) naming the command that lists them."""
+    hint = f"`kubeports rules --stack {pulumi.get_stack()} -v` lists them"
+    for note in summarize(project.resolution.notes, hint=hint):
         pulumi.log.info(f"kubeports: {note}")

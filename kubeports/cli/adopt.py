@@ -16,6 +16,7 @@ from kubeports.plan.offline import PROGRAM, run_plan
 
 from .audit import live_state, role_map
 from .common import catalog_of, open_project, stack_file_of
+from .stacks import project_program
 
 NEXT = ("next: pulumi import --file {file} --protect=false --generate-code=false, then `pulumi preview` shows "
         "the creates and deletes above, and `pulumi up` applies them (creates first, deletes last)")
@@ -47,7 +48,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     roles = [r for r in stack.cluster.roles if not (r == LOAD_BALANCER and stack.cloud == "openstack")]
     mapping = map_roles(state, roles, role_map(args.map), stack.cluster.name)
     replace, layers = catalog_of(args)
-    plan = run_plan(stack_file_of(args), replace, program=PROGRAM, layers=layers).to_json()
+    plan = run_plan(stack_file_of(args), replace, program=project_program() or PROGRAM, layers=layers).to_json()
     result = adopt(plan, state, mapping, stack.cluster.name)
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(result.import_file(), handle, indent=2)

@@ -80,7 +80,7 @@ def diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     parser.add_argument("--base-name", help="how the comment names the old side (default: the ref and its commit)")
     parser.add_argument("--head-name", help="how the comment names the new side (default: the ref and its commit)")
-    parser.add_argument("--exit-code", action="store_true", help="exit 2 when something changed")
+    parser.add_argument("--exit-code", action="store_true", help="exit 5 when something changed (0 when nothing did)")
     parser.epilog = ("Each side runs its own code (its kubeports and Pulumi program, in a subprocess): "
                      "diffing an untrusted branch executes it. Run it without credentials, as the pull-request "
                      "workflow does.")

@@ -1,10 +1,12 @@
-"""Arguments and helpers that several commands share (a stack to open, notes on stderr)."""
+"""Arguments and helpers that several commands share (a stack to open, notes on stderr: one
+summary line, every note with -v, kubeports.core.notes)."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 
+from kubeports.core.notes import summarize
 from kubeports.core.project import Project, load_project
 from kubeports.core.quota import quota_headroom
 
@@ -45,7 +47,7 @@ def open_project(args: argparse.Namespace) -> Project:
     """Load, validate and resolve the stack; notes go to stderr so stdout stays machine-readable."""
     replace, layers = catalog_of(args)
     project = load_project(stack_file_of(args), replace, layers=layers)
-    for note in project.resolution.notes:
+    for note in summarize(project.resolution.notes, verbose=getattr(args, "verbose", False)):
         print(f"note: {note}", file=sys.stderr)
     for line in quota_headroom(project.stack.cloud, project.cloud_rules, project.stack.cluster):
         print(f"quota: {line}", file=sys.stderr)

@@ -22,7 +22,10 @@ from kubeports.plan.compare import diff_plans, diff_rules, to_json, to_markdown,
 from kubeports.plan.refs import checkout, contexts, quota_usage, resolve_ref, sides
 from kubeports.plan.rollout import image_notes, role_steps
 from kubeports.plan.rollout import to_markdown as steps_markdown
+from kubeports.plan.rollout import to_text as steps_text
 from kubeports.render.review import Side
+
+from .exits import CHANGED, OK, USER_ERROR
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for problem in refused:  # a step over the rollout limits: say so where a script sees it
         print(f"kubeports diff: {problem}", file=sys.stderr)
     if refused:
-        return 1
-    return 2 if args.exit_code and any(r.changed for r in results.values()) else 0
+        return USER_ERROR
+    return CHANGED if args.exit_code and any(r.changed for r in results.values()) else OK
 
 
 def stack_diff(args: argparse.Namespace, stack: str, old: tuple[dict, dict], new: tuple[dict, dict],
@@ -107,5 +110,5 @@ def stack_diff(args: argparse.Namespace, stack: str, old: tuple[dict, dict], new
     title = f"Stack {stack}: {base_name} → {head_name}"
     render = to_text if args.format == "text" else to_markdown
     text = render(plan_diff, rule_diff, title=title, base=base, head=head)
-    section = steps_markdown(steps, image_notes(new_plan.get("outputs") or {}))
+    section = (steps_text if args.format == "text" else steps_markdown)(steps, image_notes(new_plan.get("outputs") or {}))
     return StackDiff(text + (("\n" + section) if section else ""), None, refused, not unchanged)

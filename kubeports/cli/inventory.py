@@ -23,6 +23,7 @@ from kubeports.core.paths import display_path
 from kubeports.render.inventory import FORMATS, build
 
 from .common import add_stack_args, catalog_of, open_project, stack_file_of
+from .stacks import project_program
 
 PULUMI_TIMEOUT = 120  # seconds; a backend that hangs must not hang the command
 
@@ -82,7 +83,7 @@ def planned_outputs(args: argparse.Namespace) -> dict[str, Any]:
 
     from .plan import check_program
 
-    program = args.program or PROGRAM
+    program = args.program or project_program() or PROGRAM  # the project found from here, as pulumi runs it
     check_program(program)
     replace, layers = catalog_of(args)
     plan = run_plan(stack_file_of(args), replace, program=program, layers=layers,

@@ -15,6 +15,7 @@ from kubeports.core.project import Project
 from kubeports.plan.offline import NOTICE, PROGRAM, as_text, run_plan, stack_outputs_of
 
 from .common import catalog_of, open_project, stack_file_of
+from .stacks import project_program
 
 
 def images_of(items: list[str]) -> dict[str, str]:
@@ -54,7 +55,7 @@ def check_stack_outputs(project: Project, given: dict[str, Any], items: list[str
 def cmd_plan(args: argparse.Namespace) -> int:
     stack_file = stack_file_of(args)
     project = open_project(args)  # validate first: errors and notes print before Pulumi starts
-    program = args.program or PROGRAM
+    program = args.program or project_program() or PROGRAM  # the project found from here, as pulumi runs it
     check_program(program)
     outputs = stack_outputs_of(args.stack_outputs)
     check_stack_outputs(project, outputs, args.stack_outputs)

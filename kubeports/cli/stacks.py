@@ -6,6 +6,8 @@ Rules of this file:
   root kubeports knows (the checkout, or the current directory for an installed wheel);
 - stack files sit beside it, or in its `stackConfigDir`; `--stack org/project/dev` and
   `--stack dev` both mean `Pulumi.dev.yaml`, as in `pulumi config`;
+- the program `plan` runs is that project's (its `main:`, else its `__main__.py`), as `pulumi
+  up` from the same directory would run it;
 - without `--stack`, the stack `pulumi stack select` chose: the Pulumi CLI keeps it in
   `$PULUMI_HOME/workspaces/<project>-<sha1 of the Pulumi.yaml path>-workspace.json`
   (`~/.pulumi` by default; sdk/go/common/workspace/workspace.go). Nothing selected is an
@@ -73,6 +75,19 @@ def selected_stack(project_file: str) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return stack if isinstance(stack, str) and stack else None
+
+
+def project_program(cwd: str | None = None) -> str | None:
+    """The Pulumi program of the project found from `cwd`, as `pulumi up` there runs it: the
+    project's `main:` (a directory holding `__main__.py`, or a file) or its directory's
+    `__main__.py`; None without a Pulumi.yaml."""
+    project_file = find_project(cwd or os.getcwd())
+    if project_file is None:
+        return None
+    root = os.path.dirname(project_file)
+    main = _project_doc(project_file).get("main")
+    target = os.path.join(root, main) if isinstance(main, str) and main else root
+    return os.path.join(target, "__main__.py") if os.path.isdir(target) else target
 
 
 def stack_file_for(stack: str | None, cwd: str | None = None) -> tuple[str, str]:

@@ -13,8 +13,8 @@ Rules of this file:
 - findings carry the role, the required flow's source lines and URLs, and a severity:
   critical (a sensitive port reachable from a CIDR), missing (the cluster breaks there),
   over-open (admitted, not required), duplicate / shadowed, quota;
-- the exit code gates CI: 0 clean, 3 findings, 4 critical (1 stays a user error, 2 is
-  `diff --exit-code`'s "changed").
+- the exit code gates CI: 0 clean, 3 findings, 4 critical (1 stays a user error, 2 argparse's
+  usage error, 5 `diff --exit-code`'s "changed": kubeports.cli.exits holds them all).
 """
 from __future__ import annotations
 

@@ -40,3 +40,14 @@ class KubeportsError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ProgramError(Exception):
+    """An exception raised in the user's own Pulumi program (or a module of its project)
+    while kubeports ran it: a user error naming the program's line, not kubeports' bug.
+    `trace` is the full traceback, which `--debug` (or KUBEPORTS_DEBUG=1) prints."""
+
+    def __init__(self, problem: Problem, trace: str):
+        self.problem = problem
+        self.trace = trace
+        super().__init__(str(problem))

@@ -8,7 +8,10 @@ This is the imperative shell (it imports pulumi). Rules of this file:
 - no provider plugin runs and no cloud is contacted, and the output says so;
 - what the mock runtime never reads is not computed: the SDK's per-resource stack
   capture is skipped while a plan runs (_stack_capture_skipped), from here, never by
-  editing the installed SDK.
+  editing the installed SDK;
+- the program's directory is first on sys.path while it runs (as under `pulumi up`), and
+  an exception out of the user's own code becomes a ProgramError naming its line
+  (kubeports.plan.program); the text marks every value the mocks invented.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import hashlib
 import json
 import os
 import runpy
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +41,9 @@ from kubeports.core.paths import ROOT, display_path
 from kubeports.core.project import load_stack_doc
 from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 
+from .program import program_failure
 from .rollout import image_notes
+from .summary import MOCK_LEGEND, mock_mark, summary_lines
 
 PROGRAM = os.path.join(ROOT, "__main__.py")
 NOTICE = "offline plan: computed under Pulumi's mock runtime; no cloud was contacted and no provider plugin ran"
@@ -62,6 +68,7 @@ class Plan:
     stack: str
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    mocked: dict[str, str] = field(default_factory=dict)  # value the mocks invented -> its kind (id, address, ...)
 
     def by_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -111,6 +118,13 @@ class PlanMocks(runtime_mocks.Mocks):
         self.pins = dict(pins or {})
         self.stack_outputs = {name: dict(outputs) for name, outputs in (stack_outputs or {}).items()}
         self.where = where
+        self.invented: dict[str, str] = {}  # every value made up here -> its kind, so the text can mark it
+
+    def invent(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        for value in values.values():
+            for item in value if isinstance(value, list) else [value]:
+                self.invented[item] = kind
+        return dict(values)
 
     def new_resource(self, args: runtime_mocks.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -119,11 +133,13 @@ class PlanMocks(runtime_mocks.Mocks):
             stack = args.inputs.get("name") or args.name
             return stack, self.read_stack_outputs(stack)
         if args.typ == "openstack:networking/port:Port":
-            state["allFixedIps"] = [mock_ip(args.name)]
+            state.update(self.invent("address", {"allFixedIps": [mock_ip(args.name)]}))
         elif args.typ == "aws:ec2/instance:Instance":
-            state["privateIp"] = mock_ip(args.name)
-        state.update(COMPUTED.get(args.typ, lambda _name: {})(args.name))
-        return f"{args.name}-id", state
+            state.update(self.invent("address", {"privateIp": mock_ip(args.name)}))
+        computed = COMPUTED.get(args.typ, lambda _name: {})(args.name)
+        state.update(self.invent("id", {k: v for k, v in computed.items() if k in ("arn", "vipPortId")}))
+        state.update(self.invent("address", {k: v for k, v in computed.items() if k not in ("arn", "vipPortId")}))
+        return self.invent("id", {"id": f"{args.name}-id"})["id"], state
 
     def call(self, args: runtime_mocks.MockCallArgs) -> tuple[dict, list]:
         """Image lookups answer from `images` (name -> id), else the name's pin in the stack,
@@ -148,7 +164,7 @@ class PlanMocks(runtime_mocks.Mocks):
         return {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
 
     def image_id(self, name: str) -> str:
-        return self.images.get(name) or self.pins.get(name) or f"image-{name}-id"
+        return self.images.get(name) or self.pins.get(name) or self.invent("image id", {"id": f"image-{name}-id"})["id"]
 
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -250,6 +266,20 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+@contextlib.contextmanager
+def _program_dir_first(program: str) -> Iterator[None]:
+    """The program's directory first on sys.path while it runs, as under `pulumi up` (the
+    language host runs the project directory with runpy, which puts it there), so a
+    project's own modules (its `components/`, say) import the same way offline."""
+    directory = os.path.dirname(os.path.abspath(program))
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        if directory in sys.path:
+            sys.path.remove(directory)
 
 
 @contextlib.contextmanager
@@ -365,12 +395,19 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
         env["KUBEPORTS_PORTSPECS"] = os.path.abspath(portspecs)
     if layers is not None:
         env["KUBEPORTS_CATALOGS"] = os.pathsep.join(os.path.abspath(d) for d in layers)
-    with _environ(**env), _cyclic_gc_paused():
+    with _environ(**env), _program_dir_first(program), _cyclic_gc_paused():
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(os.path.abspath(program), run_name="__main__")))
         except pulumi.RunError as exc:
             raise program_error(exc, stack_file) from None
-    plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn))  # registration order is async
+        except KubeportsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's bug is a user error; anything else stays as it was
+            failure = program_failure(exc, program)
+            if failure is None:
+                raise
+            raise failure from exc
+    plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn), mocked=mocks.invented)  # registration order is async
     root = runtime_settings.get_root_resource()
     for key, value in sorted(getattr(root, "outputs", {}).items()):
         plan.outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
@@ -378,19 +415,24 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
 
 
 def as_text(plan: Plan) -> str:
+    """Every resource with its inputs, the outputs, then a summary as `pulumi preview` ends
+    with; a line holding a value the mocks invented says so (kubeports.plan.summary)."""
     names = {r.urn: r.name for r in plan.resources}
-    lines = [f"# {NOTICE}.", f"# stack {plan.stack}: {len(plan.resources)} resources", ""]
+    mark = lambda line, value: line + mock_mark(value, plan.mocked)  # noqa: E731
+    lines = [f"# {NOTICE}.", f"# stack {plan.stack}: {len(plan.resources)} resources", f"# {MOCK_LEGEND}", ""]
     for res in plan.resources:
-        lines.append(f"+ {res.type}  {res.name}  (id {res.id})")
+        lines.append(f"+ {res.type}  {res.name}  (mock id {res.id})" if plan.mocked.get(res.id) == "id"
+                     else f"+ {res.type}  {res.name}  (id {res.id})")
         lines.append(f"    parent: {names.get(res.parent or '', '(stack)')}")
         for key, value in res.inputs.items():
-            lines.append(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+            lines.append(mark(f"    {key}: {json.dumps(value, ensure_ascii=False)}", value))
         for key, value in res.options.items():
             lines.append(f"    [{key}]: {json.dumps(value)}")
-    lines += ["", "outputs:"] + [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in plan.outputs.items()]
+    lines += ["", "outputs:"] + [mark(f"  {k}: {json.dumps(v, ensure_ascii=False)}", v) for k, v in plan.outputs.items()]
     notes = image_notes(plan.outputs)
     if notes:
-        lines += ["", "images:"] + [f"  {note}" for note in notes]
+        lines += ["", "images:"] + [mark(f"  {note}", note) for note in notes]
+    lines += ["", *summary_lines([(r.type, r.urn) for r in plan.resources])]
     return "\n".join(lines) + "\n"
 
 

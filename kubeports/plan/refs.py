@@ -14,8 +14,11 @@ Rules of this file:
 - SECURITY: running each side's code means diffing an untrusted branch executes it.
   The pull-request workflow does that without any credential;
 - a stack file missing on one side means an empty side (everything created/deleted);
+- each side's kubeports finds its own catalog, as `kubeports plan` in that directory does:
+  a checkout its `portspecs/`, a project that installs kubeports the installed one (plus
+  the layers its stack names);
 - "no changes" and exit 0 when both the rules and the plan are unchanged
-  (`--exit-code` makes a change exit 2, for scripts).
+  (`--exit-code` makes a change exit 5, for scripts; kubeports.cli.exits).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kubeports.core.errors import KubeportsError, Problem
+from kubeports.core.paths import PORTSPECS
 
 EMPTY_PLAN: dict[str, Any] = {"resources": [], "outputs": {}}
 
@@ -104,7 +108,10 @@ class SideComponents(importlib.abc.MetaPathFinder):
                                                       submodule_search_locations=[HERE])
 
 
-if os.path.isfile(os.path.join(HERE, "__init__.py")):
+# Only in a kubeports checkout: a project that installs kubeports has its own `components`
+# package (any name it likes), which must stay its own and never become kubeports'.
+if os.path.isfile(os.path.join(HERE, "__init__.py")) and os.path.isfile(os.path.join(os.getcwd(), "kubeports",
+                                                                                    "__init__.py")):
     sys.meta_path.insert(0, SideComponents())
 from kubeports.cli import main
 parts = []
@@ -114,7 +121,8 @@ for stack, stack_file, portspecs in json.loads(sys.argv[1]):
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = main([command, "--stack-file", stack_file, "--portspecs", portspecs, "--format", "json"])
+                code = main([command, "--stack-file", stack_file, *(["--portspecs", portspecs] if portspecs else []),
+                             "--format", "json"])
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException as exc:
@@ -143,7 +151,7 @@ def sides(directory: str, stacks: list[str]) -> dict[str, tuple[dict[str, Any], 
     for stack in stacks:
         stack_file = os.path.join(directory, f"Pulumi.{stack}.yaml")
         if os.path.exists(stack_file):
-            present.append([stack, stack_file, os.path.join(directory, "portspecs")])
+            present.append([stack, stack_file, own_catalog(directory)])
         else:
             out[stack] = ({"rules": []}, EMPTY_PLAN)
     if present:
@@ -156,7 +164,19 @@ def sides(directory: str, stacks: list[str]) -> dict[str, tuple[dict[str, Any], 
     return {stack: out[stack] for stack in stacks}
 
 
-def _run_side(directory: str, stacks: list[list[str]]) -> dict[str, Any]:
+def is_checkout(directory: str) -> bool:
+    """A kubeports checkout (its own `kubeports/` and `components/`), not a project that installs kubeports."""
+    return all(os.path.isfile(os.path.join(directory, package, "__init__.py")) for package in ("kubeports", "components"))
+
+
+def own_catalog(directory: str) -> str | None:
+    """The side's own catalog when it is a kubeports checkout, else None: the installed one
+    applies (a project's own `portspecs/`, if any, is a layer only where its stack says so)."""
+    path = os.path.join(directory, "portspecs")
+    return path if is_checkout(directory) and os.path.isdir(path) else None
+
+
+def _run_side(directory: str, stacks: list[list[str | None]]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("KUBEPORTS_PORTSPECS", None)
     env.pop("KUBEPORTS_STACK_FILE", None)
@@ -172,7 +192,10 @@ def _side_error(directory: str, error: dict[str, Any]) -> KubeportsError:
     """The failing command's stderr, as `kubeports diff` always reported it: its last 20
     lines (notes left out), each a problem naming the side and the command."""
     where = f"kubeports {error['command']}"
-    lines = [line for line in error["stderr"].splitlines() if not line.startswith("note: ")]
+    lines = [line for line in error["stderr"].splitlines() if not line.startswith(("note: ", "quota: "))]
+    if os.environ.get("KUBEPORTS_DEBUG", "") not in ("", "0"):
+        sys.stderr.write(error["stderr"])  # that side's traceback, as it printed it; its error line last
+        lines = lines[-1:]
     return KubeportsError([Problem(directory, 1, where, line) for line in lines[-20:]]
                           or [Problem(directory, 1, where, f"exit {error['code']}")])
 
@@ -212,7 +235,7 @@ def contexts(directory: str, stacks: list[str]) -> dict[str, dict[str, Any]]:
 def _catalog_ports(directory: str) -> tuple[dict[str, list[list[int]]], set[str]]:
     named: dict[str, list[list[int]]] = {}
     sensitive_names: set[str] = set()
-    spec_dir = os.path.join(directory, "portspecs")
+    spec_dir = own_catalog(directory) or PORTSPECS
     for name in sorted(os.listdir(spec_dir)) if os.path.isdir(spec_dir) else ():
         spec = _yaml(os.path.join(spec_dir, name)) if name.endswith((".yaml", ".yml")) else None
         if not isinstance(spec, dict):

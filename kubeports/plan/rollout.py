@@ -148,3 +148,25 @@ def to_markdown(steps: list[RoleStep], notes: list[str]) -> str:
     if notes:
         out.append("\n**Images:**\n" + "".join(f"- {n}\n" for n in notes))
     return ("**Nodes this `pulumi up` replaces**\n\n" + "".join(out)) if out else ""  # no heading: the comment has one per stack
+
+
+def to_text(steps: list[RoleStep], notes: list[str]) -> str:
+    """The same section as to_markdown, as plain text for a terminal (no markup)."""
+    out = []
+    problems = [p for s in steps for p in s.problems]
+    if problems:
+        out += ["  Refused (rollout limits):", *(f"    - {p}" for p in problems), ""]
+    rows = [(s.role, f"{s.step}/{s.steps_to_finish}" if s.step is not None else "-",
+             f"{s.replaced} ({min(s.max_unavailable, s.quorum_limit)})",
+             ", ".join(f"{n.name} ({n.action})" for n in s.nodes) or "none",
+             ", ".join(sorted({n.order for n in s.nodes if n.order})) or "-")
+            for s in steps if s.nodes or s.step is not None]
+    if rows:
+        table = [("Role", "Step", "Nodes replaced (limit)", "Nodes", "Order"), *rows]
+        widths = [max(len(row[i]) for row in table) for i in range(4)]
+        out += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4]
+                for row in table]
+    text = "Nodes this `pulumi up` replaces:\n" + "".join(f"{line}\n" for line in out) if out else ""
+    if notes:  # the heading only over nodes: a note about images alone replaces nothing
+        text += ("\n" if text else "") + "Images:\n" + "".join(f"  - {n}\n" for n in notes)
+    return text

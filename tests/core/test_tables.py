@@ -145,7 +145,7 @@ def compare(output: list[tuple], expected: list[tuple]) -> None:
 def test_kubeadm_stack_reproduces_the_kubernetes_tables(tmp_path, catalog, run_cli, world, fmt):
     stack = tmp_path / "Pulumi.upstream.yaml"
     stack.write_text(KUBEADM_STACK.replace("CLIENTS", "[0.0.0.0/0]" if world else "[]"))
-    code, out, err = run_cli("rules", "--stack-file", str(stack), "--format", fmt)
+    code, out, err = run_cli("rules", "-v", "--stack-file", str(stack), "--format", fmt)
     assert code == 0, err
     got = rows_from_markdown(out) if fmt == "markdown" else rows_from_json(out)
     expected = kubernetes_seed_rows(world)

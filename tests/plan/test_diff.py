@@ -67,7 +67,7 @@ def test_nothing_changed_says_no_changes_and_exits_zero(checkouts):
 def test_exit_code_flags_a_change(checkouts):
     base, head = checkouts
     result = kubeports("diff", "--base-dir", base, "--head-dir", head, "--stack", "dev", "--exit-code")
-    assert result.returncode == 2
+    assert (result.returncode, result.stderr) == (5, "")
 
 
 # --- one process per side, every stack -------------------------------------------------------
@@ -304,3 +304,19 @@ def test_no_data_in_the_comment_creates_markup(pr_comment):
     kubeadm = kubeadm_stacks(stacks)
     assert kubeadm and sum(section.count("metrics *bold* [link](https://example.invalid) &amp;amp; {x}") > 0
                            for section in re.split(r"<h3>", page)[1:]) == len(kubeadm)
+
+
+def test_each_side_runs_its_own_components(checkouts, tmp_path):
+    """kubeports.components is the tree's components/: a side gets its own, not the running
+    tree's (an editable install maps the name to the running tree)."""
+    base, _ = checkouts
+    head = tmp_path / "head"
+    archive = subprocess.run(["git", "-C", ROOT, "archive", "HEAD"], capture_output=True, check=True)
+    head.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(head)], input=archive.stdout, check=True)
+    with open(head / "components" / "__init__.py", "a", encoding="utf-8") as handle:
+        handle.write('\nraise RuntimeError("the head side\'s own components ran")\n')
+    result = kubeports("diff", "--base-dir", base, "--head-dir", str(head), "--stack", "dev")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"{head}:1: kubeports plan: kubeports: internal error: RuntimeError: "
+                             "the head side's own components ran\n")

@@ -47,18 +47,24 @@ def run(*args: str, cwd: str, env: dict[str, str] | None = None) -> subprocess.C
     return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> dict[str, str]:
+def build_wheel(tmp: str) -> str:
+    """The wheel of a clean copy of this tree, built offline into tmp/wheels; its path."""
     setuptools = importlib.metadata.version("setuptools")
     assert Version(setuptools) >= Version("77"), f"setuptools {setuptools} cannot build this wheel offline; " \
                                                  "pip install -e '.[dev]'"
-    tmp = str(tmp_path_factory.mktemp("packaging"))
     src = clean_copy(tmp)
     wheels = os.path.join(tmp, "wheels")
     built = run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-cache-dir",
                 "--disable-pip-version-check", "-w", wheels, src, cwd=tmp)
     assert built.returncode == 0, built.stderr
     [wheel] = glob.glob(os.path.join(wheels, "kubeports-*.whl"))
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict[str, str]:
+    tmp = str(tmp_path_factory.mktemp("packaging"))
+    wheel = build_wheel(tmp)
     target = os.path.join(tmp, "site")
     done = run(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--disable-pip-version-check",
                "--target", target, wheel, cwd=tmp)
@@ -89,6 +95,29 @@ def test_the_wheel_ships_the_catalog_and_type_markers(installed):
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"kubeports"}
     assert not [n for n in names if n.startswith(("tests/", "examples/", "portspecs/"))]
     assert not os.path.exists(os.path.join(ROOT, "kubeports", "_portspecs")), "portspecs/ is the only copy"
+
+
+def test_the_wheel_ships_the_license_and_says_so_in_its_metadata(installed):
+    with zipfile.ZipFile(installed["wheel"]) as wheel:
+        [licenses] = [n for n in wheel.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+        with open(os.path.join(ROOT, "LICENSE"), "rb") as handle:
+            assert wheel.read(licenses) == handle.read()
+        headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert {"License-Expression: Apache-2.0", "License-File: LICENSE"} <= set(headers)
+    with open(os.path.join(ROOT, "LICENSE"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text and "APPENDIX: How to apply the Apache License" in text
+
+
+def test_installed_version_is_the_wheels(installed):
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        version = tomllib.load(handle)["project"]["version"]
+    result = kubeports(installed, "--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"kubeports {version}\n", "")
 
 
 def test_the_installed_package_imports_from_the_install_and_finds_its_catalog(installed):
