@@ -263,14 +263,20 @@ def send_probe(lab: Lab, src: Host, family: str, dst: str, proto: str, port: int
         sock, addr = lab.socket(src, family, socket.SOCK_RAW, int(proto)), (dst, 0)
     try:
         _bind(lab, sock, source)
+        return _sent(sock, token, addr)
+    finally:
+        sock.close()
+
+
+def _sent(sock: socket.socket, token: bytes, addr: tuple) -> str:
+    """Send once: "sent", or "blocked" when the sender's firewall refuses it (EPERM)."""
+    try:
         sock.sendto(token, addr)
         return "sent"
     except PermissionError:
         return "blocked"
     except OSError as exc:
         return f"error-{exc.errno}"
-    finally:
-        sock.close()
 
 
 def multicast_probe(lab: Lab, src: Host, family: str, group: str, proto: int, token: bytes) -> str:
@@ -287,12 +293,7 @@ def multicast_probe(lab: Lab, src: Host, family: str, group: str, proto: int, to
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
         _bind(lab, sock, str(src.addr(family)))
-        sock.sendto(token, (group, 0, 0, index) if family == "IPv6" else (group, 0))
-        return "sent"
-    except PermissionError:
-        return "blocked"
-    except OSError as exc:
-        return f"error-{exc.errno}"
+        return _sent(sock, token, (group, 0, 0, index) if family == "IPv6" else (group, 0))
     finally:
         sock.close()
 
