@@ -56,8 +56,17 @@ def working_tree(target: str) -> None:
 
 
 def tree_of(ref: str, target: str) -> None:
+    """REF's tree in `target`, its own components and catalog importable as kubeports.* from it.
+
+    The installed (editable) kubeports maps `kubeports.components` and `kubeports._portspecs`
+    to THIS checkout's folders; links inside the old tree's package are found first (the
+    path finder runs before the editable finder), so the old loop runs the old components."""
     archive = subprocess.run(["git", "-C", ROOT, "archive", ref], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
+    for package, folder in (("components", "components"), ("_portspecs", "portspecs")):
+        link = os.path.join(target, "kubeports", package)
+        if os.path.isdir(os.path.join(target, folder)) and not os.path.exists(link):
+            os.symlink(os.path.join("..", folder), link)
 
 
 def edit(tree: str) -> None:
