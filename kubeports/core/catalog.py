@@ -124,7 +124,7 @@ def load_paths(paths: list[str], layer_of: Mapping[str, int] | None = None) -> C
             unsure = None
             continue
         try:
-            docs.append((doc, SpecFile.model_validate(doc.data)))
+            docs.append((doc, _validated(doc)))
             defining.append(docs[-1])
         except ValidationError as exc:
             problems += pydantic_problems(doc, exc)
@@ -141,6 +141,23 @@ def load_paths(paths: list[str], layer_of: Mapping[str, int] | None = None) -> C
     if problems:
         raise KubeportsError(problems)
     return catalog
+
+
+_VALID: dict[int, tuple[Located, SpecFile]] = {}  # id(shared doc) -> (doc, its SpecFile)
+
+
+def _validated(doc: Located) -> SpecFile:
+    """A shared document's SpecFile, validated once per process: load_shared gives the
+    same document for the same text, both are frozen, and a diff side loads the catalog
+    three times per stack. The doc is kept with it, so its id is never reused meanwhile."""
+    hit = _VALID.get(id(doc))
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    spec = SpecFile.model_validate(doc.data)
+    if len(_VALID) > 1024:
+        _VALID.clear()
+    _VALID[id(doc)] = (doc, spec)
+    return spec
 
 
 def _salvage(data: dict[Any, Any]) -> tuple[SpecFile, set[str]]:

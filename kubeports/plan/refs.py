@@ -7,7 +7,11 @@
 Rules of this file:
 - each side runs its OWN code and catalog (a subprocess with that checkout first on
   PYTHONPATH), so a diff across a refactor compares what each version would create;
-  one subprocess per side, whatever the number of stacks (`sides`);
+  one subprocess per side, whatever the number of stacks (`sides`); on POSIX that
+  process is forked from this one once the Pulumi SDK and the side's cloud providers are
+  imported (kubeports.plan.sideproc), so the sides do not import them again: what is
+  shared is only the installed SDKs, which a fresh interpreter would import from the same
+  files; each side still imports its own kubeports, components and catalog;
 - a git ref is resolved to a commit id (`git rev-parse --verify --end-of-options
   REF^{commit}`) and that id is materialised with `git archive` into a temporary
   directory, never by switching the user's checkout; anything else is a user error;
@@ -36,6 +40,8 @@ from typing import Any
 
 from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import PORTSPECS
+
+from . import sideproc
 
 EMPTY_PLAN: dict[str, Any] = {"resources": [], "outputs": {}}
 
@@ -176,16 +182,37 @@ def own_catalog(directory: str) -> str | None:
     return path if is_checkout(directory) and os.path.isdir(path) else None
 
 
+SIDE_ENV_DROPPED = ("KUBEPORTS_PORTSPECS", "KUBEPORTS_STACK_FILE", "KUBEPORTS_CATALOGS")  # each side has its own
+FORK_ENV = "KUBEPORTS_DIFF_FORK"  # 0: a fresh interpreter per side (the portable way)
+
+
 def _run_side(directory: str, stacks: list[list[str | None]]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.pop("KUBEPORTS_PORTSPECS", None)
-    env.pop("KUBEPORTS_STACK_FILE", None)
-    env.pop("KUBEPORTS_CATALOGS", None)  # catalog layers: each side has its own
-    result = subprocess.run([sys.executable, "-c", _SIDE_DRIVER, json.dumps(stacks), str(BIG_PLAN)], cwd=directory, env=env,
-                            capture_output=True, text=True, timeout=600 * len(stacks))
-    if result.returncode != 0:  # the driver itself failed: that side's kubeports cannot be imported
-        raise _side_error(directory, {"command": "(import)", "code": result.returncode, "stderr": result.stderr})
-    return json.loads(result.stdout)
+    timeout = 600 * len(stacks)
+    if hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0":
+        code, stdout, stderr = sideproc.forked(directory, _SIDE_DRIVER, [json.dumps(stacks), str(BIG_PLAN)],
+                                               SIDE_ENV_DROPPED, timeout, _clouds(directory, stacks))
+    else:
+        env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        for name in SIDE_ENV_DROPPED:
+            env.pop(name, None)
+        result = subprocess.run([sys.executable, "-c", _SIDE_DRIVER, json.dumps(stacks), str(BIG_PLAN)], cwd=directory,
+                                env=env, capture_output=True, text=True, timeout=timeout)
+        code, stdout, stderr = result.returncode, result.stdout, result.stderr
+    if code != 0:  # the driver itself failed: that side's kubeports cannot be imported
+        raise _side_error(directory, {"command": "(import)", "code": code, "stderr": stderr})
+    return json.loads(stdout)
+
+
+def _clouds(directory: str, stacks: list[list[str | None]]) -> set[str]:
+    """The clouds the side's stacks name (read as text: the side's own code parses them)."""
+    clouds = set()
+    for _stack, stack_file, _specs in stacks:
+        try:
+            with open(str(stack_file), encoding="utf-8") as handle:
+                clouds |= set(re.findall(r"kubeports:cloud['\"]?\s*:\s*['\"]?(\w+)", handle.read()))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return clouds
 
 
 def _side_error(directory: str, error: dict[str, Any]) -> KubeportsError:
@@ -214,7 +241,7 @@ def _yaml(path: str) -> Any:
 
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: same data
     except (OSError, yaml.YAMLError):
         return None
 

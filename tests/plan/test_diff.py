@@ -21,9 +21,9 @@ PORT_FLOW = {"name": "node-exporter", "purpose": "node exporter metrics", "proto
              "to": ["worker"], "from": ["control-plane"]}
 
 
-def kubeports(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
+def kubeports(*args: str, cwd: str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kubeports", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -116,18 +116,27 @@ def test_stack_or_all_stacks_is_one_clean_line(checkouts):
         assert (result.returncode, result.stderr) == (1, "kubeports diff:1: --stack: give --stack NAME or --all-stacks\n")
 
 
-def test_one_subprocess_per_side_whatever_the_stacks(checkouts, monkeypatch):
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_one_process_per_side_whatever_the_stacks(checkouts, monkeypatch, fork):
+    """Forked from this process (the default on POSIX) or a fresh interpreter (KUBEPORTS_DIFF_FORK=0):
+    one either way, with the same result."""
     base, _ = checkouts
+    monkeypatch.setenv(refs.FORK_ENV, fork)
     calls = []
-    real = refs.subprocess.run
+    real_run, real_fork = refs.subprocess.run, refs.sideproc.forked
 
-    def counting(command, *args, **kwargs):
-        calls.append(command)
-        return real(command, *args, **kwargs)
+    def counting_run(command, *args, **kwargs):
+        calls.append(("subprocess", command[1]))
+        return real_run(command, *args, **kwargs)
 
-    monkeypatch.setattr(refs.subprocess, "run", counting)
+    def counting_fork(directory, *args, **kwargs):
+        calls.append(("fork", directory))
+        return real_fork(directory, *args, **kwargs)
+
+    monkeypatch.setattr(refs.subprocess, "run", counting_run)
+    monkeypatch.setattr(refs.sideproc, "forked", counting_fork)
     got = refs.sides(base, [*STACKS, "no-such-stack"])
-    assert len(calls) == 1 and calls[0][1] == "-c"
+    assert calls == ([("fork", base)] if fork == "1" else [("subprocess", "-c")])
     assert list(got) == [*STACKS, "no-such-stack"]
     assert got["no-such-stack"] == ({"rules": []}, refs.EMPTY_PLAN)
     dev_rules, dev_plan = got["dev"]
@@ -153,6 +162,22 @@ def test_a_side_runs_its_own_components(checkouts, tmp_path):
                for c in r.get("changes", [])}
     assert changes == {(f"dev-{role}-sg", "description", f"kubeports dev {role} nodes (edited)")
                        for role in ("control-plane", "worker")}
+
+
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_a_side_imports_its_own_kubeports(checkouts, tmp_path, fork):
+    """Forked or not, the side's kubeports is its checkout's, never the one this process
+    imported: a side whose kubeports cannot be imported fails with its own error."""
+    base, _ = checkouts
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    (head / "kubeports" / "__init__.py").write_text('raise ImportError("the head side\'s own kubeports")\n')
+    result = kubeports("diff", "--base-dir", base, "--head-dir", str(head), "--stack", "dev",
+                       env={**os.environ, "KUBEPORTS_DIFF_FORK": fork})
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(f"{head}:1: kubeports (import): ") for line in lines), lines
+    assert f"{head}:1: kubeports (import): ImportError: the head side's own kubeports" in lines, lines
 
 
 def test_a_side_that_fails_is_reported_by_its_command(checkouts, tmp_path):
