@@ -339,3 +339,35 @@ def test_the_catalog_is_parsed_once_per_text_and_an_edit_is_seen(spec_dir, monke
         fh.write(text + "\n# edited\n")
     load_catalog(spec_dir)
     assert len(parsed) == count + 1  # only the edited file again
+
+
+def _located_by(composer, text: str, monkeypatch):
+    from kubeports.core import yamlsrc
+
+    monkeypatch.setattr(yamlsrc, "_CLoader", composer)
+    return yamlsrc.load_text(text, "x.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "portspecs", "*.yaml")))
+                         + sorted(glob.glob(os.path.join(ROOT, "Pulumi*.yaml"))), ids=os.path.basename)
+def test_libyaml_and_the_pure_python_composer_read_the_same_values_and_lines(path, monkeypatch):
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    fast, slow = _located_by(yaml.CSafeLoader, text, monkeypatch), _located_by(None, text, monkeypatch)
+    assert fast[1] == slow[1] == []
+    assert (fast[0].data, fast[0].lines) == (slow[0].data, slow[0].lines)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: " + "[" * 3000 + "]" * 3000 + "\n", "x.yaml:1: (syntax): YAML syntax error: nested deeper than 64 levels"),
+    ("a: [1, 2\n", "x.yaml:2: (syntax): YAML syntax error: expected ',' or ']', but got '<stream end>'"),
+    ("a: 1\na: 2\n", "x.yaml:2: a: duplicate key"),
+], ids=["3000-deep", "unclosed", "duplicate"])
+def test_what_libyaml_refuses_or_nests_too_deep_reads_as_the_pure_python_composer_says(text, expected, monkeypatch):
+    import yaml
+
+    for composer in (yaml.CSafeLoader, None):
+        doc, problems = _located_by(composer, text, monkeypatch)
+        assert doc is None and [str(p) for p in problems] == [expected]
