@@ -98,10 +98,33 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...]) -> list[str]:
             "each reference is one rule, and Neutron has no quota on address groups"]
 
 
+AWS_RULES_PER_GROUP_CEILING = 1000  # rules per group x groups per interface may not exceed 1,000 (VPC quotas)
+
+
 def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
+    listed = Counter()  # (role, direction, family) -> what prefix-list references count there
+    for rule in rules:
+        if rule.peer_kind == "set":
+            listed[(rule.role, rule.direction, rule.ethertype)] += aws_weight(rule)
     return [f"AWS quota: security group {role} has {n} {direction} {family} rules; the limit is {limit} "
-            "(kubeports:cluster.quota.awsRulesPerGroup)"
+            "(kubeports:cluster.quota.awsRulesPerGroup)" + _prefix_list_part(n, listed[(role, direction, family)])
             for (role, direction, family), n in sorted(aws_counts(rules).items()) if n > limit]
+
+
+def _prefix_list_part(count: int, from_lists: int) -> str:
+    """Why a group with prefix lists is still over: EC2 counts each reference as its list's
+    max entries, so lists save rule resources and API calls, not quota."""
+    if not from_lists:
+        return ""
+    ceiling = f"{AWS_RULES_PER_GROUP_CEILING:,}"
+    remedy = (f"more than a quota increase can give ({ceiling} rules per group at most, with one group per "
+              "interface): list fewer CIDRs in the sets"
+              if count > AWS_RULES_PER_GROUP_CEILING else
+              "raise 'Inbound or outbound rules per security group' in Service Quotas (rules per group x groups "
+              f"per interface at most {ceiling}) and set the new limit in kubeports:cluster.quota.awsRulesPerGroup, "
+              "or list fewer CIDRs in the sets")
+    return (f"; {from_lists} of them are the entries of the prefix lists it references (EC2 counts a reference "
+            f"as its list's max entries); {remedy}")
 
 
 def neutron_counts(rules: tuple[Rule, ...], cluster: ClusterSettings) -> tuple[int, int]:

@@ -97,9 +97,32 @@ def test_200_entry_sets_do_not_fit_aws_default_quota(tmp_path):
         with pytest.raises(KubeportsError) as refused:
             load_project(variant(tmp_path, PROD_AWS, "k200-aws", _sized(200, "aws", grouped)))
         refusals.append([p.message for p in refused.value.problems])
-    assert refusals[0] == refusals[1]
-    assert refusals[0][0] == ("AWS quota: security group control-plane has 615 ingress IPv4 rules; the limit is 60 "
-                              "(kubeports:cluster.quota.awsRulesPerGroup)")
+    counted = ("AWS quota: security group control-plane has 615 ingress IPv4 rules; the limit is 60 "
+               "(kubeports:cluster.quota.awsRulesPerGroup)")
+    assert refusals[1][0] == counted  # one rule per CIDR
+    assert refusals[0][0] == counted + (  # the same count with prefix lists, and why
+        "; 600 of them are the entries of the prefix lists it references (EC2 counts a reference as its list's max "
+        "entries); raise 'Inbound or outbound rules per security group' in Service Quotas (rules per group x groups "
+        "per interface at most 1,000) and set the new limit in kubeports:cluster.quota.awsRulesPerGroup, or list "
+        "fewer CIDRs in the sets")
+    assert len(refusals[0]) == len(refusals[1])  # every group counted alike
+    assert all(grouped.startswith(per_cidr + "; ") for grouped, per_cidr in zip(*refusals, strict=True))
+
+
+def test_a_group_past_what_any_aws_quota_allows_says_so(tmp_path):
+    def k400(config):
+        _sized(1, "aws")(config)
+        for n, name in enumerate(CLIENT_SETS):
+            config["kubeports:cluster"]["cidrs"][name] = [f"100.{64 + n}.{i // 200}.{i % 200 + 1}/32" for i in range(400)]
+        config["kubeports:cluster"].setdefault("quota", {})["awsRulesPerGroup"] = 1000
+    with pytest.raises(KubeportsError) as refused:
+        load_project(variant(tmp_path, PROD_AWS, "k400-aws", k400))
+    worker = [p.message for p in refused.value.problems if "group worker " in p.message]
+    assert worker == ["AWS quota: security group worker has 1611 ingress IPv4 rules; the limit is 1000 "
+                      "(kubeports:cluster.quota.awsRulesPerGroup); 1600 of them are the entries of the prefix lists "
+                      "it references (EC2 counts a reference as its list's max entries); more than a quota increase "
+                      "can give (1,000 rules per group at most, with one group per interface): list fewer CIDRs in "
+                      "the sets"]
 
 
 def test_prefix_lists_apply_and_an_entry_changes_the_list_alone(ec2, tmp_path):
