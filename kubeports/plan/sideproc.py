@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 SHARED = ("yaml", "pydantic", "pulumi", "pulumi.runtime.mocks", "pulumi.runtime.stack", "pulumi.runtime.sync_await")
 PROVIDERS = {  # what a side's program imports for each cloud (components/clouds)
     "openstack": ("pulumi_openstack", "pulumi_openstack.networking", "pulumi_openstack.compute",
-                  "pulumi_openstack.loadbalancer", "pulumi_openstack.images", "pulumi_openstack.blockstorage"),
+                  "pulumi_openstack.loadbalancer", "pulumi_openstack.images"),
     "aws": ("pulumi_aws", "pulumi_aws.ec2", "pulumi_aws.vpc", "pulumi_aws.lb"),
 }
 
@@ -40,9 +40,10 @@ def preimport(clouds: Iterable[str]) -> None:
     """Import the SDKs the sides will need (a module that is not installed is left to the side)."""
     for name in (*SHARED, *(m for cloud in sorted(set(clouds)) for m in PROVIDERS.get(cloud, ()))):
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except ImportError:
             continue
+        getattr(module, "__all__", None)  # the providers' submodules are lazy: the first attribute loads them
 
 
 def _is_ours(name: str) -> bool:
