@@ -179,7 +179,8 @@ def test_subnet_peers_apply_and_a_stack_switches_to_them(neutron, tmp_path):
 # ---------------------------------------------------------------- audit on sets (issue 19 follow-up)
 
 def _address_group_id(neutron, name: str) -> str:
-    found = [g["id"] for g in neutron.call("GET", "/address-groups")["address_groups"] if g["name"] == name]
+    found = [g["id"] for g in neutron.call("GET", f"/address-groups?project_id={neutron.project_id}")["address_groups"]
+             if g["name"] == name]
     assert len(found) == 1, (name, found)
     return found[0]
 
@@ -193,12 +194,15 @@ def test_audit_live_reads_address_groups_clean_then_critical_when_one_is_widened
     stack = variant(tmp_path, DEV, "dev", _sized(5, "openstack"))
     applier = openstack_applier(neutron, [_doc(stack)])
     assert [str(e) for e in applier.apply(plan_json(stack)).errors] == []
-    code, report = run_audit(run_cli, stack, "--live")
+    mine = {g["name"]: g["id"] for g in neutron.call("GET", f"/security-groups?project_id={neutron.project_id}")
+            ["security_groups"]}  # noauth reads every project's: this test's project by id
+    mapping = ("--map", f"control-plane={mine['dev-control-plane']}", "--map", f"worker={mine['dev-worker']}")
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
     assert (code, report["findings"]) == (EXIT_CLEAN, [])
 
     admin = _address_group_id(neutron, "dev-set-admin-v4")
     neutron.call("PUT", f"/address-groups/{admin}/add_addresses", {"addresses": ["0.0.0.0/0"]})
-    code, report = run_audit(run_cli, stack, "--live")
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
     assert code == EXIT_FINDINGS
     assert sorted((f["severity"], f["role"], re.sub(r" at .*", "", f["live"])) for f in report["findings"]) == sorted(
         ("over-open", role, _rule_id(neutron, role, 22)) for role in ("control-plane", "worker"))
@@ -208,9 +212,9 @@ def test_audit_live_reads_address_groups_clean_then_critical_when_one_is_widened
 
     pods = _address_group_id(neutron, "dev-set-pod-cidrs-v6")
     neutron.call("PUT", f"/address-groups/{pods}/add_addresses", {"addresses": ["0.0.0.0/0"]})
-    assert run_audit(run_cli, stack, "--live")[0] == EXIT_FINDINGS  # the other family's world: not admitted
+    assert run_audit(run_cli, stack, "--live", *mapping)[0] == EXIT_FINDINGS  # the other family's world: not admitted
     neutron.call("PUT", f"/address-groups/{pods}/add_addresses", {"addresses": ["::/0"]})
-    code, report = run_audit(run_cli, stack, "--live")
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
     assert code == EXIT_CRITICAL
     critical = sorted(f["message"] for f in report["findings"] if f["severity"] == "critical")
     assert f"Kubelet API (tcp 10250) is reachable from anywhere: only cluster roles may reach it (ingress all " \
@@ -221,9 +225,9 @@ def test_audit_live_reads_address_groups_clean_then_critical_when_one_is_widened
     groups, sets = tmp_path / "groups.json", tmp_path / "address-groups.json"
     groups.write_text(json.dumps(neutron.call("GET", f"/security-groups?project_id={neutron.project_id}"), indent=1))
     sets.write_text(json.dumps(neutron.call("GET", f"/address-groups?project_id={neutron.project_id}"), indent=1))
-    code_dump, dumped = run_audit(run_cli, stack, "--dump", str(groups), "--dump", str(sets))
+    code_dump, dumped = run_audit(run_cli, stack, "--dump", str(groups), "--dump", str(sets), *mapping)
     assert (code_dump, [f["message"] for f in dumped["findings"]]) == (code, [f["message"] for f in report["findings"]])
-    code_alone, alone = run_audit(run_cli, stack, "--dump", str(groups))  # without the address groups
+    code_alone, alone = run_audit(run_cli, stack, "--dump", str(groups), *mapping)  # without the address groups
     assert code_alone == EXIT_CRITICAL
     assert any(f"through address-group {pods}, which what was read does not hold" in f["message"]
                for f in alone["findings"])
