@@ -83,3 +83,50 @@ def test_equal_entries_prefer_the_planned_name(stack):
     assert imported["dev-set-admin-v4"] == "ag-0-twin"  # by name, though ag-admin-4 holds the same entries
     # the rules naming ag-admin-4 do not match the adopted ag-0-twin: created, and the old ones go
     assert sum(1 for d in result.deletes if "address-group ag-admin-4" in d) == 2
+
+
+PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"  # pulumi_aws's type token
+
+
+def ec2_rules_doc(project) -> dict:
+    """`describe-security-group-rules` (rules with ids), the groups and the prefix lists, from
+    aws_doc's permissions: one rule per peer, as EC2 lists them."""
+    from tests.core.test_audit_sets import aws_doc
+
+    doc = aws_doc(project)
+    rules = []
+    for group in doc["SecurityGroups"]:
+        for key, egress in (("IpPermissions", False), ("IpPermissionsEgress", True)):
+            for perm in group.pop(key):
+                row = {"SecurityGroupRuleId": f"sgr-{len(rules)}", "GroupId": group["GroupId"], "IsEgress": egress,
+                       "IpProtocol": perm["IpProtocol"], "FromPort": perm["FromPort"], "ToPort": perm["ToPort"]}
+                for r in perm.get("IpRanges", []):
+                    row["CidrIpv4"] = r["CidrIp"]
+                for r in perm.get("Ipv6Ranges", []):
+                    row["CidrIpv6"] = r["CidrIpv6"]
+                for r in perm.get("UserIdGroupPairs", []):
+                    row["ReferencedGroupInfo"] = {"GroupId": r["GroupId"]}
+                for r in perm.get("PrefixListIds", []):
+                    row["PrefixListId"] = r["PrefixListId"]
+                rules.append(row)
+    return {**doc, "SecurityGroupRules": rules}
+
+
+def test_aws_prefix_lists_with_the_same_entries_are_adopted_with_their_rules(tmp_path):
+    from kubeports.plan.adopt import adopt
+    from kubeports.plan.offline import run_plan
+    from tests.core.test_audit_sets import _aws
+
+    path = variant(tmp_path, "Pulumi.prod-aws.yaml", "prod-aws", _aws)
+    project, plan = load_project(path), run_plan(path).to_json()
+    state = parse_text(json.dumps(ec2_rules_doc(project)), "dump.json")
+    mapping = map_roles(state, list(project.stack.cluster.roles), {}, project.stack.cluster.name)
+    result = adopt(plan, state, mapping, project.stack.cluster.name)
+    lists = planned(plan, "ManagedPrefixList")
+    assert "prod-set-admin-v4" in lists and len(lists) == len(state.sets)
+    imported = {e["name"]: (e["type"], e.get("id")) for e in result.import_file()["resources"]}
+    assert imported["prod-set-admin-v4"] == (PREFIX_LIST, "pl-admin-4")
+    assert all(imported[name][0] == PREFIX_LIST for name in lists)
+    naming = [r["name"] for r in plan["resources"] if r["inputs"].get("prefixListId")]
+    assert naming and all(name in result.adopted for name in naming)
+    assert not [d for d in result.deletes if "prefix-list" in d]
