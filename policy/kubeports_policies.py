@@ -14,7 +14,12 @@ too. Rules of this file:
   protocol 0 counts as "all"), since a false alarm is cheaper than an open etcd;
 - "public" is more than the world's /0: any prefix holding more addresses than a /8
   (IPv4) or a /16 (IPv6), e.g. 0.0.0.0/1, and (a stack policy, since each rule is its
-  own resource) the union of one group's CIDR rules on a port, e.g. 0.0.0.0/1 + 128.0.0.0/1.
+  own resource) the union of one group's CIDR rules on a port, e.g. 0.0.0.0/1 + 128.0.0.0/1;
+- a rule naming a CIDR set (`remoteAddressGroupId`, `prefixListId`, `prefixListIds`: issue 19)
+  admits the set's entries: a stack policy finds the `AddressGroupV2` / `ManagedPrefixList`
+  in the same stack by its id (the providers' outputs carry it) or URN and applies the
+  public test to its entries, alone and in the group's union; a set not in the stack, or
+  not known yet (preview), is skipped as any unknown is.
 """
 from __future__ import annotations
 
@@ -54,6 +59,11 @@ AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 AWS_DEFAULT_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 AWS_INSTANCES = ("aws:ec2/instance:Instance", "aws:ec2/spotInstanceRequest:SpotInstanceRequest")
 AWS_VOLUME = "aws:ebs/volume:Volume"
+OPENSTACK_ADDRESS_GROUP = "openstack:networking/addressGroupV2:AddressGroupV2"
+AWS_PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
+# A set resource's entries: (the list's key, the CIDR's key inside an entry, or None: the entry is the CIDR).
+CIDR_SETS: dict[str, tuple[str, str | None]] = {OPENSTACK_ADDRESS_GROUP: ("addresses", None),
+                                               AWS_PREFIX_LIST: ("entries", "cidr")}
 # Keys under which a security group resource may carry inline rules (AWS: ingress and
 # egress; OpenStack's old nova groups: rules). Neutron groups have none today.
 INLINE_KEYS = ("ingress", "egress", "rules", "rule")
@@ -172,6 +182,7 @@ class SgRule:
     high: Any
     peers: tuple[Any, ...]  # CIDR strings or UNKNOWN; "0.0.0.0/0"/"::/0" for an implied "any"
     description: Any
+    sets: tuple[Any, ...] = ()  # ids of the CIDR sets (address groups, prefix lists) it names, or UNKNOWN
 
     @property
     def ingress(self) -> bool:
@@ -204,13 +215,14 @@ def _openstack_rule(props: Mapping[str, Any]) -> Iterator[SgRule]:
         peers = (UNKNOWN,) if ethertype is UNKNOWN else ("::/0",) if ethertype == "IPv6" else ("0.0.0.0/0",)
     yield SgRule("", get(props, "direction"), protocol_of(get(props, "protocol")),
                  _number(get(props, "portRangeMin")), _number(get(props, "portRangeMax")), peers,
-                 get(props, "description"))
+                 get(props, "description"), tuple(r for r in remotes[2:] if r))
 
 
 def _aws_vpc_rule(props: Mapping[str, Any], direction: str) -> Iterator[SgRule]:
     peers = tuple(p for p in (get(props, "cidrIpv4"), get(props, "cidrIpv6")) if p is not None)
     yield SgRule("", direction, protocol_of(get(props, "ipProtocol")), _number(get(props, "fromPort")),
-                 _number(get(props, "toPort")), peers, get(props, "description"))
+                 _number(get(props, "toPort")), peers, get(props, "description"),
+                 tuple(r for r in (get(props, "prefixListId"),) if r))
 
 
 def _aws_blocks(entry: Any) -> tuple[Any, ...]:
@@ -221,9 +233,14 @@ def _aws_blocks(entry: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _prefix_lists(entry: Any) -> tuple[Any, ...]:
+    found = items(entry, "prefixListIds")
+    return (UNKNOWN,) if found is UNKNOWN else tuple(found)
+
+
 def _aws_ec2_rule(props: Mapping[str, Any]) -> Iterator[SgRule]:
     yield SgRule("", get(props, "type"), protocol_of(get(props, "protocol")), _number(get(props, "fromPort")),
-                 _number(get(props, "toPort")), _aws_blocks(props), get(props, "description"))
+                 _number(get(props, "toPort")), _aws_blocks(props), get(props, "description"), _prefix_lists(props))
 
 
 def inline_rules(props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -242,7 +259,8 @@ def _aws_group(props: Mapping[str, Any]) -> Iterator[SgRule]:
             if entry is UNKNOWN or not isinstance(entry, Mapping):
                 continue
             yield SgRule(f"{key}[{i}]: ", key, protocol_of(get(entry, "protocol")), _number(get(entry, "fromPort")),
-                         _number(get(entry, "toPort")), _aws_blocks(entry), get(entry, "description"))
+                         _number(get(entry, "toPort")), _aws_blocks(entry), get(entry, "description"),
+                         _prefix_lists(entry))
 
 
 READERS: dict[str, Callable[[Mapping[str, Any]], Iterator[SgRule]]] = {
@@ -293,9 +311,56 @@ def _group_of(resource_type: str, props: Mapping[str, Any], urn: str) -> Any:
     return get(props, "securityGroupId")
 
 
+def cidr_sets(resources: Sequence[Any]) -> dict[str, tuple[Any, ...] | Any]:
+    """id and URN -> the entries of every address group / prefix list in the stack (an entry,
+    or the whole list, UNKNOWN where the engine does not know it yet)."""
+    out: dict[str, tuple[Any, ...] | Any] = {}
+    for resource in resources:
+        if resource.resource_type not in CIDR_SETS:
+            continue
+        key, inner = CIDR_SETS[resource.resource_type]
+        raw = items(resource.props, key)
+        entries = UNKNOWN if raw is UNKNOWN else tuple(get(e, inner) if inner else e for e in raw)
+        for ident in (get(resource.props, "id"), resource.urn):
+            if isinstance(ident, str) and ident:
+                out[ident] = entries
+    return out
+
+
+def set_entries(rule: SgRule, sets: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(set, CIDR) for every known entry of the sets `rule` names; unknown ones are skipped."""
+    out = []
+    for ref in rule.sets:
+        entries = sets.get(ref) if isinstance(ref, str) else None
+        if entries is None or entries is UNKNOWN:
+            continue  # not in this stack, or preview: not known, so not reported
+        out += [(ref, e) for e in entries if isinstance(e, str)]
+    return out
+
+
+def control_ports_not_public_through_sets(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A rule to a control port through an address group / prefix list holding a public prefix."""
+    sets = cidr_sets(args.resources)
+    for resource in args.resources:
+        reader = READERS.get(resource.resource_type)
+        for rule in reader(resource.props) if reader else ():
+            if not rule.sets or not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
+                continue
+            low, high = rule.ports
+            hit = [f"{name} {_span(*ports)}" for name, ports in CONTROL_PORTS.items()
+                   if low <= ports[1] and ports[0] <= high]
+            what = "all protocols" if rule.protocol == "all" else f"tcp {_span(low, high)}"
+            for ref, cidr in set_entries(rule, sets) if hit else ():
+                if is_world(cidr):
+                    report_violation(f"{resource.name}: {rule.where}{what} from {cidr} (an entry of {ref}) reaches "
+                                     f"{', '.join(hit)}", resource.urn)
+
+
 def control_ports_not_public_together(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """Each CIDR narrow, the union wide: one group's ingress rules on one control port
-    together admit a public count of addresses (0.0.0.0/1 + 128.0.0.0/1)."""
+    together admit a public count of addresses (0.0.0.0/1 + 128.0.0.0/1), the entries of
+    the CIDR sets they name included."""
+    sets = cidr_sets(args.resources)
     peers: dict[tuple[Any, str], list[tuple[str, str]]] = {}  # (group, port name) -> (cidr, urn)
     for resource in args.resources:
         reader = READERS.get(resource.resource_type)
@@ -310,8 +375,8 @@ def control_ports_not_public_together(args: StackValidationArgs, report_violatio
             low, high = rule.ports
             for name, ports in CONTROL_PORTS.items():
                 if low <= ports[1] and ports[0] <= high:
-                    peers.setdefault((group, name), []).extend(
-                        (p, resource.urn) for p in rule.peers if isinstance(p, str) and not is_world(p))
+                    cidrs = [p for p in rule.peers if isinstance(p, str)] + [c for _, c in set_entries(rule, sets)]
+                    peers.setdefault((group, name), []).extend((p, resource.urn) for p in cidrs if not is_world(p))
     for (group, name), found in sorted(peers.items()):
         union = public_union([cidr for cidr, _ in found])
         if union:
@@ -395,6 +460,13 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         description="No group's CIDR rules on a control-plane port add up to a public range "
                     "(e.g. 0.0.0.0/1 + 128.0.0.0/1, ::/1 + 8000::/1).",
         validate=control_ports_not_public_together,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="kubeports-control-plane-ports-not-public-through-sets",
+        description="No rule reaches a control-plane port through an address group or prefix list of the stack "
+                    "that holds a public prefix (0.0.0.0/0, ::/0, or wider than /8 or /16).",
+        validate=control_ports_not_public_through_sets,
         enforcement_level=MANDATORY,
     ),
     ResourceValidationPolicy(

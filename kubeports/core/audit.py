@@ -10,6 +10,14 @@ Rules of this file:
 - a role peer is admitted by a reference to that role's group, by the family's
   anywhere CIDR, or by a CIDR holding the node subnet (`subnetCidr`) where the stack
   names one: a CIDR admits more than the role, so the reverse never holds;
+- a set peer (a Neutron address group, an AWS prefix list: issue 19) admits its entries:
+  the rule is read as one CIDR rule per entry of its family (`via` names the set), so a
+  set is compared, found over-open or critical exactly as CIDR rules are; a set the state
+  does not hold (or holds without its entries) admits nothing provable: a finding names
+  it, critical where the rule reaches a sensitive port (it may hold the world), over-open
+  elsewhere; duplicates and shadowing compare the rules as the cloud holds them;
+- AWS counts a prefix-list reference as the list's max entries in its family (as
+  kubeports.core.quota does for the plan); Neutron counts it as one rule;
 - findings carry the role, the required flow's source lines and URLs, and a severity:
   critical (a sensitive port reachable from a CIDR), missing (the cluster breaks there),
   over-open (admitted, not required), duplicate / shadowed, quota;
@@ -25,7 +33,7 @@ from dataclasses import dataclass, field
 
 from .catalog import Catalog
 from .errors import KubeportsError, Problem
-from .live import LiveGroup, LiveRule, LiveState
+from .live import LiveGroup, LiveRule, LiveSet, LiveState
 from .rules import Rule
 from .safety import sensitive_ports
 from .settings import LOAD_BALANCER, StackConfig
@@ -34,6 +42,9 @@ Interval = tuple[int, int]
 FULL: Interval = (0, 65535)
 SEVERITIES = ("critical", "missing", "over-open", "duplicate", "shadowed", "quota")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CRITICAL = 0, 3, 4
+SET_KINDS = ("address-group", "prefix-list")
+SET_DUMP = {"openstack": "dump the address groups too (`GET /v2.0/address-groups`, or audit --live)",
+            "aws": "dump the prefix lists with their entries too (docs/brownfield.md, or audit --live)"}
 
 
 def interval_of(protocol: str, low: int | None, high: int | None) -> Interval:
@@ -203,21 +214,79 @@ def _width(live: LiveRule) -> str:
     return "anywhere" if net.prefixlen == 0 else f"{live.peer} ({net.num_addresses:,} addresses)"
 
 
+# ---------------------------------------------------------------- set peers
+
+def held_set(state: LiveState, live: LiveRule) -> LiveSet | None:
+    """The address group / prefix list a set-peer rule names, where the state holds its entries."""
+    found = state.sets.get(live.peer)
+    return found if found is not None and found.kind == live.peer_kind and found.entries is not None else None
+
+
+def expand_sets(state: LiveState, rules: Iterable[LiveRule]) -> list[LiveRule]:
+    """Each set-peer rule as one CIDR rule per entry it admits (see the header); a set the
+    state does not hold stays as it is (it admits nothing provable)."""
+    out: list[LiveRule] = []
+    for live in rules:
+        found = held_set(state, live) if live.peer_kind in SET_KINDS else None
+        if found is None:
+            out.append(live)
+            continue
+        for entry in found.of_family(live.ethertype):
+            family = "IPv4" if ipaddress.ip_network(entry).version == 4 else "IPv6"
+            out.append(LiveRule(live.group, live.direction, family, live.protocol, live.from_port, live.to_port,
+                                "cidr", entry, live.rule_id, live.where, live.description,
+                                via=f"{live.peer_kind} {live.peer}"))
+    return out
+
+
+def _unresolved(state: LiveState, role: str, lives: Sequence[LiveRule], catalog: Catalog,
+                stack: StackConfig) -> list[Finding]:
+    """A set-peer rule whose set the state does not hold: never silently fine."""
+    out = []
+    guarded = [g for g in sensitive_ports(catalog, stack.cluster) if role in g[4]]
+    for live in lives:
+        if live.peer_kind not in SET_KINDS or held_set(state, live) is not None:
+            continue
+        what = "holds no entries for" if live.peer in state.sets else "does not hold"
+        hits = [g for g in guarded if live.direction == "ingress" and live.protocol in (g[0], "all")
+                and _overlaps(live, g[0], g[1], g[2])]
+        where = f"{live.rule_id or '-'} at {live.where}"
+        if hits:
+            proto, low, high, purpose, _ = hits[0]
+            span = str(low) if low == high else f"{low}-{high}"
+            out.append(Finding("critical", role, f"{purpose} ({proto} {span}) is reachable through {live.peer_kind} "
+                                                 f"{live.peer}, which what was read {what}: it may hold any address; "
+                                                 f"{SET_DUMP[state.cloud]} ({live.label()})", live=where))
+        else:
+            out.append(Finding("over-open", role, f"{live.label()}: {live.peer_kind} {live.peer} is unknown (what was "
+                                                  f"read {what} it), so what it admits cannot be checked; "
+                                                  f"{SET_DUMP[state.cloud]}", live=where))
+    return out
+
+
+def _overlaps(live: LiveRule, proto: str, low: int, high: int) -> bool:
+    lo, hi = interval_of(proto, live.from_port, live.to_port) if live.protocol == proto else FULL
+    return lo <= high and low <= hi
+
+
 # ---------------------------------------------------------------- the audit
 
 def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: LiveState,
-          roles: Mapping[str, str]) -> Audit:
-    """Compare the live groups of the mapped roles with the stack's resolved rules."""
+          roles: Mapping[str, str], rendered: Sequence[Rule] | None = None) -> Audit:
+    """Compare the live groups of the mapped roles with the stack's resolved rules (per CIDR:
+    a set peer is compared by its entries). `rendered`: what the stack creates (its
+    cloud_rules: one rule per set), for the Neutron quota count; default `rules`."""
     node_cidrs = tuple(c for c in [getattr(stack.openstack, "subnet_cidr", None) if stack.openstack else None] if c)
     peers = _Peers(roles, node_cidrs)
     urls = {s.where: s.source for s in catalog.flows}
     result = Audit(state.cloud, dict(roles), notes=list(state.notes))
     # Octavia has no group of its own: its rules become listener CIDRs, not group rules.
     required = [r for r in rules if not (r.role == LOAD_BALANCER and state.cloud == "openstack")]
-    live_by_group: dict[str, list[LiveRule]] = {}
+    held: dict[str, list[LiveRule]] = {}  # as the cloud holds them
     for live in state.rules:
-        live_by_group.setdefault(live.group, []).append(live)
-    result.live_rules = sum(len(live_by_group.get(g, [])) for g in roles.values())
+        held.setdefault(live.group, []).append(live)
+    live_by_group = {group: expand_sets(state, lives) for group, lives in held.items()}  # what they admit
+    result.live_rules = sum(len(held.get(g, [])) for g in roles.values())
     result.checked_rules = len(required)
 
     def sources_of(rule: Rule) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -241,10 +310,14 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
         mine = [r for r in required if r.role == role]
         lives = sorted(live_by_group.get(group, []), key=lambda live: live.order)
         for live in lives:
-            result.findings += _over_open(role, live, mine, peers)
+            if live.peer_kind not in SET_KINDS:  # an unknown set: _unresolved says so
+                result.findings += _over_open(role, live, mine, peers)
         result.findings += _exposure(role, live_by_group.get(group, []), catalog, stack)
-        result.findings += _shadowed(role, lives)
-    result.findings += _quota(state, roles, required, stack)
+        result.findings += _unresolved(state, role, held.get(group, []), catalog, stack)
+        result.findings += _shadowed(role, sorted(held.get(group, []), key=lambda live: live.order))
+    counted = required if rendered is None else \
+        [r for r in rendered if not (r.role == LOAD_BALANCER and state.cloud == "openstack")]
+    result.findings += _quota(state, roles, counted, stack)
     result.findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.role, f.flow, f.live, f.message))
     return result
 
@@ -275,12 +348,11 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
         if role not in listeners:
             continue
         for live in lives:
-            if live.direction != "ingress" or live.peer_kind == "group" or live.protocol not in (proto, "all"):
-                continue
-            if live.peer_kind == "cidr" and live.peer in stack.cluster.pod_cidrs:
+            if live.direction != "ingress" or live.peer_kind != "cidr" or live.protocol not in (proto, "all"):
+                continue  # a group is the cluster's; an unknown set is _unresolved's
+            if live.peer in stack.cluster.pod_cidrs:
                 continue  # pods are cluster members, as in safety.py (docs/promises.md states the limit)
-            lo, hi = interval_of(proto, live.from_port, live.to_port) if live.protocol == proto else FULL
-            if lo <= high and low <= hi:
+            if _overlaps(live, proto, low, high):
                 span = str(low) if low == high else f"{low}-{high}"
                 out.append(Finding("critical", role, f"{purpose} ({proto} {span}) is reachable from "
                                                      f"{_width(live)}: only cluster roles may reach it ({live.label()})",
@@ -355,9 +427,16 @@ def neutron_used(state: LiveState, roles: Mapping[str, str]) -> tuple[int, str]:
 
 
 def aws_counts(state: LiveState) -> Counter:
-    """(group, direction, family) -> rules AWS counts; a reference counts in both families."""
+    """(group, direction, family) -> rules AWS counts: a group reference counts in both
+    families; a prefix-list reference as the list's max entries in the list's family (a
+    list the state does not hold: one in each, and _unresolved names it)."""
     counts: Counter = Counter()
     for live in state.rules:
+        found = state.sets.get(live.peer) if live.peer_kind == "prefix-list" else None
+        if found is not None and found.family:
+            weight = found.max_entries if found.max_entries is not None else len(found.entries or ()) or 1
+            counts[(live.group, live.direction, found.family)] += weight
+            continue
         for family in ("IPv4", "IPv6") if live.ethertype == "any" else (live.ethertype,):
             counts[(live.group, live.direction, family)] += 1
     return counts

@@ -16,7 +16,14 @@ Formats read:
   `security_group_rules` and tags, `openstack security group show -f json GROUP` (one group,
   its rules under `rules`), or `openstack security group rule list --long -f json`
   (whose ICMP rules carry no type: read as every type, said in a note);
-- AWS: `aws ec2 describe-security-group-rules` and `aws ec2 describe-security-groups`.
+- AWS: `aws ec2 describe-security-group-rules` and `aws ec2 describe-security-groups`;
+- CIDR sets (issue 19), the objects a rule's `remote_address_group_id` / `PrefixListId` names:
+  Neutron's `GET /v2.0/address-groups` (`{"address_groups": [{"id", "name", "addresses"}]}`),
+  alone or as an `address_groups` key beside `security_groups` (kubeports' bundle, what
+  kubeports.live.openstack reads); AWS's `describe-managed-prefix-lists`, whose lists may
+  each carry the `Entries` of `get-managed-prefix-list-entries` for that list (kubeports'
+  bundle, alone or beside `SecurityGroups`, what kubeports.live.aws reads). A list without
+  `Entries` is known by name only: a rule naming it cannot be checked (kubeports.core.audit).
 """
 from __future__ import annotations
 
@@ -48,6 +55,7 @@ class LiveRule:
     where: str = ""  # path:line of the dump, or "live" with the rule id
     description: str = ""
     peer_text: str = ""  # a CIDR as the cloud holds it (`10.0.0.7/24`: host bits kept), where it differs
+    via: str = ""  # an entry of a set peer (kubeports.core.audit expands them): `address-group ID`
 
     @property
     def order(self) -> tuple:
@@ -70,7 +78,8 @@ class LiveRule:
             what = f"{self.protocol} {self.from_port}" + ("" if self.from_port == self.to_port else f"-{self.to_port}")
         arrow = "from" if self.direction == "ingress" else "to"
         family = "both families" if self.ethertype == "any" else self.ethertype
-        return f"{self.direction} {what} {arrow} {self.peer_kind} {self.peer} ({family})"
+        via = f" via {self.via}" if self.via else ""
+        return f"{self.direction} {what} {arrow} {self.peer_kind} {self.peer}{via} ({family})"
 
     def line(self) -> int:
         """Where it was read (`path:LINE`), for a stable order that follows the dump."""
@@ -92,12 +101,33 @@ class LiveGroup:
         return self.tags.get("kubeports:role") or self.tags.get("kubeports/role")
 
 
+@dataclass(frozen=True)
+class LiveSet:
+    """A Neutron address group or an AWS managed prefix list: the CIDRs a rule's set peer admits."""
+
+    id: str
+    kind: str  # address-group | prefix-list (a LiveRule's peer_kind)
+    name: str = ""
+    family: str = ""  # AWS: the list's AddressFamily; Neutron: "" (a group may hold both families)
+    entries: tuple[str, ...] | None = ()  # sorted, normalised; None: the dump did not give them
+    max_entries: int | None = None  # AWS: what a reference counts against the group's quota
+    where: str = ""
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def of_family(self, ethertype: str) -> tuple[str, ...]:
+        """The entries a rule of `ethertype` admits (`any`: an AWS reference, every entry)."""
+        version = {"IPv4": 4, "IPv6": 6}.get(ethertype)
+        return tuple(e for e in self.entries or () if version is None or ipaddress.ip_network(e).version == version)
+
+
 @dataclass
 class LiveState:
     cloud: str  # openstack | aws
     groups: dict[str, LiveGroup] = field(default_factory=dict)
     rules: list[LiveRule] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sets: dict[str, LiveSet] = field(default_factory=dict)  # address groups / prefix lists by id
 
 
 def protocol_of(raw: Any) -> str:
@@ -221,7 +251,44 @@ def _is_osc_group(data: Any) -> bool:
     return isinstance(data, dict) and "id" in data and isinstance(data.get("rules"), list)
 
 
+def _entries(reader: _Reader, raw: Any, loc: tuple, key: str | None = None) -> tuple[str, ...] | None:
+    """A set's CIDRs, sorted and normalised (`10.0.0.7/24` is the network it names)."""
+    if not isinstance(raw, list):
+        reader.bad(loc, "expected a list of CIDRs")
+        return None
+    out = []
+    for k, item in enumerate(raw):
+        text = item.get(key) if key and isinstance(item, dict) else item
+        try:
+            out.append(_cidr(text))
+        except ValueError:
+            reader.bad(loc + (k,) + ((key,) if key else ()), f"not a CIDR: {text!r}")
+    return tuple(sorted(set(out), key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c))))
+
+
+def _read_address_groups(reader: _Reader, rows: Any, state: LiveState) -> None:
+    """`GET /v2.0/address-groups`: each group's id, name and `addresses`."""
+    if not isinstance(rows, list):
+        reader.bad(("address_groups",), "expected a list of address groups")
+        return
+    for i, row in enumerate(rows):
+        loc = ("address_groups", i)
+        if not isinstance(row, dict) or "id" not in row:
+            reader.bad(loc, "expected an address group with an id")
+            continue
+        if "addresses" not in row:
+            reader.bad(loc + ("addresses",), "missing")
+            continue
+        entries = _entries(reader, row["addresses"], loc + ("addresses",))
+        state.sets[str(row["id"])] = LiveSet(str(row["id"]), "address-group", str(row.get("name") or ""), "",
+                                             entries, None, reader.where(loc), str(row.get("description") or ""))
+
+
 def _read_openstack(reader: _Reader, data: Any, state: LiveState) -> None:
+    if isinstance(data, dict) and "address_groups" in data:
+        _read_address_groups(reader, data["address_groups"], state)
+        if not any(k in data for k in ("security_groups", "security_group_rules")):
+            return
     if _is_osc_group(data):
         group = _group_of(data)
         state.groups[group.id] = group
@@ -304,10 +371,37 @@ def _aws_rule(reader: _Reader, item: Any, loc: tuple) -> list[LiveRule]:
     return [LiveRule(**{**r.__dict__, "rule_id": str(item.get("SecurityGroupRuleId") or "")}) for r in rules]
 
 
+def _read_prefix_lists(reader: _Reader, rows: Any, state: LiveState) -> None:
+    """`describe-managed-prefix-lists`, each list with the `Entries` of `get-managed-prefix-list-entries`."""
+    if not isinstance(rows, list):
+        reader.bad(("PrefixLists",), "expected a list of prefix lists")
+        return
+    for i, row in enumerate(rows):
+        loc = ("PrefixLists", i)
+        if not isinstance(row, dict) or "PrefixListId" not in row:
+            reader.bad(loc, "expected a prefix list with PrefixListId")
+            continue
+        family = str(row.get("AddressFamily") or "")
+        if family not in ("IPv4", "IPv6"):
+            reader.bad(loc + ("AddressFamily",), f"must be IPv4 or IPv6, not {family!r}")
+            continue
+        entries = _entries(reader, row["Entries"], loc + ("Entries",), "Cidr") if "Entries" in row else None
+        try:
+            max_entries = _port(row.get("MaxEntries"))
+        except ValueError as exc:
+            reader.bad(loc + ("MaxEntries",), str(exc))
+            continue
+        plid = str(row["PrefixListId"])
+        state.sets[plid] = LiveSet(plid, "prefix-list", str(row.get("PrefixListName") or ""), family, entries,
+                                   max_entries, reader.where(loc), tags=_tags(row.get("Tags")))
+
+
 def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
     if not isinstance(data, dict):
         reader.bad((), "expected the JSON of `aws ec2 describe-security-groups` or `describe-security-group-rules`")
         return
+    if "PrefixLists" in data:
+        _read_prefix_lists(reader, data["PrefixLists"], state)
     for i, group in enumerate(data.get("SecurityGroups") or []):
         loc = ("SecurityGroups", i)
         if not isinstance(group, dict) or "GroupId" not in group:
@@ -328,9 +422,10 @@ def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
 
 
 def cloud_of(data: Any) -> str | None:
-    if isinstance(data, dict) and ("SecurityGroups" in data or "SecurityGroupRules" in data):
+    if isinstance(data, dict) and any(k in data for k in ("SecurityGroups", "SecurityGroupRules", "PrefixLists")):
         return "aws"
-    if isinstance(data, dict) and ("security_groups" in data or "security_group_rules" in data) or _is_osc_group(data):
+    if isinstance(data, dict) and any(k in data for k in ("security_groups", "security_group_rules", "address_groups")) \
+            or _is_osc_group(data):
         return "openstack"
     if isinstance(data, list) and (not data or isinstance(data[0], dict) and
                                    ("Direction" in data[0] or "direction" in data[0])):
@@ -343,8 +438,9 @@ def parse_dump(doc: Located, state: LiveState | None = None) -> LiveState:
     cloud = cloud_of(doc.data)
     if cloud is None:
         raise KubeportsError([Problem(doc.path, 1, "(document)", "not a security group dump; expected "
-                                      "`openstack security group rule list --long -f json`, Neutron API JSON, "
-                                      "`aws ec2 describe-security-groups` or `describe-security-group-rules`")])
+                                      "`openstack security group rule list --long -f json`, Neutron API JSON (security groups, "
+                                      "rules, address groups), `aws ec2 describe-security-groups`, "
+                                      "`describe-security-group-rules` or `describe-managed-prefix-lists`")])
     state = state or LiveState(cloud)
     if state.cloud != cloud:
         raise KubeportsError([Problem(doc.path, 1, "(document)", f"a {cloud} dump among {state.cloud} dumps")])

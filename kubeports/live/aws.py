@@ -1,4 +1,6 @@
-"""EC2's security groups and rules through boto3: the describe-* documents, merged."""
+"""EC2's security groups and rules through boto3: the describe-* documents, merged, with the
+customer-managed prefix lists the rules reference (`PrefixLists`, each with its `Entries`:
+kubeports' bundle, see kubeports.core.live)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,4 +20,21 @@ def read_groups(vpc_id: str | None = None) -> dict[str, Any]:
         pager = ec2.get_paginator("describe_security_group_rules")
         for page in pager.paginate(Filters=[{"Name": "group-id", "Values": ids}]):
             rules += page["SecurityGroupRules"]
-    return {"SecurityGroups": groups, "SecurityGroupRules": rules}
+    return {"SecurityGroups": groups, "SecurityGroupRules": rules, **prefix_lists(ec2, rules)}
+
+
+def prefix_lists(ec2: Any, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The prefix lists the rules name, each with its entries (get_managed_prefix_list_entries
+    pages; a list another account shares is read the same way)."""
+    ids = sorted({r["PrefixListId"] for r in rules if r.get("PrefixListId")})
+    if not ids:
+        return {}
+    lists: list[dict[str, Any]] = []
+    for page in ec2.get_paginator("describe_managed_prefix_lists").paginate(PrefixListIds=ids):
+        lists += page["PrefixLists"]
+    for found in lists:
+        entries: list[dict[str, Any]] = []
+        for page in ec2.get_paginator("get_managed_prefix_list_entries").paginate(PrefixListId=found["PrefixListId"]):
+            entries += page["Entries"]
+        found["Entries"] = entries
+    return {"PrefixLists": lists}

@@ -1,4 +1,6 @@
-"""Neutron's security groups through openstacksdk: the `{"security_groups": [...]}` document.
+"""Neutron's security groups through openstacksdk: the `{"security_groups": [...]}` document,
+with the project's address groups beside it (`address_groups`, kubeports' bundle: see
+kubeports.core.live) where the cloud has the `address-group` extension.
 
 The API's own JSON (GET /v2.0/security-groups, each group with its rules), not the SDK's
 resource objects: their `to_dict()` renames fields (`ether_type`), and a saved dump is
@@ -25,4 +27,15 @@ def read_groups() -> dict[str, Any]:
         groups += body["security_groups"]
         url = next((link["href"] for link in body.get("security_groups_links") or [] if link.get("rel") == "next"), None)
         params = None  # the next link carries the query
-    return {"security_groups": groups}
+    return {"security_groups": groups, **address_groups(conn)}
+
+
+def address_groups(conn: Any) -> dict[str, Any]:
+    """The project's address groups as the API names their fields (`conn.network.address_groups()`
+    pages through them); none where the cloud lacks the extension (a rule then names none)."""
+    if not conn.network.find_extension("address-group"):
+        return {}
+    query = {"project_id": conn.current_project_id} if conn.current_project_id else {}
+    return {"address_groups": [{"id": g.id, "name": g.name or "", "description": g.description or "",
+                                "project_id": g.project_id or "", "addresses": list(g.addresses or [])}
+                               for g in conn.network.address_groups(**query)]}

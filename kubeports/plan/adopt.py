@@ -18,23 +18,30 @@ Rules of this file:
 - an adopted field that differs is an in-place change, or kept where the program holds
   it with `ignoreChanges` (the cloud modules do for what cannot change without a new
   object: a Neutron rule's and an AWS group's description, `deleteDefaultRules`);
+- a planned CIDR set (issue 19: an `AddressGroupV2` / `ManagedPrefixList`) is matched to a
+  live one by content: the same entries of the same family, the same name preferred among
+  equals; it is imported, and rules naming it then match live rules naming the live id. A
+  set is never adopted by name alone: other entries would change what every rule admits;
 - what adoption does not cover (instances, ports, server groups) is listed among the
   creates: the next `pulumi up` creates them, and the reviewer must see that.
 """
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeports.core.live import LiveGroup, LiveRule, LiveState, protocol_of
+from kubeports.core.live import LiveGroup, LiveRule, LiveSet, LiveState, protocol_of
 
 OPENSTACK_GROUP = "openstack:networking/secGroup:SecGroup"
 OPENSTACK_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 AWS_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 AWS_RULES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
              "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+OPENSTACK_SET = "openstack:networking/addressGroupV2:AddressGroupV2"
+AWS_SET = "aws:ec2/managedPrefixList:ManagedPrefixList"
+SET_KIND = {OPENSTACK_SET: "address-group", AWS_SET: "prefix-list"}
 MOCK_ID_SUFFIX = "-id"  # kubeports.plan.offline: a planned resource's id is `<name>-id`
 
 Content = tuple[str, str, str, str, int | None, int | None, str, str]
@@ -73,7 +80,7 @@ def planned_content(res: Mapping[str, Any], group_ids: Mapping[str, str]) -> lis
         protocol = protocol_of(inputs.get("protocol"))
         if inputs.get("remoteGroupId"):
             kind, peer = "group", live_id(inputs["remoteGroupId"])
-        elif inputs.get("remoteAddressGroupId"):  # a CIDR set's address group: created, never a live match
+        elif inputs.get("remoteAddressGroupId"):  # a CIDR set's address group: the adopted one's id
             kind, peer = "address-group", live_id(inputs["remoteAddressGroupId"])
         else:
             kind, peer = "cidr", _prefix(inputs.get("remoteIpPrefix"), ethertype)
@@ -86,7 +93,7 @@ def planned_content(res: Mapping[str, Any], group_ids: Mapping[str, str]) -> lis
     group = live_id(inputs["securityGroupId"])
     if inputs.get("referencedSecurityGroupId"):
         return [(group, direction, "any", protocol, low, high, "group", live_id(inputs["referencedSecurityGroupId"]))]
-    if inputs.get("prefixListId"):  # a CIDR set's prefix list: created, never a live match
+    if inputs.get("prefixListId"):  # a CIDR set's prefix list: the adopted one's id
         return [(group, direction, "any", protocol, low, high, "prefix-list", live_id(inputs["prefixListId"]))]
     if inputs.get("cidrIpv6"):
         return [(group, direction, "IPv6", protocol, low, high, "cidr", _prefix(inputs["cidrIpv6"], "IPv6"))]
@@ -142,6 +149,74 @@ def _group_changes(res: Mapping[str, Any], live: LiveGroup, ignored: frozenset[s
                            (f" -{', -'.join(removed)}" if removed else ""))
 
 
+def _families(entries: tuple[str, ...]) -> frozenset[str]:
+    return frozenset("IPv4" if ipaddress.ip_network(e).version == 4 else "IPv6" for e in entries)
+
+
+def planned_set(res: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(family, entries) of a planned address group / prefix list, normalised as kubeports.core.live
+    reads a live one (Neutron: the family its addresses have; the cloud module makes one per family)."""
+    inputs = res["inputs"]
+    raw = inputs.get("addresses") if res["type"] == OPENSTACK_SET else \
+        [e.get("cidr") for e in inputs.get("entries") or [] if isinstance(e, Mapping)]
+    entries = sorted({_prefix(c, "IPv4") for c in raw or [] if c},
+                     key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c)))
+    family = str(inputs.get("addressFamily") or "") if res["type"] == AWS_SET else \
+        "/".join(sorted(_families(tuple(entries))))
+    return family, tuple(entries)
+
+
+def match_set(res: Mapping[str, Any], state: LiveState, taken: set[str],
+              used: Callable[[str], int] = lambda live_id: 0) -> LiveSet | None:
+    """The live set with the planned one's entries and family; among equals the same name
+    first, then the one most of the planned rules naming it would match (`used`), then by id."""
+    family, entries = planned_set(res)
+    fits = [s for s in state.sets.values() if s.kind == SET_KIND[res["type"]] and s.id not in taken
+            and s.entries == entries
+            and (s.family if res["type"] == AWS_SET else "/".join(sorted(_families(s.entries or ())))) == family]
+    name = res["inputs"].get("name")
+    fits.sort(key=lambda s: (s.name != name, -used(s.id), s.id))
+    return fits[0] if fits else None
+
+
+def _set_changes(res: Mapping[str, Any], live: LiveSet, ignored: frozenset[str], out: Adoption) -> None:
+    """Fields of an adopted set the next `pulumi up` updates in place (its entries are equal)."""
+    inputs = res["inputs"]
+    if inputs.get("name") not in (None, live.name):
+        _differs(out, res, ignored, "name", f"{live.name!r} -> {inputs['name']!r}")
+    if res["type"] == OPENSTACK_SET and inputs.get("description") not in (None, live.description):
+        _differs(out, res, ignored, "description", f"{live.description!r} -> {inputs['description']!r}")
+    if res["type"] == AWS_SET and inputs.get("maxEntries") not in (None, live.max_entries):
+        _differs(out, res, ignored, "maxEntries", f"{live.max_entries} -> {inputs['maxEntries']}")
+
+
+def _adopt_sets(resources: list[Mapping[str, Any]], state: LiveState, roles: Mapping[str, str],
+                group_ids: dict[str, str], out: Adoption, import_entry: Callable, ignored: Callable) -> None:
+    """Planned address groups / prefix lists matched to live ones (see the header); each
+    adopted one's live id stands in for its planned id in the rules that name it."""
+    live = {_sent_content(live_content(r)) for r in state.rules if r.group in roles.values() and not r.peer_text}
+    taken: set[str] = set()
+    for res in resources:
+        if res["type"] not in SET_KIND:
+            continue
+        naming = [r for r in resources if (r["type"] == OPENSTACK_RULE or r["type"] in AWS_RULES)
+                  and res["name"] + MOCK_ID_SUFFIX in (r["inputs"].get("remoteAddressGroupId"),
+                                                       r["inputs"].get("prefixListId"))]
+
+        def used(live_id: str, naming: list = naming, name: str = res["name"]) -> int:
+            ids = {**group_ids, name: live_id}
+            return sum(1 for r in naming for c in planned_content(r, ids) if _sent_content(c) in live)
+
+        found = match_set(res, state, taken, used)
+        if found is None:
+            out.creates.append(res["name"])
+            continue
+        taken.add(found.id)
+        group_ids[res["name"]] = found.id  # rules name it by its planned id: the live one stands in
+        import_entry(res, found.id)
+        _set_changes(res, found, ignored(res), out)
+
+
 def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], cluster: str) -> Adoption:
     """The import file and the reviewer's view of what the next `pulumi up` does after it."""
     resources = plan["resources"]
@@ -186,8 +261,10 @@ def adopt(plan: Mapping[str, Any], state: LiveState, roles: Mapping[str, str], c
                     _group_changes(res, live, ignored(res), out)
             else:
                 out.creates.append(res["name"])
-        elif res["type"] not in AWS_RULES and res["type"] != OPENSTACK_RULE and not res["type"].startswith("kubeports:"):
+        elif res["type"] not in AWS_RULES and res["type"] != OPENSTACK_RULE and res["type"] not in SET_KIND \
+                and not res["type"].startswith("kubeports:"):
             out.creates.append(res["name"])  # not adopted: instances, ports, server groups
+    _adopt_sets(resources, state, roles, group_ids, out, import_entry, ignored)
     free: dict[Content, list[LiveRule]] = {}
     unfit: list[LiveRule] = []  # same packets, another text: the provider would replace it (delete first)
     for rule in sorted(state.rules, key=lambda r: r.order):

@@ -233,7 +233,8 @@ def test_aws_groups_by_packets_with_group_references_serving_both_families(proje
 
 @pytest.mark.parametrize(("text", "message"), [
     ("{}\n", "dump.json:1: (document): not a security group dump; expected `openstack security group rule list --long "
-             "-f json`, Neutron API JSON, `aws ec2 describe-security-groups` or `describe-security-group-rules`"),
+             "-f json`, Neutron API JSON (security groups, rules, address groups), `aws ec2 describe-security-groups`, "
+             "`describe-security-group-rules` or `describe-managed-prefix-lists`"),
     ('{"security_group_rules": [\n {"direction": "inbound", "security_group_id": "x"}\n]}\n',
      "dump.json:2: security_group_rules[0]: direction must be ingress or egress, not 'inbound'"),
     ('{"security_group_rules": [\n {"direction": "ingress"}\n]}\n',

@@ -79,7 +79,7 @@ def test_pack_files_and_policies():
     for name in ("PulumiPolicy.yaml", "__main__.py", "kubeports_policies.py", "requirements.txt"):
         assert os.path.isfile(os.path.join(POLICY_DIR, name)), name
     names = [p.name for p in kp.POLICIES]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 8
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in kp.POLICIES)
 
 

@@ -4,11 +4,15 @@ planned, checked by the quota preflight and applied; an entry added to a set cha
 set's object in place and no rule. moto's gaps are probed and named here (`moto-gap-8`, `-9`, `-10`)."""
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 
+from kubeports.core.audit import EXIT_CLEAN, EXIT_CRITICAL, EXIT_FINDINGS, audit, map_roles
 from kubeports.core.errors import KubeportsError
+from kubeports.core.live import parse_text
 from kubeports.core.paths import ROOT
 from kubeports.core.project import load_project
 from tests.plans import variant
@@ -16,6 +20,7 @@ from tests.realapi import render as r
 from tests.realapi.apply import MOTO_GAP_7, MOTO_GAP_9, MOTO_GAP_10
 from tests.realapi.conftest import aws_applier, count_rules, openstack_applier
 from tests.realapi.stacks import plan_json
+from tests.realapi.test_audit_live import aws_chain, os_chain, run_audit  # noqa: F401, F811 - fixtures
 
 DEV = os.path.join(ROOT, "Pulumi.dev.yaml")
 PROD_AWS = os.path.join(ROOT, "Pulumi.prod-aws.yaml")
@@ -192,3 +197,99 @@ def test_subnet_peers_apply_and_a_stack_switches_to_them(neutron, tmp_path):
     # the note's 17 node-to-node rules are 10 Neutron rules: the worker and control-plane peers of one port
     # become one subnet rule (two would be Neutron duplicates, 409)
     assert prefixes.count("10.0.0.0/24") == 10
+
+
+# ---------------------------------------------------------------- audit on sets (issue 19 follow-up)
+
+def _address_group_id(neutron, name: str) -> str:
+    found = [g["id"] for g in neutron.call("GET", f"/address-groups?project_id={neutron.project_id}")["address_groups"]
+             if g["name"] == name]
+    assert len(found) == 1, (name, found)
+    return found[0]
+
+
+def test_audit_live_reads_address_groups_clean_then_critical_when_one_is_widened(neutron, os_chain, run_cli,  # noqa: F811
+                                                                                  tmp_path):
+    """Applied with address groups, audited live through openstacksdk: clean. The admin set
+    widened to 0.0.0.0/0 by the API: over-open (ssh is no sensitive port). The pod set (the
+    one set reaching sensitive ports, firewall `ovn`) widened to ::/0: critical. It is an
+    IPv6 group on IPv6 rules, so its world is ::/0; 0.0.0.0/0 in it admits nothing there."""
+    stack = variant(tmp_path, DEV, "dev", _sized(5, "openstack"))
+    applier = openstack_applier(neutron, [_doc(stack)])
+    assert [str(e) for e in applier.apply(plan_json(stack)).errors] == []
+    mine = {g["name"]: g["id"] for g in neutron.call("GET", f"/security-groups?project_id={neutron.project_id}")
+            ["security_groups"]}  # noauth reads every project's: this test's project by id
+    mapping = ("--map", f"control-plane={mine['dev-control-plane']}", "--map", f"worker={mine['dev-worker']}")
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
+    assert (code, report["findings"]) == (EXIT_CLEAN, [])
+
+    admin = _address_group_id(neutron, "dev-set-admin-v4")
+    neutron.call("PUT", f"/address-groups/{admin}/add_addresses", {"addresses": ["0.0.0.0/0"]})
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
+    assert code == EXIT_FINDINGS
+    assert sorted((f["severity"], f["role"], re.sub(r" at .*", "", f["live"])) for f in report["findings"]) == sorted(
+        ("over-open", role, _rule_id(neutron, role, 22)) for role in ("control-plane", "worker"))
+    assert report["findings"][0]["message"] == (
+        f"ingress tcp 22 from cidr 0.0.0.0/0 via address-group {admin} (IPv4): admits 22 that no document requires "
+        "from this peer; peer anywhere")
+
+    pods = _address_group_id(neutron, "dev-set-pod-cidrs-v6")
+    neutron.call("PUT", f"/address-groups/{pods}/add_addresses", {"addresses": ["0.0.0.0/0"]})
+    assert run_audit(run_cli, stack, "--live", *mapping)[0] == EXIT_FINDINGS  # the other family's world: not admitted
+    neutron.call("PUT", f"/address-groups/{pods}/add_addresses", {"addresses": ["::/0"]})
+    code, report = run_audit(run_cli, stack, "--live", *mapping)
+    assert code == EXIT_CRITICAL
+    critical = sorted(f["message"] for f in report["findings"] if f["severity"] == "critical")
+    assert f"Kubelet API (tcp 10250) is reachable from anywhere: only cluster roles may reach it (ingress all " \
+           f"protocols from cidr ::/0 via address-group {pods} (IPv6))" in critical
+    assert len(critical) == 5  # kubelet on both roles; etcd, scheduler, controller-manager on the control plane
+
+    # the same read as dumps: the groups and `GET /v2.0/address-groups`, two files
+    groups, sets = tmp_path / "groups.json", tmp_path / "address-groups.json"
+    groups.write_text(json.dumps(neutron.call("GET", f"/security-groups?project_id={neutron.project_id}"), indent=1))
+    sets.write_text(json.dumps(neutron.call("GET", f"/address-groups?project_id={neutron.project_id}"), indent=1))
+    code_dump, dumped = run_audit(run_cli, stack, "--dump", str(groups), "--dump", str(sets), *mapping)
+    assert (code_dump, [f["message"] for f in dumped["findings"]]) == (code, [f["message"] for f in report["findings"]])
+    code_alone, alone = run_audit(run_cli, stack, "--dump", str(groups), *mapping)  # without the address groups
+    assert code_alone == EXIT_CRITICAL
+    assert any(f"through address-group {pods}, which what was read does not hold" in f["message"]
+               for f in alone["findings"])
+
+
+def _rule_id(neutron, role: str, port: int) -> str:
+    group = next(g for g in neutron.call("GET", f"/security-groups?project_id={neutron.project_id}")["security_groups"]
+                 if g["name"] == f"dev-{role}")
+    found = [r["id"] for r in group["security_group_rules"] if r.get("port_range_min") == port
+             and r.get("remote_address_group_id")]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_audit_reads_prefix_lists_on_moto(ec2, aws_chain, tmp_path):  # noqa: F811
+    """Applied with prefix lists on moto, read through boto3 (kubeports.live.aws, what
+    `audit --live` calls; the applier maps the stack's VPC to one moto made, so the read is
+    given that VPC): clean; the admin list widened to 0.0.0.0/0: over-open on ssh."""
+    from kubeports.live.aws import read_groups
+    stack = variant(tmp_path, PROD_AWS, "prod", _sized(5, "aws"))
+    project = load_project(stack)
+    applier = aws_applier(ec2, [_doc(stack)])
+    assert [str(e) for e in applier.apply(plan_json(stack)).errors] == []
+    vpc = applier.external[_doc(stack)["config"]["kubeports:aws"]["vpcId"]]
+
+    def audited():
+        state = parse_text(json.dumps(read_groups(vpc), default=str), "live aws")
+        roles = [r for r in project.stack.cluster.roles]
+        mapping = map_roles(state, roles, {}, project.stack.cluster.name)
+        return audit(project.stack, project.catalog, project.resolution.rules, state, mapping, project.cloud_rules), state
+
+    result, state = audited()
+    assert {s.kind for s in state.sets.values()} == {"prefix-list"} and len(state.sets) >= 4
+    assert result.findings == [] and result.exit_code == EXIT_CLEAN
+    admin = next(s for s in state.sets.values() if s.name == "prod-set-admin-v4")
+    version = ec2.describe_managed_prefix_lists(PrefixListIds=[admin.id])["PrefixLists"][0]["Version"]
+    ec2.modify_managed_prefix_list(PrefixListId=admin.id, CurrentVersion=version, AddEntries=[{"Cidr": "0.0.0.0/0"}])
+    result, _ = audited()
+    assert result.exit_code == EXIT_FINDINGS
+    assert sorted({(f.severity, f.role) for f in result.findings}) == [
+        ("over-open", role) for role in ("control-plane", "etcd", "worker")]
+    assert all(f"from cidr 0.0.0.0/0 via prefix-list {admin.id} (IPv4): admits 22" in f.message for f in result.findings)
