@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import inspect
 import json
 import os
 import runpy
@@ -410,8 +411,23 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
     plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn), mocked=mocks.invented)  # registration order is async
     root = runtime_settings.get_root_resource()
     for key, value in sorted(getattr(root, "outputs", {}).items()):
-        plan.outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
+        plan.outputs[key] = _plain(_sync_await(_resolved(value)))
     return plan
+
+
+async def _resolved(value: Any) -> Any:
+    """A stack output's value with every Output and awaitable in it awaited: what
+    `Output.from_input(value).future()` gives, without that deep unwrap's Output per key,
+    value and list element (two per IP of a 5,000-node list)."""
+    if isinstance(value, pulumi.Output):
+        return await _resolved(await value.future())
+    if inspect.isawaitable(value):
+        return await _resolved(await value)
+    if isinstance(value, dict):
+        return {k: await _resolved(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [await _resolved(v) for v in value]
+    return value
 
 
 def as_text(plan: Plan) -> str:
