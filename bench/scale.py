@@ -30,7 +30,10 @@ Figures:
   (kubeports.cli.entry); a library caller of run_plan pays one collection over the plan's
   heap when the collector resumes (about a quarter of a 1,000-node plan's CPU);
 - peak RSS MB and KB/res: the process's peak resident memory (after imports and the
-  warm-up plan) and that peak per resource of the plan;
+  warm-up plan) and that peak per resource of the plan; typed floor KB/res: the same
+  for the typed floor's process (what the SDK itself holds for these resources: the
+  plan's memory target compares with it). The plan child writes its plan to a file the
+  replay and typed children read, so their heaps hold no full-size plan of their own;
 - with --capture: the plan with the SDK's per-resource stack capture left on (what
   kubeports.plan.offline skips), and what skipping it saves.
 Ratios use CPU time, which other processes on a shared machine disturb less than wall
@@ -80,9 +83,11 @@ def _record_plan(plan, path: str) -> None:
                     "inputs": r.inputs, "options": r.options} for r in plan.resources], fh)
 
 
-def child(kind: str, cloud: str, nodes: int, repeat: int, count: int) -> dict:
+def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: str = "") -> dict:
     """kind: plan | capture (the plan, the SDK's stack capture on) | floor (`count` bare
-    resources) | replay (the plan's resources, generic) | typed (the same, typed SDK classes)."""
+    resources) | replay (the plan's resources, generic) | typed (the same, typed SDK classes).
+    `record`: the plan child writes its plan there (outside the timing); the replay and
+    typed children read it, so no full-size plan stays in their heap beside the floor's."""
     from kubeports.plan import offline
 
     gc.disable()  # as `kubeports plan` runs (kubeports.cli.entry): the collector off until the process ends
@@ -105,11 +110,9 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int) -> dict:
             _record_plan(offline.run_plan(small), warm)
             os.environ[variable] = warm
             offline.run_plan(small, program=program)  # the typed classes' first calls
-            plan = offline.run_plan(stack)
-            expected = {r.urn: r.inputs for r in plan.resources}
-            _record_plan(plan, os.path.join(tmp, "replay.json"))
-            del plan
-            os.environ[variable] = os.path.join(tmp, "replay.json")
+            with open(record, encoding="utf-8") as fh:
+                expected = {r["urn"]: r["inputs"] for r in json.load(fh)}
+            os.environ[variable] = record
         best: dict = {}
         for _ in range(repeat):
             gc.collect()  # what earlier runs left, outside the timing
@@ -120,6 +123,8 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int) -> dict:
                 same = {r.urn: r.inputs for r in result.resources} == expected
             if not best or cpu < best["cpu"]:
                 best = {"wall": wall, "cpu": cpu, "resources": len(result.resources)}
+            if kind == "plan" and record:
+                _record_plan(result, record)
             del result
     best["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if same is not None:
@@ -228,8 +233,8 @@ def run_child(*args: str) -> str:
     return proc.stdout
 
 
-def measure(kind: str, cloud: str, nodes: int, repeat: int, count: int = 0) -> dict:
-    return json.loads(run_child(kind, cloud, str(nodes), str(repeat), str(count)).strip().splitlines()[-1])
+def measure(kind: str, cloud: str, nodes: int, repeat: int, count: int = 0, record: str = "") -> dict:
+    return json.loads(run_child(kind, cloud, str(nodes), str(repeat), str(count), record).strip().splitlines()[-1])
 
 
 FLOORS = (("floor", "bare"), ("replay", "replay"), ("typed", "typed"))
@@ -240,7 +245,8 @@ def render(rows: list[dict]) -> str:
     capture = all("capture" in r for r in rows)
     headers = ["Cloud", "Nodes", "Resources", "Plan s", "CPU s", "ms/res"]
     headers += [f"{label} floor CPU s" for _kind, label in floors] + [f"Plan / {label}" for _kind, label in floors]
-    headers += ["Peak RSS MB", "KB/res"] + (["With capture CPU s", "Capture skip saves"] if capture else [])
+    headers += ["Peak RSS MB", "KB/res", "typed floor KB/res"]
+    headers += ["With capture CPU s", "Capture skip saves"] if capture else []
     table = []
     for r in rows:
         p = r["plan"]
@@ -248,7 +254,8 @@ def render(rows: list[dict]) -> str:
                 f"{p['cpu'] * 1000 / p['resources']:.2f}"]
         line += [f"{r[kind]['cpu']:.2f}" for kind, _label in floors]
         line += [f"{p['cpu'] / r[kind]['cpu']:.2f}" for kind, _label in floors]
-        line += [f"{p['rss_mb']:.0f}", f"{p['rss_mb'] * 1024 / p['resources']:.0f}"]
+        line += [f"{p['rss_mb']:.0f}", f"{p['rss_mb'] * 1024 / p['resources']:.0f}",
+                 f"{r['typed']['rss_mb'] * 1024 / r['typed']['resources']:.0f}"]
         if capture:
             line += [f"{r['capture']['cpu']:.2f}", f"{1 - p['cpu'] / r['capture']['cpu']:.0%}"]
         table.append(line)
@@ -306,25 +313,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.child[0] == "profile":
             sys.stdout.write(child_profile(args.child[1], int(args.child[2])))
         else:
-            kind, cloud, nodes, repeat, count = args.child
-            print(json.dumps(child(kind, cloud, int(nodes), int(repeat), int(count))))
+            kind, cloud, nodes, repeat, count, record = args.child
+            print(json.dumps(child(kind, cloud, int(nodes), int(repeat), int(count), record)))
         return 0
     unknown = set(args.clouds) - set(SOURCES)
     if unknown:
         parser.error(f"unknown clouds {sorted(unknown)}; known: {sorted(SOURCES)}")
     rows = []
-    for cloud in args.clouds:
-        for nodes in sorted(int(n) for n in args.sizes):
-            plan = measure("plan", cloud, nodes, args.repeat)
-            row = {"cloud": cloud, "nodes": nodes, "plan": plan,
-                   "floor": measure("floor", cloud, nodes, args.repeat, plan["resources"])}
-            if not args.no_replay:
-                row["replay"] = measure("replay", cloud, nodes, args.repeat)
-            row["typed"] = measure("typed", cloud, nodes, args.repeat)
-            if args.capture:
-                row["capture"] = measure("capture", cloud, nodes, args.repeat)
-            rows.append(row)
-            print(f"measured {cloud} {nodes}", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="kubeports-scale-plans-") as plans:
+        for cloud in args.clouds:
+            for nodes in sorted(int(n) for n in args.sizes):
+                record = os.path.join(plans, f"{cloud}-{nodes}.json")  # the plan's resources, for the floors
+                plan = measure("plan", cloud, nodes, args.repeat, record=record)
+                row = {"cloud": cloud, "nodes": nodes, "plan": plan,
+                       "floor": measure("floor", cloud, nodes, args.repeat, plan["resources"])}
+                if not args.no_replay:
+                    row["replay"] = measure("replay", cloud, nodes, args.repeat, record=record)
+                row["typed"] = measure("typed", cloud, nodes, args.repeat, record=record)
+                if args.capture:
+                    row["capture"] = measure("capture", cloud, nodes, args.repeat)
+                rows.append(row)
+                print(f"measured {cloud} {nodes}", file=sys.stderr, flush=True)
     sys.stdout.write(render(rows))
     profile = args.profile if args.profile is not None else min(max(int(n) for n in args.sizes), 1000)
     if profile:

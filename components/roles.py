@@ -70,7 +70,7 @@ class NodeRole(pulumi.ComponentResource):
         self.security_group_id = group.id
         cluster = args.backend.cluster
         self.pools: dict[str | None, tuple[Node, ...]] = {}
-        records = []
+        rows: list[tuple[Node, str | None, dict[str, str]]] = []  # each VM's record, but its addresses
         for pool, settings in args.settings.node_pools():
             spec = NodeSpec(
                 cluster=cluster.name, role=self.role, settings=settings, routes_pod_ips=args.routes_pod_ips,
@@ -79,13 +79,13 @@ class NodeRole(pulumi.ComponentResource):
                 user_data=default_user_data(cluster.name, self.role), public=self.public, pool=pool,
             )
             self.pools[pool] = tuple(args.backend.nodes(spec, group.id, child))
-            records += [node_record(node, pool, settings.labels) for node in self.pools[pool]]
+            rows += [(node, pool, dict(sorted(settings.labels.items()))) for node in self.pools[pool]]
         nodes = [node for pool_nodes in self.pools.values() for node in pool_nodes]
         self.nodes: tuple[Node, ...] = tuple(nodes)  # e.g. the members of a load balancer
         self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
         self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
         self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
-        self.node_records = pulumi.Output.all(*records)
+        self.node_records = node_records(rows, self.private_ips, self.public_ips)
         # which image ids the nodes run or would run, and where this rollout step is
         refs = sorted(args.backend.image_refs.get(self.role, []), key=lambda r: (r.image, r.pinned or ""))
         self.images = pulumi.Output.all(*[ref.to_output() for ref in refs])
@@ -109,13 +109,25 @@ class NodeRole(pulumi.ComponentResource):
         self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
 
 
-def node_record(node: Node, pool: str | None, labels: Mapping[str, str]) -> pulumi.Output[dict]:
-    """One VM as the `nodes` stack output lists it (what a bootstrapper's inventory needs)."""
-    fields: dict[str, pulumi.Input] = {"name": node.name, "pool": pool, "private_ip": node.private_ip,
-                                       "labels": dict(sorted(labels.items()))}
-    if node.public_ip is not None:
-        fields["public_ip"] = node.public_ip
-    return pulumi.Output.all(**fields)
+def node_records(rows: Sequence[tuple[Node, str | None, Mapping[str, str]]], private_ips: pulumi.Output[list[str]],
+                 public_ips: pulumi.Output[list[str]]) -> pulumi.Output[list[dict]]:
+    """Every VM as the `nodes` stack output lists it (what a bootstrapper's inventory needs):
+    name, pool, private_ip, labels, and public_ip for a VM that has one. Built in one apply
+    over the role's address lists, not as an Output per VM: `Output.all` deep-unwraps every
+    element it is given (an Output per key and value of each record), which made the
+    records most of the Outputs a large plan creates (docs/decisions.md)."""
+    def build(private_list: list[str], public_list: list[str]) -> list[dict]:
+        private, public = iter(private_list), iter(public_list)
+        out = []
+        for node, pool, labels in rows:
+            record = {"name": node.name, "pool": pool, "private_ip": next(private), "labels": dict(labels)}
+            if node.public_ip is not None:
+                record["public_ip"] = next(public)
+            out.append(record)
+        return out
+
+    # nested applies, not Output.all(private_ips, public_ips), which would unwrap each address again
+    return private_ips.apply(lambda private: public_ips.apply(lambda public: build(private, public)))
 
 
 class ControlPlane(NodeRole):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import inspect
 import json
 import os
 import runpy
@@ -29,6 +30,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import known_types
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc as runtime_rpc
@@ -318,6 +320,45 @@ def _no_stack_trace() -> Any:
     return runtime_resource.source_pb2.StackTrace()
 
 
+@contextlib.contextmanager
+def _acyclic_unknowns_check() -> Iterator[None]:
+    """The SDK asks `pulumi.runtime.rpc.contains_unknowns` of every Output it makes
+    (_OutputData.__post_init__) and of values it serializes; that function defines a
+    recursive closure per call, a function and its cell referring to each other: a cycle
+    only the cyclic collector frees. With the collector off (as a plan runs) those cycles
+    were 20% of a plan's heap, over 20 KB per resource (bench/scale.py, docs/decisions.md).
+    While a plan runs the module's function is an iterative one with the same answer; it
+    is put back afterwards, as the stack capture is."""
+    original = runtime_rpc.contains_unknowns
+    runtime_rpc.contains_unknowns = _contains_unknowns
+    try:
+        yield
+    finally:
+        runtime_rpc.contains_unknowns = original
+
+
+def _contains_unknowns(val: Any) -> bool:
+    """rpc.contains_unknowns without a closure: is any value reachable through dicts and lists unknown?"""
+    if known_types.is_unknown(val):
+        return True
+    if not isinstance(val, dict | list):
+        return False
+    seen: set[int] = set()
+    todo = [val]
+    while todo:
+        item = todo.pop()
+        if known_types.is_unknown(item):
+            return True
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return False
+
+
 def program_error(exc: pulumi.RunError, stack_file: str) -> KubeportsError:
     """The program stops on bad input with `pulumi.RunError(str(KubeportsError))`, raised
     while handling that KubeportsError: hand back the project's own error; any other
@@ -372,7 +413,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     `portspecs` replaces the shipped catalog and `layers` add to it, for the program as for
     `load_project` (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS).
     """
-    with _stack_capture_skipped():  # from set_mocks on: it registers the root stack
+    with _stack_capture_skipped(), _acyclic_unknowns_check():  # from set_mocks on: it registers the root stack
         return _run(stack_file, portspecs, program, stack_outputs, images, layers)
 
 
@@ -410,8 +451,23 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
     plan = Plan(stack, sorted(monitor.records, key=lambda r: r.urn), mocked=mocks.invented)  # registration order is async
     root = runtime_settings.get_root_resource()
     for key, value in sorted(getattr(root, "outputs", {}).items()):
-        plan.outputs[key] = _plain(_sync_await(pulumi.Output.from_input(value).future()))
+        plan.outputs[key] = _plain(_sync_await(_resolved(value)))
     return plan
+
+
+async def _resolved(value: Any) -> Any:
+    """A stack output's value with every Output and awaitable in it awaited: what
+    `Output.from_input(value).future()` gives, without that deep unwrap's Output per key,
+    value and list element (two per IP of a 5,000-node list)."""
+    if isinstance(value, pulumi.Output):
+        return await _resolved(await value.future())
+    if inspect.isawaitable(value):
+        return await _resolved(await value)
+    if isinstance(value, dict):
+        return {k: await _resolved(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [await _resolved(v) for v in value]
+    return value
 
 
 def as_text(plan: Plan) -> str:

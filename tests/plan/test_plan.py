@@ -134,3 +134,26 @@ def test_a_plan_captures_no_stack_and_puts_the_sdk_back(monkeypatch):
     plan = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
     assert plan.resources and calls == []
     assert runtime_resource._get_stack_trace is counting
+
+
+def test_a_plan_checks_unknowns_without_the_sdk_closure_and_puts_it_back(monkeypatch):
+    """While a plan runs, `rpc.contains_unknowns` is kubeports' acyclic one (the SDK's makes a
+    function-cell cycle per call, which the paused collector never frees); it answers as
+    the SDK's does, and the SDK's is back afterwards."""
+    from pulumi.output import UNKNOWN
+    from pulumi.runtime import rpc as runtime_rpc
+
+    from kubeports.plan import offline
+
+    sdk = runtime_rpc.contains_unknowns
+    shared = {"a": [1, {"b": "x"}]}
+    values = [None, "x", 3, [], {}, [1, [2, [3]]], {"a": {"b": [UNKNOWN]}}, [shared, shared], UNKNOWN,
+              [{"a": 1}, [None, UNKNOWN]], {"k": ({"t": UNKNOWN},)}]
+    assert [offline._contains_unknowns(v) for v in values] == [sdk(v) for v in values]
+    assert [sdk(v) for v in values] == [False, False, False, False, False, False, True, False, True, True, False]
+    seen = []
+    original_run = offline._run
+    monkeypatch.setattr(offline, "_run", lambda *a: seen.append(runtime_rpc.contains_unknowns) or original_run(*a))
+    assert run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).resources
+    assert seen == [offline._contains_unknowns]
+    assert runtime_rpc.contains_unknowns is sdk
