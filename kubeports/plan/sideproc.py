@@ -14,12 +14,16 @@ Rules of this file:
   first on `sys.path` (and PYTHONPATH), the environment without this process's catalog
   and stack-file variables, the driver's argv, stdout and stderr to files read back
   here, and an alarm for the timeout;
+- nothing running crosses the fork: the child gets a new event loop (the parent's loop,
+  its default executor's threads and its epoll set are the parent's), and only the main
+  thread exists there;
 - a failure before the driver runs is a traceback on the child's stderr and exit 1, which
   the caller reports as the side's import error;
 - `KUBEPORTS_DIFF_FORK=0` (kubeports.plan.refs) runs a fresh interpreter instead.
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import signal
@@ -79,6 +83,10 @@ def _child(directory: str, driver: str, argv: Sequence[str], dropped_env: Sequen
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - ended by os._exit
         sys.stderr = open(2, "w", encoding="utf-8", buffering=1, closefd=False)  # noqa: SIM115
         signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the caller's handler (a test timeout) is not the side's
+        # A caller that ran a plan itself (a test, a library user) has an event loop whose
+        # default executor's threads did not cross the fork and whose epoll set is shared
+        # with the parent: the side's plans would wait on them for ever. A loop of its own.
+        asyncio.set_event_loop(asyncio.new_event_loop())
         signal.alarm(timeout)
         os.chdir(directory)
         for name in dropped_env:

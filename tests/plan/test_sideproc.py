@@ -52,3 +52,18 @@ def test_a_failure_before_the_driver_ends_is_a_traceback_and_exit_1(tmp_path):
 def test_a_side_past_its_timeout_is_ended_and_said_so(tmp_path):
     code, _, err = sideproc.forked(str(tmp_path), "import time\ntime.sleep(30)\n", [], [], 1, [])
     assert code < 0 and err.endswith("the side's process ended by signal 14 (timeout: 1 s)")
+
+
+def test_a_side_forked_after_a_plan_in_this_process_does_not_wait_for_the_parents_threads(tmp_path):
+    """This process's event loop has a default executor whose threads stay here: a side that
+    used it would wait for ever (seen: a diff test after in-process plans hung)."""
+    from kubeports.core.paths import ROOT
+    from kubeports.plan import refs
+    from kubeports.plan.offline import run_plan
+
+    run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))  # leaves this loop's executor threads running
+    stacks = [["dev", os.path.join(ROOT, "Pulumi.dev.yaml"), os.path.join(ROOT, "portspecs")]]
+    code, out, err = sideproc.forked(ROOT, refs._SIDE_DRIVER, [__import__("json").dumps(stacks), "5000000"],
+                                     refs.SIDE_ENV_DROPPED, 120, ["openstack"])
+    assert code == 0, err
+    assert "dev-control-plane-sg" in out
