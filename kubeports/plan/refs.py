@@ -190,7 +190,7 @@ def _run_side(directory: str, stacks: list[list[str | None]]) -> dict[str, Any]:
     timeout = 600 * len(stacks)
     if hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0":
         code, stdout, stderr = sideproc.forked(directory, _SIDE_DRIVER, [json.dumps(stacks), str(BIG_PLAN)],
-                                               SIDE_ENV_DROPPED, timeout, _clouds(directory, stacks))
+                                               SIDE_ENV_DROPPED, timeout, _clouds(stacks))
     else:
         env = {**os.environ, "PYTHONPATH": directory + os.pathsep + os.environ.get("PYTHONPATH", "")}
         for name in SIDE_ENV_DROPPED:
@@ -203,7 +203,7 @@ def _run_side(directory: str, stacks: list[list[str | None]]) -> dict[str, Any]:
     return json.loads(stdout)
 
 
-def _clouds(directory: str, stacks: list[list[str | None]]) -> set[str]:
+def _clouds(stacks: list[list[str | None]]) -> set[str]:
     """The clouds the side's stacks name (read as text: the side's own code parses them)."""
     clouds = set()
     for _stack, stack_file, _specs in stacks:
