@@ -290,17 +290,21 @@ def _span(low: int, high: int) -> str:
 
 # --- the policies ---------------------------------------------------------------------------
 
+def control_hits(rule: SgRule) -> tuple[str, list[str]]:
+    """(what the rule admits, the control ports it reaches: `etcd 2379-2381`); none for a
+    rule that is no tcp/all ingress with known ports."""
+    if not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
+        return "", []
+    low, high = rule.ports
+    what = "all protocols" if rule.protocol == "all" else f"tcp {_span(low, high)}"
+    return what, [f"{name} {_span(*ports)}" for name, ports in CONTROL_PORTS.items()
+                  if low <= ports[1] and ports[0] <= high]
+
+
 def control_ports_not_public(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     for rule in sg_rules(args):
-        if not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
-            continue
-        low, high = rule.ports
-        hit = [f"{name} {_span(*ports)}" for name, ports in CONTROL_PORTS.items()
-               if low <= ports[1] and ports[0] <= high]
-        if not hit:
-            continue
-        for peer in rule.world_peers():
-            what = "all protocols" if rule.protocol == "all" else f"tcp {_span(low, high)}"
+        what, hit = control_hits(rule)
+        for peer in rule.world_peers() if hit else ():
             report_violation(f"{rule.where}{what} from {peer} reaches {', '.join(hit)}", None)
 
 
@@ -344,12 +348,7 @@ def control_ports_not_public_through_sets(args: StackValidationArgs, report_viol
     for resource in args.resources:
         reader = READERS.get(resource.resource_type)
         for rule in reader(resource.props) if reader else ():
-            if not rule.sets or not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
-                continue
-            low, high = rule.ports
-            hit = [f"{name} {_span(*ports)}" for name, ports in CONTROL_PORTS.items()
-                   if low <= ports[1] and ports[0] <= high]
-            what = "all protocols" if rule.protocol == "all" else f"tcp {_span(low, high)}"
+            what, hit = control_hits(rule) if rule.sets else ("", [])
             for ref, cidr in set_entries(rule, sets) if hit else ():
                 if is_world(cidr):
                     report_violation(f"{resource.name}: {rule.where}{what} from {cidr} (an entry of {ref}) reaches "

@@ -253,7 +253,7 @@ def _unresolved(state: LiveState, role: str, lives: Sequence[LiveRule], catalog:
         where = f"{live.rule_id or '-'} at {live.where}"
         if hits:
             proto, low, high, purpose, _ = hits[0]
-            span = str(low) if low == high else f"{low}-{high}"
+            span = _span(low, high)
             out.append(Finding("critical", role, f"{purpose} ({proto} {span}) is reachable through {live.peer_kind} "
                                                  f"{live.peer}, which what was read {what}: it may hold any address; "
                                                  f"{SET_DUMP[state.cloud]} ({live.label()})", live=where))
@@ -262,6 +262,10 @@ def _unresolved(state: LiveState, role: str, lives: Sequence[LiveRule], catalog:
                                                   f"read {what} it), so what it admits cannot be checked; "
                                                   f"{SET_DUMP[state.cloud]}", live=where))
     return out
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def _overlaps(live: LiveRule, proto: str, low: int, high: int) -> bool:
@@ -353,7 +357,7 @@ def _exposure(role: str, lives: Sequence[LiveRule], catalog: Catalog, stack: Sta
             if live.peer in stack.cluster.pod_cidrs:
                 continue  # pods are cluster members, as in safety.py (docs/promises.md states the limit)
             if _overlaps(live, proto, low, high):
-                span = str(low) if low == high else f"{low}-{high}"
+                span = _span(low, high)
                 out.append(Finding("critical", role, f"{purpose} ({proto} {span}) is reachable from "
                                                      f"{_width(live)}: only cluster roles may reach it ({live.label()})",
                                    live=f"{live.rule_id or '-'} at {live.where}"))

@@ -263,7 +263,12 @@ def _entries(reader: _Reader, raw: Any, loc: tuple, key: str | None = None) -> t
             out.append(_cidr(text))
         except ValueError:
             reader.bad(loc + (k,) + ((key,) if key else ()), f"not a CIDR: {text!r}")
-    return tuple(sorted(set(out), key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c))))
+    return sorted_cidrs(out)
+
+
+def sorted_cidrs(cidrs: Iterable[str]) -> tuple[str, ...]:
+    """A set's CIDRs in the one order sets are compared in: IPv4 first, then by network."""
+    return tuple(sorted(set(cidrs), key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c))))
 
 
 def _read_address_groups(reader: _Reader, rows: Any, state: LiveState) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeports.core.live import LiveGroup, LiveRule, LiveSet, LiveState, protocol_of
+from kubeports.core.live import LiveGroup, LiveRule, LiveSet, LiveState, protocol_of, sorted_cidrs
 
 OPENSTACK_GROUP = "openstack:networking/secGroup:SecGroup"
 OPENSTACK_RULE = "openstack:networking/secGroupRule:SecGroupRule"
@@ -149,21 +149,22 @@ def _group_changes(res: Mapping[str, Any], live: LiveGroup, ignored: frozenset[s
                            (f" -{', -'.join(removed)}" if removed else ""))
 
 
-def _families(entries: tuple[str, ...]) -> frozenset[str]:
-    return frozenset("IPv4" if ipaddress.ip_network(e).version == 4 else "IPv6" for e in entries)
+def _set_family(kind: str, declared: str, entries: tuple[str, ...]) -> str:
+    """A prefix list's declared AddressFamily; an address group's: the families its
+    addresses have (`IPv4`, `IPv4/IPv6`), as Neutron declares none."""
+    if kind == "prefix-list":
+        return declared
+    return "/".join(sorted({"IPv4" if ipaddress.ip_network(e).version == 4 else "IPv6" for e in entries}))
 
 
 def planned_set(res: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     """(family, entries) of a planned address group / prefix list, normalised as kubeports.core.live
-    reads a live one (Neutron: the family its addresses have; the cloud module makes one per family)."""
+    reads a live one (the cloud modules make one per set and family)."""
     inputs = res["inputs"]
     raw = inputs.get("addresses") if res["type"] == OPENSTACK_SET else \
         [e.get("cidr") for e in inputs.get("entries") or [] if isinstance(e, Mapping)]
-    entries = sorted({_prefix(c, "IPv4") for c in raw or [] if c},
-                     key=lambda c: (ipaddress.ip_network(c).version, ipaddress.ip_network(c)))
-    family = str(inputs.get("addressFamily") or "") if res["type"] == AWS_SET else \
-        "/".join(sorted(_families(tuple(entries))))
-    return family, tuple(entries)
+    entries = sorted_cidrs(_prefix(c, "IPv4") for c in raw or [] if c)
+    return _set_family(SET_KIND[res["type"]], str(inputs.get("addressFamily") or ""), entries), entries
 
 
 def match_set(res: Mapping[str, Any], state: LiveState, taken: set[str],
@@ -172,8 +173,7 @@ def match_set(res: Mapping[str, Any], state: LiveState, taken: set[str],
     first, then the one most of the planned rules naming it would match (`used`), then by id."""
     family, entries = planned_set(res)
     fits = [s for s in state.sets.values() if s.kind == SET_KIND[res["type"]] and s.id not in taken
-            and s.entries == entries
-            and (s.family if res["type"] == AWS_SET else "/".join(sorted(_families(s.entries or ())))) == family]
+            and s.entries == entries and _set_family(s.kind, s.family, entries) == family]
     name = res["inputs"].get("name")
     fits.sort(key=lambda s: (s.name != name, -used(s.id), s.id))
     return fits[0] if fits else None
