@@ -14,13 +14,9 @@ from kubeports.core.project import load_project
 from kubeports.core.spec import json_schema
 from kubeports.render.tables import as_json, as_markdown, as_table
 
-from .common import add_stack_args, open_project
+from .common import open_project
 
 SCHEMA_PATH = os.path.join(ROOT, "schema", "portspec.schema.json")
-
-
-def lint_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", help="spec directories/files and Pulumi.<stack>.yaml files")
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -52,11 +48,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
-def rules_arguments(parser: argparse.ArgumentParser) -> None:
-    add_stack_args(parser)
-    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-
-
 def cmd_rules(args: argparse.Namespace) -> int:
     project = open_project(args)
     rules = project.resolution.rules
@@ -68,10 +59,6 @@ def cmd_rules(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(as_table(rules))
     return 0
-
-
-def schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--check", action="store_true", help="fail when schema/ is stale")
 
 
 def schema_text() -> str:

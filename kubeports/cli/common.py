@@ -13,16 +13,6 @@ from kubeports.core.quota import quota_headroom
 from .stacks import stack_file_for
 
 
-def add_stack_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--stack", help="stack name: Pulumi.NAME.yaml of the project found from the current directory "
-                       "(default: the stack `pulumi stack select` chose)")
-    group.add_argument("--stack-file", help="path of a Pulumi.<stack>.yaml")
-    parser.add_argument("--portspecs", action="append", default=[], metavar="DIR",
-                        help="a spec directory added on top of the shipped catalog (repeatable)")
-    parser.add_argument("--replace-catalog", metavar="DIR", help="use DIR's spec files instead of the shipped catalog")
-
-
 def catalog_of(args: argparse.Namespace) -> tuple[str | None, list[str] | None]:
     """(the catalog replacing the shipped one, the directories added on top) the command line gives;
     None: the environment's (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS) or the shipped catalog alone."""

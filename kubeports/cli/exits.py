@@ -1,19 +1,18 @@
 """Exit codes of `kubeports`: one table, so no two outcomes share a number.
 
 Rules of this file:
-- every code a command returns is named here (audit's come from kubeports.core.audit);
+- every code a command returns is named here; audit's equal kubeports.core.audit's EXIT_*
+  (tests/cli/test_app.py), written as numbers so the parser needs no core module beyond errors;
 - docs/commands.md lists the same table (tests/cli/test_app.py compares them);
 - 2 is argparse's (a usage error), so nothing else returns 2.
 """
 from __future__ import annotations
 
-from kubeports.core.audit import EXIT_CRITICAL, EXIT_FINDINGS
-
 OK = 0
 USER_ERROR = 1  # bad input, a refused step, an error in your own Pulumi program: `path:line: field: message`
 USAGE = 2  # argparse: an unknown option or command, a missing argument
-AUDIT_FINDINGS = EXIT_FINDINGS  # 3
-AUDIT_CRITICAL = EXIT_CRITICAL  # 4
+AUDIT_FINDINGS = 3  # kubeports.core.audit.EXIT_FINDINGS
+AUDIT_CRITICAL = 4  # kubeports.core.audit.EXIT_CRITICAL
 CHANGED = 5  # `diff --exit-code`: the stack changes
 INTERNAL = 70  # a bug in kubeports (sysexits' EX_SOFTWARE): one line, `--debug` shows the traceback
 

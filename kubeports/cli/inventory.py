@@ -22,24 +22,10 @@ from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import display_path
 from kubeports.render.inventory import FORMATS, build
 
-from .common import add_stack_args, catalog_of, open_project, stack_file_of
+from .common import catalog_of, open_project, stack_file_of
 from .stacks import project_program
 
 PULUMI_TIMEOUT = 120  # seconds; a backend that hangs must not hang the command
-
-
-def inventory_arguments(parser: argparse.ArgumentParser) -> None:
-    add_stack_args(parser)
-    parser.add_argument("--format", choices=tuple(FORMATS), default="yaml")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--outputs", metavar="FILE",
-                        help="the stack's outputs: `pulumi stack output --json > FILE` (default: an offline plan, "
-                             "mock addresses)")
-    source.add_argument("--pulumi", action="store_true",
-                        help="read the outputs with `pulumi stack output --json --stack NAME` (Pulumi CLI)")
-    parser.add_argument("--program", default=None, help="offline plan only: the Pulumi program (as for `plan`)")
-    parser.add_argument("--stack-outputs", action="append", default=[], metavar="STACK=FILE",
-                        help="offline plan only: answer StackReference(STACK) with FILE (as for `plan`)")
 
 
 def outputs_file(path: str) -> tuple[dict[str, Any], bool]:

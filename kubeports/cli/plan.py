@@ -13,6 +13,7 @@ from kubeports.core.errors import KubeportsError, Problem
 from kubeports.core.paths import display_path
 from kubeports.core.project import Project
 from kubeports.plan.offline import NOTICE, PROGRAM, as_text, run_plan, stack_outputs_of
+from kubeports.render.tables import as_json
 
 from .common import catalog_of, open_project, stack_file_of
 from .stacks import project_program
@@ -55,6 +56,9 @@ def check_stack_outputs(project: Project, given: dict[str, Any], items: list[str
 def cmd_plan(args: argparse.Namespace) -> int:
     stack_file = stack_file_of(args)
     project = open_project(args)  # validate first: errors and notes print before Pulumi starts
+    if getattr(args, "rules_out", None):
+        with open(args.rules_out, "w", encoding="utf-8") as handle:
+            handle.write(as_json(project.resolution.rules))
     program = args.program or project_program() or PROGRAM  # the project found from here, as pulumi runs it
     check_program(program)
     outputs = stack_outputs_of(args.stack_outputs)

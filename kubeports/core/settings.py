@@ -31,6 +31,7 @@ from pydantic import (
 
 from .catalog import pydantic_problems
 from .errors import At, KubeportsError
+from .quorum import STATEFUL_ROLES, replaceable_at_once
 from .spec import DISTRIBUTIONS, ROLES, Cidr, Flow, Name, parse_port_range
 from .stackvalues import Secret
 from .yamlsrc import Located
@@ -322,22 +323,6 @@ class ClusterSettings(_Model):
     @property
     def present_roles(self) -> frozenset[str]:
         return frozenset(self.roles) | frozenset(self.external_roles)
-
-
-# Roles whose nodes hold state. etcd members vote; a control plane holds the etcd members
-# unless the cluster has its own etcd role (then it only needs one API server left up).
-STATEFUL_ROLES = ("control-plane", "etcd")
-
-
-def replaceable_at_once(role: str, count: int, roles: Any) -> int:
-    """How many of a role's `count` nodes one step may replace without an outage: (n-1)//2
-    for etcd voters (a majority stays up), n-1 for a control plane beside an etcd role,
-    every node for a stateless role."""
-    if role == "etcd" or (role == "control-plane" and "etcd" not in roles):
-        return (count - 1) // 2
-    if role == "control-plane":
-        return count - 1
-    return count
 
 
 def _pools_fit(cluster: str, role: str, settings: RoleSettings) -> None:

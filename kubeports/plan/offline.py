@@ -7,8 +7,9 @@ This is the imperative shell (it imports pulumi). Rules of this file:
   it points to; mock IPs are derived from the resource name, so plans are stable;
 - no provider plugin runs and no cloud is contacted, and the output says so;
 - what the mock runtime never reads is not computed: the SDK's per-resource stack
-  capture is skipped while a plan runs (_stack_capture_skipped), from here, never by
-  editing the installed SDK;
+  capture is skipped while a plan runs (_stack_capture_skipped), and the mock monitor's
+  calls run on the plan's thread (kubeports.plan.inline), from here, never by editing
+  the installed SDK;
 - the program's directory is first on sys.path while it runs (as under `pulumi up`), and
   an exception out of the user's own code becomes a ProgramError naming its line
   (kubeports.plan.program); the text marks every value the mocks invented.
@@ -43,6 +44,7 @@ from kubeports.core.paths import ROOT, display_path
 from kubeports.core.project import load_stack_doc
 from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 
+from .inline import inline_rpcs
 from .program import program_failure
 from .rollout import image_notes
 from .summary import MOCK_LEGEND, mock_mark, summary_lines
@@ -413,7 +415,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     `portspecs` replaces the shipped catalog and `layers` add to it, for the program as for
     `load_project` (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS).
     """
-    with _stack_capture_skipped(), _acyclic_unknowns_check():  # from set_mocks on: it registers the root stack
+    with _stack_capture_skipped(), _acyclic_unknowns_check(), inline_rpcs():  # from set_mocks on: it registers the root stack
         return _run(stack_file, portspecs, program, stack_outputs, images, layers)
 
 

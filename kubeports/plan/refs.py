@@ -93,13 +93,18 @@ def side(directory: str, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
 # JSON to stdout. One process per side for every stack: imports (pydantic, the Pulumi SDK
 # and providers) and first calls are paid once, not twice per stack. Each command's output
 # is passed through as the text it printed, in one JSON document; an error stops there, as
-# the subprocess per command did. The collector stays off (the plans pause it anyway) but
+# the subprocess per command did. A side whose `plan` has `--rules-out` (PLAN_RULES_OUT in
+# kubeports.cli.arguments) gives both texts from one `plan`, which loads the stack once
+# (`rules` then `plan` loaded it twice); an older side runs `rules`, then `plan`. Either
+# way the texts are what `rules --format json` and `plan --format json` print, and a stack
+# that fails before its rules are written reports `rules` as the failing command, as the
+# two commands did (the same validation fails the same way in both). The collector stays off (the plans pause it anyway) but
 # runs after a big plan (over BIG_PLAN characters of JSON, some 5,000 resources), so a side
 # of many big stacks does not hold every plan's heap; after a small one a full pass over
 # the SDKs' heap would cost more than the plan.
 BIG_PLAN = 5_000_000
 _SIDE_DRIVER = r"""
-import contextlib, gc, importlib.abc, importlib.util, io, json, os, sys
+import contextlib, gc, importlib.abc, importlib.util, io, json, os, shutil, sys, tempfile
 gc.disable()
 HERE = os.path.join(os.getcwd(), "components")
 
@@ -120,29 +125,51 @@ if os.path.isfile(os.path.join(HERE, "__init__.py")) and os.path.isfile(os.path.
                                                                                     "__init__.py")):
     sys.meta_path.insert(0, SideComponents())
 from kubeports.cli import main
+try:  # a side whose `plan` also writes the rules: one load of the stack for both texts
+    from kubeports.cli.arguments import PLAN_RULES_OUT
+except ImportError:
+    PLAN_RULES_OUT = None
+scratch = tempfile.mkdtemp(prefix="kubeports-side-")
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException as exc:
+            code = 70
+            print(f"kubeports: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return code, out.getvalue(), err.getvalue()
+
+
 parts = []
-for stack, stack_file, portspecs in json.loads(sys.argv[1]):
-    texts = {}
-    for command in ("rules", "plan"):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main([command, "--stack-file", stack_file, *(["--portspecs", portspecs] if portspecs else []),
-                             "--format", "json"])
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException as exc:
-                code = 70
-                print(f"kubeports: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if code:
-            error = {"command": command, "code": code, "stderr": err.getvalue()}
-            parts.append(json.dumps(stack) + ": " + json.dumps({"error": error}))
-            break
-        texts[command] = out.getvalue()
+for index, (stack, stack_file, portspecs) in enumerate(json.loads(sys.argv[1])):
+    common = ["--stack-file", stack_file, *(["--portspecs", portspecs] if portspecs else []), "--format", "json"]
+    texts, error = {}, None
+    if PLAN_RULES_OUT:
+        rules_file = os.path.join(scratch, f"{index}.json")
+        code, texts["plan"], stderr = run(["plan", *common, PLAN_RULES_OUT, rules_file])
+        if os.path.exists(rules_file):
+            with open(rules_file, encoding="utf-8") as handle:
+                texts["rules"] = handle.read()
+        if code:  # before the rules were written it failed where `kubeports rules` would have, alike
+            error = {"command": "plan" if "rules" in texts else "rules", "code": code, "stderr": stderr}
     else:
-        if len(texts["plan"]) > int(sys.argv[2]):
-            gc.collect()
-        parts.append(json.dumps(stack) + ': {"rules": ' + texts["rules"] + ', "plan": ' + texts["plan"] + "}")
+        for command in ("rules", "plan"):
+            code, texts[command], stderr = run([command, *common])
+            if code:
+                error = {"command": command, "code": code, "stderr": stderr}
+                break
+    if error:
+        parts.append(json.dumps(stack) + ": " + json.dumps({"error": error}))
+        continue
+    if len(texts["plan"]) > int(sys.argv[2]):
+        gc.collect()
+    parts.append(json.dumps(stack) + ': {"rules": ' + texts["rules"] + ', "plan": ' + texts["plan"] + "}")
+shutil.rmtree(scratch, ignore_errors=True)
 sys.stdout.write("{" + ", ".join(parts) + "}")
 sys.stdout.flush()
 os._exit(0)

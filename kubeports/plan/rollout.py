@@ -8,7 +8,7 @@ Rules of this file:
 - the limits come from the new plan's `lifecycle` output (maxUnavailable per role, or
   per pool: a role with pools is one step per pool, `role/pool`, its nodes told apart by
   their names, `lifecycle.<role>.pools.<pool>.nodes` + `-<index>`) and
-  from kubeports.core.settings.replaceable_at_once (etcd quorum); a step over either is
+  from kubeports.core.quorum.replaceable_at_once (etcd quorum); a step over either is
   a refusal `kubeports diff` prints first;
 - image notes come from the `images` output: a pinned name that now resolves elsewhere,
   an unpinned name (held by ignoreChanges).
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubeports.core.settings import replaceable_at_once
+from kubeports.core.quorum import replaceable_at_once
 
 from .compare import PlanDiff
 

@@ -12,6 +12,7 @@ import tomllib
 import pytest
 
 from kubeports.cli import app, exits
+from kubeports.core.audit import EXIT_CLEAN, EXIT_CRITICAL, EXIT_FINDINGS
 from kubeports.core.paths import ROOT
 
 VERSION = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))["project"]["version"]
@@ -27,6 +28,7 @@ def test_exit_codes_are_distinct_and_each_documented():
     codes = [code for code, _text in exits.TABLE]
     assert len(set(codes)) == len(codes) == 7
     assert (exits.USAGE, exits.CHANGED, exits.AUDIT_FINDINGS, exits.AUDIT_CRITICAL, exits.INTERNAL) == (2, 5, 3, 4, 70)
+    assert (exits.OK, exits.AUDIT_FINDINGS, exits.AUDIT_CRITICAL) == (EXIT_CLEAN, EXIT_FINDINGS, EXIT_CRITICAL)
     doc = open(os.path.join(ROOT, "docs", "commands.md"), encoding="utf-8").read()
     table = doc.split("## Exit codes\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", table, re.M)

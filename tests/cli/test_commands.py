@@ -33,6 +33,54 @@ def test_pure_commands_never_import_pulumi(argv):
     assert result.stderr.rstrip().endswith("[]"), result.stderr[-400:]
 
 
+def test_the_format_choices_are_the_renderers_formats():
+    """arguments.py names the formats so that the parser needs no render module."""
+    from kubeports.cli import arguments
+    from kubeports.render import export, inventory
+
+    assert arguments.EXPORT_FORMATS == tuple(export.FORMATS)
+    assert arguments.INVENTORY_FORMATS == tuple(inventory.FORMATS)
+
+
+LOADED = ("import sys\nfrom kubeports.cli import main\nmain(sys.argv[1:])\n"
+          "sys.stderr.write(repr(sorted(m for m in sys.modules if m.startswith('kubeports'))))")
+
+
+@pytest.mark.parametrize(("argv", "runs", "absent"), [
+    (["rules", "--stack", "dev", "--format", "json"], "kubeports.cli.catalog", ("kubeports.core.audit", "kubeports.core.live",
+                                                       "kubeports.render.export", "kubeports.cli.diff")),
+    # no stack on either side: nothing to fork, only the diff's own modules
+    (["diff", "--base-dir", "tests", "--head-dir", "tests", "--stack", "no-such", "--format", "json"],
+     "kubeports.cli.diff", ("kubeports.core.project", "kubeports.core.catalog", "kubeports.core.settings", "kubeports.cli.catalog")),
+])
+def test_a_command_loads_its_own_modules_only(argv, runs, absent):
+    """The table imports a command's module when it runs: `diff`'s process loads no catalog or
+    settings model (its sides load their own), `rules` none of audit, export or diff."""
+    result = subprocess.run([sys.executable, "-c", LOADED, *argv], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    loaded = eval(result.stderr.strip().splitlines()[-1])  # noqa: S307 - our own repr of a list of names
+    assert runs in loaded, loaded
+    assert not set(absent) & set(loaded), sorted(set(absent) & set(loaded))
+
+
+def test_plan_writes_the_rules_that_rules_prints(run_cli, tmp_path):
+    """`plan --rules-out FILE`: the rules JSON `rules --format json` prints, from the same load."""
+    out = tmp_path / "rules.json"
+    code, plan, _ = run_cli("plan", "--stack", "dev", "--format", "json", "--rules-out", str(out))
+    assert code == 0 and plan.startswith("{")
+    assert out.read_text(encoding="utf-8") == run_cli("rules", "--stack", "dev", "--format", "json")[1]
+
+
+def test_plan_writes_no_rules_for_a_stack_that_does_not_validate(run_cli, tmp_path):
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(open(os.path.join(ROOT, "Pulumi.dev.yaml"), encoding="utf-8").read()
+                     .replace("    egress: open\n", "    egress: sometimes\n"))
+    out = tmp_path / "rules.json"
+    code, plan, err = run_cli("plan", "--stack-file", str(stack), "--format", "json", "--rules-out", str(out))
+    assert (code, plan, out.exists()) == (1, "", False)
+    assert "egress" in err
+
+
 def test_plan_says_what_to_install_when_pulumi_is_missing(run_cli, monkeypatch):
     """Optional dependencies are handled in the command table: a one-line user error, exit 1."""
     import builtins

@@ -13,7 +13,7 @@ from plans import STACK_FILES, by_name, plan_of, variant
 
 from kubeports.core.errors import KubeportsError
 from kubeports.core.lifecycle import NodeSettings, RoleSettings, node_slots, steps_to_finish
-from kubeports.core.settings import replaceable_at_once
+from kubeports.core.quorum import replaceable_at_once
 from kubeports.plan.compare import diff_plans
 from kubeports.plan.offline import run_plan
 from kubeports.plan.rollout import SERVER_TYPES, image_notes, role_steps

@@ -146,6 +146,28 @@ def test_one_process_per_side_whatever_the_stacks(checkouts, monkeypatch, fork):
     assert {r["type"] for r in dev_plan["resources"]} >= {"openstack:networking/secGroupRule:SecGroupRule"}
 
 
+def test_a_side_without_rules_out_runs_rules_then_plan_with_the_same_texts(checkouts, tmp_path):
+    """A side whose `plan` writes the rules (PLAN_RULES_OUT) loads each stack once; an older
+    side lacks it and runs `rules`, then `plan`: the driver gives the same result for both,
+    and names the same failing command."""
+    base, _ = checkouts
+    older = tmp_path / "older"
+    shutil.copytree(base, older)
+    arguments = older / "kubeports" / "cli" / "arguments.py"
+    text = arguments.read_text()
+    assert "\nPLAN_RULES_OUT = " in text
+    arguments.write_text(text.replace("\nPLAN_RULES_OUT = ", "\n_NOT_YET = "))
+    assert refs.sides(str(older), STACKS) == refs.sides(base, STACKS)
+    for tree in (older, tmp_path / "newer"):
+        if not tree.exists():
+            shutil.copytree(base, tree)
+        stack = tree / "Pulumi.dev.yaml"
+        stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: sometimes\n"))
+        with pytest.raises(refs.KubeportsError) as failed:
+            refs.sides(str(tree), ["dev"])
+        assert {p.field for p in failed.value.problems} == {"kubeports rules"}, tree
+
+
 def test_a_side_runs_its_own_components(checkouts, tmp_path):
     """kubeports.components is the tree's components/ (package-dir): an installed kubeports
     answered with its own, so an edit there never showed in a diff."""
