@@ -156,11 +156,19 @@ def test_a_side_without_rules_out_runs_rules_then_plan_with_the_same_texts(check
     arguments = older / "kubeports" / "cli" / "arguments.py"
     text = arguments.read_text()
     assert "\nPLAN_RULES_OUT = " in text
-    arguments.write_text(text.replace("\nPLAN_RULES_OUT = ", "\n_NOT_YET = "))
+    arguments.write_text(text.replace("PLAN_RULES_OUT", "_NOT_YET"))  # the driver asks for PLAN_RULES_OUT
     assert refs.sides(str(older), STACKS) == refs.sides(base, STACKS)
-    for tree in (older, tmp_path / "newer"):
-        if not tree.exists():
-            shutil.copytree(base, tree)
+    newer = tmp_path / "newer"
+    shutil.copytree(base, newer)
+    for tree in (older, newer):  # which commands each side runs: `rules` now fails wherever it runs
+        catalog = tree / "kubeports" / "cli" / "catalog.py"
+        catalog.write_text(catalog.read_text().replace("def cmd_rules(args: argparse.Namespace) -> int:\n",
+                                                       "def cmd_rules(args: argparse.Namespace) -> int:\n"
+                                                       "    raise RuntimeError('rules ran')\n"))
+    assert refs.sides(str(newer), ["dev"]) == refs.sides(base, ["dev"])
+    with pytest.raises(refs.KubeportsError, match="rules ran"):
+        refs.sides(str(older), ["dev"])
+    for tree in (older, newer):
         stack = tree / "Pulumi.dev.yaml"
         stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: sometimes\n"))
         with pytest.raises(refs.KubeportsError) as failed:
