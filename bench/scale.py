@@ -85,10 +85,15 @@ def _record_plan(plan, path: str) -> None:
 
 def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: str = "") -> dict:
     """kind: plan | capture (the plan, the SDK's stack capture on) | floor (`count` bare
-    resources) | replay (the plan's resources, generic) | typed (the same, typed SDK classes).
+    resources) | replay (the plan's resources, generic) | typed (the same, typed SDK classes);
+    heap-plan | heap-typed: one run of the plan or the typed floor under tracemalloc, for
+    the Python heap it peaks at and the heap still held once every registration is done.
     `record`: the plan child writes its plan there (outside the timing); the replay and
     typed children read it, so no full-size plan stays in their heap beside the floor's."""
     from kubeports.plan import offline
+
+    heap = kind.startswith("heap-")
+    kind = kind.removeprefix("heap-")
 
     gc.disable()  # as `kubeports plan` runs (kubeports.cli.entry): the collector off until the process ends
     if kind == "capture":
@@ -97,7 +102,7 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
         small = make_stack(cloud, 10, tmp)
         offline.run_plan(small)  # warm up: imports, pydantic, first calls
         stack = make_stack(cloud, nodes, tmp)
-        program, same = None, None
+        program, same, expected = None, None, None
         if kind == "floor":
             program = FLOOR_PROGRAM
             os.environ["BENCH_FLOOR_COUNT"] = "10"
@@ -113,6 +118,8 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
             with open(record, encoding="utf-8") as fh:
                 expected = {r["urn"]: r["inputs"] for r in json.load(fh)}
             os.environ[variable] = record
+        if heap:
+            return _heap(offline, stack, program, expected)
         best: dict = {}
         for _ in range(repeat):
             gc.collect()  # what earlier runs left, outside the timing
@@ -132,12 +139,33 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
     return best
 
 
+def _heap(offline, stack: str, program: str | None, expected: dict | None) -> dict:
+    """The Python heap (tracemalloc) of one run: its peak, and what is still held after it,
+    every registration done and its result dropped: the SDK keeps each resource (the root
+    stack holds its children, a parent its own) with an Output, and its futures, for every
+    property its class declares. What is held then is the floor under any peak."""
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    result = offline.run_plan(stack, program=program) if program else offline.run_plan(stack)
+    resources = len(result.resources)
+    same = None if expected is None else {r.urn: r.inputs for r in result.resources} == expected
+    del result
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    out = {"resources": resources, "peak_kb": peak / 1024 / resources, "held_kb": held / 1024 / resources}
+    if same is not None:
+        out["same_inputs"] = same
+    return out
+
+
 def child_profile(cloud: str, nodes: int) -> str:
-    """cProfile of every thread: the main thread's profiler, and one per thread of a fresh
-    default executor (the mock monitor's RegisterResource/Invoke calls run there through
-    run_in_executor; a profiler of the main thread alone never sees them). cProfile times
-    wall clock, so the calls a thread waits in (WAITS: an idle worker's queue, the loop's
-    poll) are left out of every figure."""
+    """cProfile of every thread: the main thread's profiler, and one per thread any executor
+    starts (the mock monitor's calls run on the plan's thread since kubeports.plan.inline;
+    a thread the SDK still starts would show here). cProfile times wall clock, so the calls
+    a thread waits in (WAITS: an idle worker's queue, the loop's poll) are left out."""
     import asyncio
     import cProfile
     import pstats
@@ -265,6 +293,23 @@ def render(rows: list[dict]) -> str:
     return "".join(out)
 
 
+def render_heap(heaps: list[tuple[str, int, dict, dict]]) -> str:
+    """Where the memory target stands against what the SDK itself keeps per resource."""
+    table = [(cloud, f"{nodes:,}", plan["resources"], f"{plan['peak_kb']:.0f}", f"{plan['held_kb']:.0f}",
+              f"{typed['peak_kb']:.0f}", f"{typed['held_kb']:.0f}") for cloud, nodes, plan, typed in heaps]
+    out = ["\n## Python heap per resource (tracemalloc), peak and held after the run\n\n",
+           md_table(["Cloud", "Nodes", "Resources", "Plan peak KB/res", "Plan held KB/res", "typed floor peak KB/res",
+                     "typed floor held KB/res"], table, right=(1, 2, 3, 4, 5, 6))]
+    held = min(typed["held_kb"] for _c, _n, _p, typed in heaps)
+    same = all(typed.get("same_inputs") for _c, _n, _p, typed in heaps)
+    out.append(f"\n- Held: what the SDK keeps once every registration is done (each resource, an Output and its "
+               f"futures per declared property); the typed floor holds {held:.0f} KB/res or more of Python heap "
+               f"alone, before the interpreter's own overhead that RSS adds.\n")
+    if not same:
+        out.append("- The typed floor registered OTHER inputs than the plan: its figures do not compare.\n")
+    return "".join(out)
+
+
 def verdict(rows: list[dict]) -> str:
     lines = []
     if all("typed" in r for r in rows):
@@ -307,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
                              "at most 1000; 0: no profile)")
     parser.add_argument("--no-replay", action="store_true", help="skip the generic replay floor")
     parser.add_argument("--capture", action="store_true", help="also the plan with the SDK's stack capture on")
+    parser.add_argument("--heap", type=int, default=None, metavar="NODES",
+                        help="the Python heap of the plan and the typed floor at NODES nodes, peak and held after the "
+                             "run, per cloud (default: the largest size, at most 1000; 0: none)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -334,7 +382,17 @@ def main(argv: list[str] | None = None) -> int:
                     row["capture"] = measure("capture", cloud, nodes, args.repeat)
                 rows.append(row)
                 print(f"measured {cloud} {nodes}", file=sys.stderr, flush=True)
+        heap_nodes = args.heap if args.heap is not None else min(max(int(n) for n in args.sizes), 1000)
+        heaps = []
+        for cloud in args.clouds if heap_nodes else ():
+            record = os.path.join(plans, f"{cloud}-{heap_nodes}.json")
+            if not os.path.exists(record):
+                measure("plan", cloud, heap_nodes, 1, record=record)
+            heaps.append((cloud, heap_nodes, measure("heap-plan", cloud, heap_nodes, 1),
+                          measure("heap-typed", cloud, heap_nodes, 1, record=record)))
     sys.stdout.write(render(rows))
+    if heaps:
+        sys.stdout.write(render_heap(heaps))
     profile = args.profile if args.profile is not None else min(max(int(n) for n in args.sizes), 1000)
     if profile:
         sys.stdout.write(run_child("profile", args.clouds[0], str(profile)))

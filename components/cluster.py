@@ -26,7 +26,7 @@ from kubeports.core.siblings import SIBLING_SUFFIX, sibling_rules
 
 from .backend import CloudBackend, Listener
 from .loadbalancer import LoadBalancer, LoadBalancerArgs
-from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs
+from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs, output_list
 from .wiring import cluster_inputs, load, log_notes, running_stack_file
 
 
@@ -176,7 +176,7 @@ class Cluster(pulumi.ComponentResource):
         out["nodes"] = {role: c.node_records for role, c in self.roles.items()}
         pooled = {role: c for role, c in self.roles.items() if None not in c.pools}
         if pooled:
-            out["pool_private_ips"] = {role: {pool: pulumi.Output.all(*[n.private_ip for n in nodes])
+            out["pool_private_ips"] = {role: {pool: output_list([n.private_ip for n in nodes])
                                               for pool, nodes in c.pools.items()} for role, c in pooled.items()}
         if self.load_balancer is not None:
             out["load_balancer_address"] = self.load_balancer.address

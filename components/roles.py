@@ -14,6 +14,7 @@ Rules of this file:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 
@@ -82,9 +83,9 @@ class NodeRole(pulumi.ComponentResource):
             rows += [(node, pool, dict(sorted(settings.labels.items()))) for node in self.pools[pool]]
         nodes = [node for pool_nodes in self.pools.values() for node in pool_nodes]
         self.nodes: tuple[Node, ...] = tuple(nodes)  # e.g. the members of a load balancer
-        self.instance_ids = pulumi.Output.all(*[n.id for n in nodes])
-        self.private_ips = pulumi.Output.all(*[n.private_ip for n in nodes])
-        self.public_ips = pulumi.Output.all(*[n.public_ip for n in nodes if n.public_ip is not None])
+        self.instance_ids = output_list([n.id for n in nodes])
+        self.private_ips = output_list([n.private_ip for n in nodes])
+        self.public_ips = output_list([n.public_ip for n in nodes if n.public_ip is not None])
         self.node_records = node_records(rows, self.private_ips, self.public_ips)
         # which image ids the nodes run or would run, and where this rollout step is
         refs = sorted(args.backend.image_refs.get(self.role, []), key=lambda r: (r.image, r.pinned or ""))
@@ -107,6 +108,31 @@ class NodeRole(pulumi.ComponentResource):
     def add_rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]]) -> None:
         """Create `rules` (all on this role) as children; `group_ids` maps every role they name to its group."""
         self._backend.rules(rules, group_ids, lambda _rule: pulumi.ResourceOptions(parent=self))
+
+
+FAN_IN = 64
+
+
+def output_list(items: Sequence[pulumi.Input[Any]]) -> pulumi.Output[list[Any]]:
+    """`Output.all(*items)`: the same list, dependencies, known and secret flags, joined in a
+    tree of at most FAN_IN items per `Output.all`. One `Output.all` joins its items'
+    dependencies one set union at a time, each a new set (`acc | d.resources`), so n items
+    cost n*n/2 element copies: 12.5 million for the ids of a 5,000-node role, the one part
+    of a plan that grew with the square of the nodes (bench/scale.py). Each joined part is
+    an opaque _Part, so the next level's `Output.all` does not unwrap its values again."""
+    if len(items) <= FAN_IN:
+        return pulumi.Output.all(*items)
+    parts = [pulumi.Output.all(*items[i:i + FAN_IN]).apply(_Part) for i in range(0, len(items), FAN_IN)]
+    return output_list(parts).apply(lambda joined: [item for part in joined for item in part.items])
+
+
+class _Part:
+    """A joined slice of values: not a list, so `Output.from_input` leaves it whole."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]):
+        self.items = items
 
 
 def node_records(rows: Sequence[tuple[Node, str | None, Mapping[str, str]]], private_ips: pulumi.Output[list[str]],
