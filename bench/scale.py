@@ -302,9 +302,10 @@ def render_heap(heaps: list[tuple[str, int, dict, dict]]) -> str:
                      "typed floor held KB/res"], table, right=(1, 2, 3, 4, 5, 6))]
     held = min(typed["held_kb"] for _c, _n, _p, typed in heaps)
     same = all(typed.get("same_inputs") for _c, _n, _p, typed in heaps)
-    out.append(f"\n- Held: what the SDK keeps once every registration is done (each resource, an Output and its "
-               f"futures per declared property); the typed floor holds {held:.0f} KB/res or more of Python heap "
-               f"alone, before the interpreter's own overhead that RSS adds.\n")
+    out.append(f"\n- Held: what is still alive once every registration is done. Every Output holds the resources "
+               f"it depends on; the plan's stack outputs (every node's id and address) depend on every node, so "
+               f"its resources and their Outputs stay until the plan ends; the typed floor exports nothing and "
+               f"holds {held:.0f} KB/res or more. The peaks: every registration in flight at the program's end.\n")
     if not same:
         out.append("- The typed floor registered OTHER inputs than the plan: its figures do not compare.\n")
     return "".join(out)

@@ -51,7 +51,8 @@ LOADED = ("import sys\nfrom kubeports.cli import main\nmain(sys.argv[1:])\n"
                                                        "kubeports.render.export", "kubeports.cli.diff")),
     # no stack on either side: nothing to fork, only the diff's own modules
     (["diff", "--base-dir", "tests", "--head-dir", "tests", "--stack", "no-such", "--format", "json"],
-     "kubeports.cli.diff", ("kubeports.core.project", "kubeports.core.catalog", "kubeports.core.settings", "kubeports.cli.catalog")),
+     "kubeports.cli.diff", ("kubeports.core.project", "kubeports.core.catalog", "kubeports.core.settings",
+                            "kubeports.cli.catalog")),
 ])
 def test_a_command_loads_its_own_modules_only(argv, runs, absent):
     """The table imports a command's module when it runs: `diff`'s process loads no catalog or
