@@ -98,10 +98,10 @@ def side(directory: str, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
 # (`rules` then `plan` loaded it twice); an older side runs `rules`, then `plan`. Either
 # way the texts are what `rules --format json` and `plan --format json` print, and a stack
 # that fails before its rules are written reports `rules` as the failing command, as the
-# two commands did (the same validation fails the same way in both). The collector stays off (the plans pause it anyway) but
-# runs after a big plan (over BIG_PLAN characters of JSON, some 5,000 resources), so a side
-# of many big stacks does not hold every plan's heap; after a small one a full pass over
-# the SDKs' heap would cost more than the plan.
+# two commands did (the same validation fails the same way in both). The collector stays
+# off (the plans pause it anyway) but runs after a big plan (over BIG_PLAN characters of
+# JSON, some 5,000 resources), so a side of many big stacks does not hold every plan's
+# heap; after a small one a full pass over the SDKs' heap would cost more than the plan.
 BIG_PLAN = 5_000_000
 _SIDE_DRIVER = r"""
 import contextlib, gc, importlib.abc, importlib.util, io, json, os, shutil, sys, tempfile
