@@ -9,6 +9,7 @@ Usage:
     .venv/bin/python bench/scale.py --profile 0          # no profile section (faster)
     .venv/bin/python bench/scale.py --no-replay          # skip the generic replay (faster)
     .venv/bin/python bench/scale.py --capture            # also the plan with the SDK's stack capture
+    .venv/bin/python bench/scale.py --heap 0             # no heap table (default: the largest size, at most 1,000)
 
 What runs: a stack file generated in a temp dir from an example stack (openstack:
 Pulumi.dev.yaml, dual stack; aws: Pulumi.prod-aws.yaml); the example's fixed roles keep
@@ -39,7 +40,9 @@ Figures:
 Ratios use CPU time, which other processes on a shared machine disturb less than wall
 time. The targets (issue 19): ms/res within 15% from 100 to 5,000 nodes, under 50 KB per
 resource, plan / typed floor <= 1.1.
-Under the table: a cProfile of one plan (the largest size run, at most 1,000 nodes;
+Under the table: the Python heap (tracemalloc) of the plan and the typed floor at one size,
+peak and held once the run is done (what the stack outputs keep alive: the memory target's
+bound); then a cProfile of one plan (the largest size run, at most 1,000 nodes;
 `--profile N` picks another), of every thread: the main thread's and those of the
 executor the mock monitor's RegisterResource calls run on; own time by thread, by area,
 and the top functions.
