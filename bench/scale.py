@@ -43,9 +43,9 @@ resource, plan / typed floor <= 1.1.
 Under the table: the Python heap (tracemalloc) of the plan and the typed floor at one size,
 peak and held once the run is done (what the stack outputs keep alive: the memory target's
 bound); then a cProfile of one plan (the largest size run, at most 1,000 nodes;
-`--profile N` picks another), of every thread: the main thread's and those of the
-executor the mock monitor's RegisterResource calls run on; own time by thread, by area,
-and the top functions.
+`--profile N` picks another), of every thread (the mock monitor's calls run on the plan's
+thread since kubeports.plan.inline; a thread the SDK still starts would show); own time by
+thread, by area, and the top functions.
 """
 from __future__ import annotations
 
