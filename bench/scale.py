@@ -144,9 +144,9 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
 
 def _heap(offline, stack: str, program: str | None, expected: dict | None) -> dict:
     """The Python heap (tracemalloc) of one run: its peak, and what is still held after it,
-    every registration done and its result dropped: the SDK keeps each resource (the root
-    stack holds its children, a parent its own) with an Output, and its futures, for every
-    property its class declares. What is held then is the floor under any peak."""
+    every registration done and its result dropped. What stays is what the program's stack
+    outputs reach: every Output holds the resources it depends on, and each resource an
+    Output (with its futures) per property its class declares. Held is a floor under the peak."""
     import tracemalloc
 
     gc.collect()

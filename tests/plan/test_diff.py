@@ -148,8 +148,8 @@ def test_one_process_per_side_whatever_the_stacks(checkouts, monkeypatch, fork):
 
 def test_a_side_without_rules_out_runs_rules_then_plan_with_the_same_texts(checkouts, tmp_path):
     """A side whose `plan` writes the rules (PLAN_RULES_OUT) loads each stack once; an older
-    side lacks it and runs `rules`, then `plan`: the driver gives the same result for both,
-    and names the same failing command."""
+    side lacks it and runs `rules`, then `plan`: the driver gives the same result for both.
+    The newer side still names `rules` for a stack that fails validation, as two commands did."""
     base, _ = checkouts
     older = tmp_path / "older"
     shutil.copytree(base, older)
@@ -168,12 +168,12 @@ def test_a_side_without_rules_out_runs_rules_then_plan_with_the_same_texts(check
     assert refs.sides(str(newer), ["dev"]) == refs.sides(base, ["dev"])
     with pytest.raises(refs.KubeportsError, match="rules ran"):
         refs.sides(str(older), ["dev"])
-    for tree in (older, newer):
-        stack = tree / "Pulumi.dev.yaml"
-        stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: sometimes\n"))
-        with pytest.raises(refs.KubeportsError) as failed:
-            refs.sides(str(tree), ["dev"])
-        assert {p.field for p in failed.value.problems} == {"kubeports rules"}, tree
+    stack = newer / "Pulumi.dev.yaml"  # never runs `rules`, yet names it for a stack that does not validate
+    stack.write_text(stack.read_text().replace("    egress: open\n", "    egress: sometimes\n"))
+    with pytest.raises(refs.KubeportsError) as failed:
+        refs.sides(str(newer), ["dev"])
+    assert {p.field for p in failed.value.problems} == {"kubeports rules"}
+    assert any("Pulumi.dev.yaml" in p.message and "egress" in p.message for p in failed.value.problems)
 
 
 def test_a_side_runs_its_own_components(checkouts, tmp_path):
