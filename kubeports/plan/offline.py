@@ -8,8 +8,8 @@ This is the imperative shell (it imports pulumi). Rules of this file:
 - no provider plugin runs and no cloud is contacted, and the output says so;
 - what the mock runtime never reads is not computed: the SDK's per-resource stack
   capture is skipped while a plan runs (_stack_capture_skipped), and the mock monitor's
-  calls run on the plan's thread (kubeports.plan.inline), from here, never by editing
-  the installed SDK;
+  calls run on the plan's thread (kubeports.plan.inline) and registrations finish while
+  the program runs (kubeports.plan.settle), from here, never by editing the installed SDK;
 - the program's directory is first on sys.path while it runs (as under `pulumi up`), and
   an exception out of the user's own code becomes a ProgramError naming its line
   (kubeports.plan.program); the text marks every value the mocks invented.
@@ -47,6 +47,7 @@ from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 from .inline import inline_rpcs
 from .program import program_failure
 from .rollout import image_notes
+from .settle import Settler, settling
 from .summary import MOCK_LEGEND, mock_mark, summary_lines
 
 PROGRAM = os.path.join(ROOT, "__main__.py")
@@ -415,12 +416,13 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     `portspecs` replaces the shipped catalog and `layers` add to it, for the program as for
     `load_project` (KUBEPORTS_PORTSPECS, KUBEPORTS_CATALOGS).
     """
-    with _stack_capture_skipped(), _acyclic_unknowns_check(), inline_rpcs():  # from set_mocks on: it registers the root stack
-        return _run(stack_file, portspecs, program, stack_outputs, images, layers)
+    # From set_mocks on: it registers the root stack.
+    with _stack_capture_skipped(), _acyclic_unknowns_check(), inline_rpcs(), settling() as settler:
+        return _run(stack_file, portspecs, program, stack_outputs, images, layers, settler)
 
 
 def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Mapping[str, Mapping[str, Any]] | None,
-         images: Mapping[str, str] | None, layers: Sequence[str] | None) -> Plan:
+         images: Mapping[str, str] | None, layers: Sequence[str] | None, settler: Settler) -> Plan:
     _doc, config = load_stack_doc(stack_file)
     stack = stack_name_of(stack_file)
     mocks = PlanMocks(stack_outputs, display_path(stack_file), images, stack_pins(config))
@@ -440,7 +442,8 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
         env["KUBEPORTS_CATALOGS"] = os.pathsep.join(os.path.abspath(d) for d in layers)
     with _environ(**env), _program_dir_first(program), _cyclic_gc_paused():
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(os.path.abspath(program), run_name="__main__")))
+            _sync_await(run_pulumi_func(lambda: settler.run_program(
+                lambda: runpy.run_path(os.path.abspath(program), run_name="__main__"))))
         except pulumi.RunError as exc:
             raise program_error(exc, stack_file) from None
         except KubeportsError:
