@@ -1,0 +1,94 @@
+"""A resource's declared properties are born as one future each, while a plan runs.
+
+Why: the SDK's `pulumi.runtime.rpc.transfer_properties` gives every property a resource
+class declares (some 80 on an `aws.ec2.Instance`) four futures (value, known, secret,
+dependencies) and an `Output` whose state is a Task running a coroutine that awaits the
+four. Done, that Task keeps its coroutine, its context copy and its entry in asyncio's
+task registry; with the dependency set it is about 1 KB per property, most of what a
+plan holds per resource (bench/scale.py --heap). The same `_OutputData` can be set on one
+future directly: it is what that coroutine would compute.
+
+Rules of this file:
+- while `lean_outputs()` is active, `pulumi.runtime.rpc.transfer_properties` (which the
+  SDK's `register_resource` calls through the module) is this module's function; it is
+  put back afterwards and nothing is edited in the installed SDK;
+- each property's Output is `Output._from_data` of one future, tracked as every Output is;
+  its resolver takes the SDK's arguments and sets what the SDK's coroutine returns: the
+  property's dependencies and the resource, the value, known and secret flags, or the
+  failure as the future's exception;
+- a scalar value (None, bool, number, string) with no dependencies of its own shares one
+  `{resource}` set per resource: the SDK adds to an Output's set only the dependencies a
+  value itself contains (serialize_property), and a scalar contains none;
+- every Output answers exactly as the SDK's would (tests/plan/test_outputs.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi.runtime.rpc as sdk_rpc
+from pulumi.output import Output, _OutputData
+
+_SCALARS = (type(None), bool, int, float, str)
+
+
+class _Shared:
+    """What the scalar outputs of one resource share: its `{resource}` set, and one done
+    future per (known, secret) for the properties that resolve to None."""
+
+    __slots__ = ("own", "nones")
+
+    def __init__(self, res: Any) -> None:
+        self.own = {res}
+        self.nones: dict[tuple[bool, bool], asyncio.Future] = {}
+
+    def none(self, is_known: bool, is_secret: bool) -> asyncio.Future:
+        done = self.nones.get((is_known, is_secret))
+        if done is None:
+            done = self.nones[(is_known, is_secret)] = asyncio.Future()
+            done.set_result(_OutputData(resources=self.own, value=None, is_known=is_known, is_secret=is_secret))
+        return done
+
+
+def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+    resolvers: dict[str, Any] = {}
+    shared = _Shared(res)
+    attributes = res.__dict__
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # the SDK handles these elsewhere, as its own transfer_properties says
+        output = attributes[name] = Output._from_data(asyncio.Future())
+        resolvers[name] = functools.partial(_resolve, res, shared, output)
+    return resolvers
+
+
+def _resolve(res: Any, shared: _Shared, output: Output, value: Any, is_known: bool, is_secret: bool,
+             deps: set | None, failed: Exception | None) -> None:
+    data = output._data
+    if failed is not None:
+        data.set_exception(failed)
+    elif deps or type(value) not in _SCALARS:
+        resources = set(deps) if deps else set()
+        resources.add(res)
+        data.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
+    elif value is None:
+        # Whoever awaits the Output's own future gets the shared answer; later readers the
+        # shared future itself, and the Output's own future is freed.
+        done = shared.none(is_known, is_secret)
+        data.set_result(done.result())
+        output._data = done
+    else:
+        data.set_result(_OutputData(resources=shared.own, value=value, is_known=is_known, is_secret=is_secret))
+
+
+@contextlib.contextmanager
+def lean_outputs() -> Iterator[None]:
+    original = sdk_rpc.transfer_properties
+    sdk_rpc.transfer_properties = transfer_properties
+    try:
+        yield
+    finally:
+        sdk_rpc.transfer_properties = original

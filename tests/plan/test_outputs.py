@@ -1,0 +1,138 @@
+"""kubeports.plan.outputs: a resource's declared properties as one future each. Every Output
+answers as the SDK's own would (value, known, secret, dependencies, failure), also after
+the SDK serializes one of them; the plan of every example stack is the same with the
+SDK's transfer_properties; the plan holds less per resource; the SDK is put back."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import glob
+import os
+import tracemalloc
+
+import pulumi.runtime.rpc as sdk_rpc
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubeports.core.paths import ROOT
+from kubeports.plan import offline, outputs
+
+SDK_TRANSFER = sdk_rpc.transfer_properties
+STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml"))) + sorted(
+    glob.glob(os.path.join(ROOT, "examples", "*", "Pulumi.*.yaml")))
+POOL_PROGRAM = os.path.join(ROOT, "examples", "worker-pool", "__main__.py")
+
+
+class _Res:
+    """What transfer_properties needs of a resource: a __dict__ and a hash."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+OTHERS = [_Res("a"), _Res("b")]
+VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+                      lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+                      max_leaves=4)
+RESOLUTIONS = st.tuples(VALUES, st.booleans(), st.booleans(), st.none() | st.sets(st.sampled_from(OTHERS)),
+                        st.booleans())  # value, known, secret, dependencies, failed
+
+
+async def _answers(transfer, resolutions) -> list[tuple]:
+    res = _Res("r")
+    names = [f"p{i}" for i in range(len(resolutions))]
+    resolvers = transfer(res, dict.fromkeys(["urn", *names]), True)
+    failure = ValueError("boom")
+    early = [asyncio.ensure_future(_answer(getattr(res, name))) for name in names]  # awaiting before it resolves
+    await asyncio.sleep(0)
+    for name, (value, known, secret, deps, failed) in zip(names, resolutions, strict=True):
+        resolvers[name](value, known, secret, deps, failure if failed else None)
+    await asyncio.sleep(0)
+    for name in names:  # the SDK serializes each one as an input of another resource
+        with contextlib.suppress(ValueError):
+            await sdk_rpc.serialize_property(getattr(res, name), [], None)
+    return [await _answer(getattr(res, name)) for name in names] + [await asyncio.wait_for(answer, 5) for answer in early]
+
+
+async def _answer(output) -> tuple:
+    try:
+        return (await output.future(with_unknowns=True), await output.is_known(), await output.is_secret(),
+                {r.name for r in await output.resources()})
+    except ValueError as exc:
+        return ("failed", str(exc))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(RESOLUTIONS, min_size=1, max_size=6))
+def test_every_output_answers_as_the_sdks_own(resolutions):
+    ours = asyncio.run(_answers(outputs.transfer_properties, resolutions))
+    theirs = asyncio.run(_answers(SDK_TRANSFER, resolutions))
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(("custom", "names"), [(True, ["p"]), (False, ["id", "p"])])
+def test_urn_and_a_custom_resources_id_are_left_to_the_sdk(custom, names):
+    async def keys():
+        return sorted(outputs.transfer_properties(_Res("r"), dict.fromkeys(["urn", "id", "p"]), custom))
+    assert asyncio.run(keys()) == sorted(names)
+
+
+def test_a_resolved_none_property_holds_no_future_of_its_own():
+    async def held():
+        res = _Res("r")
+        resolvers = outputs.transfer_properties(res, dict.fromkeys(["a", "b", "c"]), True)
+        for name, value in (("a", None), ("b", None), ("c", "x")):
+            resolvers[name](value, True, False, None, None)
+        return res.a._data is res.b._data, res.a._data is res.c._data
+
+    assert asyncio.run(held()) == (True, False)
+
+
+def _plan(stack: str) -> dict:
+    program = POOL_PROGRAM if os.path.dirname(stack).endswith("worker-pool") else offline.PROGRAM
+    stack_outputs = None
+    if program == POOL_PROGRAM:
+        stack_outputs = {"acme/kubeports/dev": offline.run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).outputs}
+    return offline.run_plan(stack, program=program, stack_outputs=stack_outputs).to_json()
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=lambda p: os.path.relpath(p, ROOT))
+def test_the_plan_is_the_same_with_the_sdks_transfer_properties(stack, monkeypatch):
+    lean = _plan(stack)
+    monkeypatch.setattr(offline, "lean_outputs", contextlib.nullcontext)
+    assert lean == _plan(stack)
+
+
+def _held_per_resource(tmp_path, workers: int) -> float:
+    with open(os.path.join(ROOT, "Pulumi.prod-aws.yaml"), encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    doc["config"]["kubeports:cluster"]["roles"]["worker"]["count"] = workers
+    path = tmp_path / "Pulumi.big.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    tracemalloc.start()
+    try:
+        plan = offline.run_plan(str(path))
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return held / len(plan.resources)
+
+
+def test_an_aws_plan_holds_less_than_half_per_resource_of_what_the_sdks_outputs_hold(tmp_path, monkeypatch):
+    lean = _held_per_resource(tmp_path, 150)
+    monkeypatch.setattr(offline, "lean_outputs", contextlib.nullcontext)
+    assert lean < _held_per_resource(tmp_path, 150) / 2
+
+
+def test_the_sdk_is_put_back_also_after_a_failure():
+    with pytest.raises(RuntimeError), outputs.lean_outputs():
+        assert sdk_rpc.transfer_properties is outputs.transfer_properties
+        raise RuntimeError
+    assert sdk_rpc.transfer_properties is SDK_TRANSFER
