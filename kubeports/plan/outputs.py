@@ -19,6 +19,9 @@ Rules of this file:
 - a scalar value (None, bool, number, string) with no dependencies of its own shares one
   `{resource}` set per resource: the SDK adds to an Output's set only the dependencies a
   value itself contains (serialize_property), and a scalar contains none;
+- a property that resolves to None (most of what a big class declares, under mocks) then
+  reads as the resource's one None Output for its flags: Outputs are immutable, so only
+  identity tells them apart, and an Output read before it resolved still answers;
 - every Output answers exactly as the SDK's would (tests/plan/test_outputs.py).
 """
 from __future__ import annotations
@@ -36,21 +39,22 @@ _SCALARS = (type(None), bool, int, float, str)
 
 
 class _Shared:
-    """What the scalar outputs of one resource share: its `{resource}` set, and one done
-    future per (known, secret) for the properties that resolve to None."""
+    """What the scalar outputs of one resource share: its `{resource}` set, and one Output
+    per (known, secret) for the properties that resolve to None."""
 
     __slots__ = ("own", "nones")
 
     def __init__(self, res: Any) -> None:
         self.own = {res}
-        self.nones: dict[tuple[bool, bool], asyncio.Future] = {}
+        self.nones: dict[tuple[bool, bool], Output] = {}
 
-    def none(self, is_known: bool, is_secret: bool) -> asyncio.Future:
-        done = self.nones.get((is_known, is_secret))
-        if done is None:
-            done = self.nones[(is_known, is_secret)] = asyncio.Future()
+    def none(self, is_known: bool, is_secret: bool) -> Output:
+        output = self.nones.get((is_known, is_secret))
+        if output is None:
+            done: asyncio.Future = asyncio.Future()
             done.set_result(_OutputData(resources=self.own, value=None, is_known=is_known, is_secret=is_secret))
-        return done
+            output = self.nones[(is_known, is_secret)] = Output._from_data(done)
+        return output
 
 
 def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
@@ -61,11 +65,11 @@ def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
         if name == "urn" or (name == "id" and custom):
             continue  # the SDK handles these elsewhere, as its own transfer_properties says
         output = attributes[name] = Output._from_data(asyncio.Future())
-        resolvers[name] = functools.partial(_resolve, res, shared, output)
+        resolvers[name] = functools.partial(_resolve, res, shared, name, output)
     return resolvers
 
 
-def _resolve(res: Any, shared: _Shared, output: Output, value: Any, is_known: bool, is_secret: bool,
+def _resolve(res: Any, shared: _Shared, name: str, output: Output, value: Any, is_known: bool, is_secret: bool,
              deps: set | None, failed: Exception | None) -> None:
     data = output._data
     if failed is not None:
@@ -75,11 +79,11 @@ def _resolve(res: Any, shared: _Shared, output: Output, value: Any, is_known: bo
         resources.add(res)
         data.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))
     elif value is None:
-        # Whoever awaits the Output's own future gets the shared answer; later readers the
-        # shared future itself, and the Output's own future is freed.
-        done = shared.none(is_known, is_secret)
-        data.set_result(done.result())
-        output._data = done
+        # Whoever holds the property's own Output gets the shared answer; the resource's
+        # attribute becomes the shared Output, and its own is freed unless someone holds it.
+        none = shared.none(is_known, is_secret)
+        data.set_result(none._data.result())
+        res.__dict__[name] = none
     else:
         data.set_result(_OutputData(resources=shared.own, value=value, is_known=is_known, is_secret=is_secret))
 

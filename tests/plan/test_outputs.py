@@ -83,15 +83,18 @@ def test_urn_and_a_custom_resources_id_are_left_to_the_sdk(custom, names):
     assert asyncio.run(keys()) == sorted(names)
 
 
-def test_a_resolved_none_property_holds_no_future_of_its_own():
+def test_properties_resolved_to_none_read_as_one_output_and_one_held_before_still_answers():
     async def held():
         res = _Res("r")
-        resolvers = outputs.transfer_properties(res, dict.fromkeys(["a", "b", "c"]), True)
-        for name, value in (("a", None), ("b", None), ("c", "x")):
-            resolvers[name](value, True, False, None, None)
-        return res.a._data is res.b._data, res.a._data is res.c._data
+        resolvers = outputs.transfer_properties(res, dict.fromkeys(["a", "b", "c", "d"]), True)
+        before = res.a
+        for name, value, secret in (("a", None, False), ("b", None, False), ("c", "x", False), ("d", None, True)):
+            resolvers[name](value, True, secret, None, None)
+        return (res.a is res.b, res.a is res.c, res.a is res.d, before is res.a,
+                await _answer(before), await _answer(res.a), await _answer(res.d))
 
-    assert asyncio.run(held()) == (True, False)
+    assert asyncio.run(held()) == (True, False, False, False,
+                                   (None, True, False, {"r"}), (None, True, False, {"r"}), (None, True, True, {"r"}))
 
 
 def _plan(stack: str) -> dict:
