@@ -460,6 +460,9 @@ def _run(stack_file: str, portspecs: str | None, program: str, stack_outputs: Ma
     root = runtime_settings.get_root_resource()
     for key, value in sorted(getattr(root, "outputs", {}).items()):
         plan.outputs[key] = _plain(_sync_await(_resolved(value)))
+    # The root stack's outputs reach every resource of the plan: let go of them, so a caller
+    # planning again (diff --all-stacks, the benches) does not hold two plans' graphs at once.
+    runtime_settings.ROOT.set(None)
     return plan
 
 

@@ -157,3 +157,17 @@ def test_a_plan_checks_unknowns_without_the_sdk_closure_and_puts_it_back(monkeyp
     assert run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).resources
     assert seen == [offline._contains_unknowns]
     assert runtime_rpc.contains_unknowns is sdk
+
+
+def test_nothing_of_a_plan_stays_reachable_once_it_is_returned():
+    import gc
+
+    import pulumi
+
+    def live() -> int:
+        gc.collect()
+        return sum(isinstance(o, pulumi.CustomResource) for o in gc.get_objects())
+
+    run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    plan = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    assert (len(plan.resources) > 50, live()) == (True, 0)
