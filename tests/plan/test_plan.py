@@ -159,15 +159,16 @@ def test_a_plan_checks_unknowns_without_the_sdk_closure_and_puts_it_back(monkeyp
     assert runtime_rpc.contains_unknowns is sdk
 
 
-def test_nothing_of_a_plan_stays_reachable_once_it_is_returned():
+def test_nothing_of_a_plan_stays_reachable_once_it_is_returned(monkeypatch):
     import gc
+    import weakref
 
-    import pulumi
+    import pulumi.resource as sdk_resource
 
-    def live() -> int:
-        gc.collect()
-        return sum(isinstance(o, pulumi.CustomResource) for o in gc.get_objects())
-
-    run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    registered: list[weakref.ref] = []
+    register = sdk_resource.register_resource
+    monkeypatch.setattr(sdk_resource, "register_resource",
+                        lambda res, *args, **kwargs: registered.append(weakref.ref(res)) or register(res, *args, **kwargs))
     plan = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
-    assert (len(plan.resources) > 50, live()) == (True, 0)
+    gc.collect()
+    assert (len(registered) >= len(plan.resources) > 50, [r() for r in registered if r() is not None]) == (True, [])
