@@ -12,10 +12,13 @@ Rules of this file:
 - while `lean_outputs()` is active, `pulumi.runtime.rpc.transfer_properties` (which the
   SDK's `register_resource` calls through the module) is this module's function; it is
   put back afterwards and nothing is edited in the installed SDK;
-- each property's Output is `Output._from_data` of one future, tracked as every Output is;
-  its resolver takes the SDK's arguments and sets what the SDK's coroutine returns: the
-  property's dependencies and the resource, the value, known and secret flags, or the
-  failure as the future's exception;
+- each property's Output holds one future; its resolver takes the SDK's arguments and sets
+  what the SDK's coroutine returns: the property's dependencies and the resource, the
+  value, known and secret flags, or the failure as the future's exception;
+- these Outputs are not tracked in the SDK's set of outstanding Outputs (what the program's
+  end waits for): the registration that resolves them is itself an outstanding RPC the
+  program's end waits for, and it fails with the same exception it sets on them. The
+  tracking (a lock, a set entry and a done callback per Output) was a tenth of a plan;
 - a scalar value (None, bool, number, string) with no dependencies of its own shares one
   `{resource}` set per resource: the SDK adds to an Output's set only the dependencies a
   value itself contains (serialize_property), and a scalar contains none;
@@ -53,8 +56,14 @@ class _Shared:
         if output is None:
             done: asyncio.Future = asyncio.Future()
             done.set_result(_OutputData(resources=self.own, value=None, is_known=is_known, is_secret=is_secret))
-            output = self.nones[(is_known, is_secret)] = Output._from_data(done)
+            output = self.nones[(is_known, is_secret)] = _untracked(done)
         return output
+
+
+def _untracked(data: asyncio.Future) -> Output:
+    output: Output = object.__new__(Output)  # Output._from_data without _track
+    output._data = data
+    return output
 
 
 def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
@@ -64,7 +73,7 @@ def transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
     for name in props:
         if name == "urn" or (name == "id" and custom):
             continue  # the SDK handles these elsewhere, as its own transfer_properties says
-        output = attributes[name] = Output._from_data(asyncio.Future())
+        output = attributes[name] = _untracked(asyncio.Future())
         resolvers[name] = functools.partial(_resolve, res, shared, name, output)
     return resolvers
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import glob
 import os
+import re
 import tracemalloc
 
 import pulumi.runtime.rpc as sdk_rpc
@@ -19,11 +19,9 @@ from hypothesis import strategies as st
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import offline, outputs
+from tests.plans import ALL_STACK_FILES, example_plan_json
 
 SDK_TRANSFER = sdk_rpc.transfer_properties
-STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml"))) + sorted(
-    glob.glob(os.path.join(ROOT, "examples", "*", "Pulumi.*.yaml")))
-POOL_PROGRAM = os.path.join(ROOT, "examples", "worker-pool", "__main__.py")
 
 
 class _Res:
@@ -97,19 +95,11 @@ def test_properties_resolved_to_none_read_as_one_output_and_one_held_before_stil
                                    (None, True, False, {"r"}), (None, True, False, {"r"}), (None, True, True, {"r"}))
 
 
-def _plan(stack: str) -> dict:
-    program = POOL_PROGRAM if os.path.dirname(stack).endswith("worker-pool") else offline.PROGRAM
-    stack_outputs = None
-    if program == POOL_PROGRAM:
-        stack_outputs = {"acme/kubeports/dev": offline.run_plan(os.path.join(ROOT, "Pulumi.dev.yaml")).outputs}
-    return offline.run_plan(stack, program=program, stack_outputs=stack_outputs).to_json()
-
-
-@pytest.mark.parametrize("stack", STACKS, ids=lambda p: os.path.relpath(p, ROOT))
+@pytest.mark.parametrize("stack", ALL_STACK_FILES, ids=lambda p: os.path.relpath(p, ROOT))
 def test_the_plan_is_the_same_with_the_sdks_transfer_properties(stack, monkeypatch):
-    lean = _plan(stack)
+    lean = example_plan_json(stack)
     monkeypatch.setattr(offline, "lean_outputs", contextlib.nullcontext)
-    assert lean == _plan(stack)
+    assert lean == example_plan_json(stack)
 
 
 def _peak_per_resource(tmp_path, workers: int) -> float:
@@ -142,3 +132,28 @@ def test_the_sdk_is_put_back_also_after_a_failure():
         assert sdk_rpc.transfer_properties is outputs.transfer_properties
         raise RuntimeError
     assert sdk_rpc.transfer_properties is SDK_TRANSFER
+
+
+def _failed_registration(tmp_path, monkeypatch) -> str:
+    program = tmp_path / "__main__.py"
+    program.write_text("import pulumi_aws as aws\n"
+                       "vpc = aws.ec2.Vpc('v', cidr_block='10.0.0.0/16')\n"
+                       "aws.ec2.Subnet('s', vpc_id=vpc.id, cidr_block='10.0.1.0/24')\n")
+    new_resource = offline.PlanMocks.new_resource
+
+    def failing(self, args):
+        if args.typ == "aws:ec2/vpc:Vpc":
+            raise ValueError("the vpc refused")
+        return new_resource(self, args)
+
+    monkeypatch.setattr(offline.PlanMocks, "new_resource", failing)
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - the text is what must match the SDK's
+        offline.run_plan(os.path.join(ROOT, "Pulumi.prod-aws.yaml"), program=str(program))
+    return re.sub(r"0x[0-9a-f]+", "0x...", str(failure.value))  # an Output's address in the SDK's text
+
+
+def test_a_failed_registration_fails_the_plan_as_with_the_sdks_outputs(tmp_path, monkeypatch):
+    lean = _failed_registration(tmp_path, monkeypatch)
+    monkeypatch.setattr(offline, "lean_outputs", contextlib.nullcontext)
+    assert "the vpc refused" in lean
+    assert lean == _failed_registration(tmp_path, monkeypatch)
