@@ -15,6 +15,18 @@ from kubeports.core.rules import Rule
 from kubeports.plan.offline import Plan, PlannedResource, run_plan
 
 STACK_FILES = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
+# The example stacks and every consumer example's (examples/*/Pulumi.*.yaml).
+ALL_STACK_FILES = STACK_FILES + sorted(glob.glob(os.path.join(ROOT, "examples", "*", "Pulumi.*.yaml")))
+POOL_PROGRAM = os.path.join(ROOT, "examples", "worker-pool", "__main__.py")
+
+
+def example_plan_json(stack_file: str) -> dict:
+    """The plan of one of ALL_STACK_FILES as its program makes it: the worker-pool example
+    runs its own program and reads the dev stack's outputs (its kubeports:peerStack)."""
+    if not os.path.dirname(stack_file).endswith("worker-pool"):
+        return run_plan(stack_file).to_json()
+    dev = run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
+    return run_plan(stack_file, program=POOL_PROGRAM, stack_outputs={"acme/kubeports/dev": dev.outputs}).to_json()
 
 
 def stack_cloud(stack_file: str) -> str:

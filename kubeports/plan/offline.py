@@ -9,8 +9,9 @@ This is the imperative shell (it imports pulumi). Rules of this file:
 - what the mock runtime never reads is not computed: the SDK's per-resource stack
   capture is skipped while a plan runs (_stack_capture_skipped), and the mock monitor's
   calls run on the plan's thread (kubeports.plan.inline), registrations finish while the
-  program runs (kubeports.plan.settle) and a resource's declared properties are one
-  future each (kubeports.plan.outputs), from here, never by editing the installed SDK;
+  program runs (kubeports.plan.settle), a resource's declared properties are one future
+  each (kubeports.plan.outputs) and its None inputs are not serialized
+  (kubeports.plan.inputs), from here, never by editing the installed SDK;
 - the program's directory is first on sys.path while it runs (as under `pulumi up`), and
   an exception out of the user's own code becomes a ProgramError naming its line
   (kubeports.plan.program); the text marks every value the mocks invented.
@@ -46,6 +47,7 @@ from kubeports.core.project import load_stack_doc
 from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 
 from .inline import inline_rpcs
+from .inputs import lean_inputs
 from .outputs import lean_outputs
 from .program import program_failure
 from .rollout import image_notes
@@ -420,7 +422,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     """
     # From set_mocks on: it registers the root stack.
     with _stack_capture_skipped(), _acyclic_unknowns_check(), inline_rpcs(), lean_outputs(), \
-            settling() as settler:
+            lean_inputs(), settling() as settler:
         return _run(stack_file, portspecs, program, stack_outputs, images, layers, settler)
 
 

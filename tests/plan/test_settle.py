@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import os
 
 import pulumi.resource as sdk_resource
@@ -16,22 +15,14 @@ import yaml
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import offline, settle
-
-STACKS = sorted(glob.glob(os.path.join(ROOT, "Pulumi.*.yaml"))) + sorted(
-    glob.glob(os.path.join(ROOT, "examples", "*", "Pulumi.*.yaml")))
-POOL_PROGRAM = os.path.join(ROOT, "examples", "worker-pool", "__main__.py")
+from tests.plans import ALL_STACK_FILES, example_plan_json
 
 
 def _plan(stack: str, settler_factory) -> dict:
     original = offline.settling
     offline.settling = settler_factory
     try:
-        program = POOL_PROGRAM if os.path.dirname(stack).endswith("worker-pool") else offline.PROGRAM
-        outputs = None
-        if program == POOL_PROGRAM:
-            dev = offline.run_plan(os.path.join(ROOT, "Pulumi.dev.yaml"))
-            outputs = {"acme/kubeports/dev": dev.outputs}  # the pool stack's kubeports:peerStack
-        return offline.run_plan(stack, program=program, stack_outputs=outputs).to_json()
+        return example_plan_json(stack)
     finally:
         offline.settling = original
 
@@ -45,7 +36,7 @@ def _never():
     return contextlib.nullcontext(_Never())
 
 
-@pytest.mark.parametrize("stack", STACKS, ids=lambda p: os.path.relpath(p, ROOT))
+@pytest.mark.parametrize("stack", ALL_STACK_FILES, ids=lambda p: os.path.relpath(p, ROOT))
 def test_the_plan_is_the_same_settled_after_every_registration_or_never(stack):
     settles = []
 

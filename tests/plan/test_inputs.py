@@ -1,0 +1,68 @@
+"""kubeports.plan.inputs: None inputs are left out before the SDK serializes them. The
+struct and the property dependencies are the SDK's for any plain dict of inputs, and the
+plan of every example stack is the same; anything else reaches the SDK as it is; the SDK
+is put back."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+
+import pulumi.runtime.rpc as sdk_rpc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubeports.core.paths import ROOT
+from kubeports.plan import inputs, offline
+from tests.plans import ALL_STACK_FILES, example_plan_json
+
+SDK_SERIALIZE = sdk_rpc.serialize_properties
+VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+                      max_leaves=6)
+
+
+def _serialized(props: dict) -> tuple[dict, dict]:
+    async def run():
+        deps: dict = {}
+        struct = await sdk_rpc.serialize_properties(props, deps)
+        return dict(struct), deps
+    return asyncio.run(run())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), VALUES, max_size=6))
+def test_the_struct_and_dependencies_are_the_sdks(props):
+    theirs = _serialized(props)
+    with inputs.lean_inputs():
+        ours = _serialized(props)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("stack", ALL_STACK_FILES, ids=lambda p: os.path.relpath(p, ROOT))
+def test_the_plan_is_the_same_with_the_sdks_serialize_properties(stack, monkeypatch):
+    lean = example_plan_json(stack)
+    monkeypatch.setattr(offline, "lean_inputs", contextlib.nullcontext)
+    assert lean == example_plan_json(stack)
+
+
+def test_anything_but_a_plain_dict_reaches_the_sdk_as_it_is(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sdk_rpc, "serialize_properties", lambda props, *args, **kwargs: seen.append(props))
+
+    class Bag(dict):
+        pass
+
+    bag, plain = Bag(a=None), {"a": None, "b": 1}
+    with inputs.lean_inputs():
+        sdk_rpc.serialize_properties(bag, {})
+        sdk_rpc.serialize_properties(plain, {})
+    assert (seen[0] is bag, seen[1]) == (True, {"b": 1})
+
+
+def test_the_sdk_is_put_back_also_after_a_failure():
+    with pytest.raises(RuntimeError), inputs.lean_inputs():
+        assert sdk_rpc.serialize_properties is not SDK_SERIALIZE
+        raise RuntimeError
+    assert sdk_rpc.serialize_properties is SDK_SERIALIZE
