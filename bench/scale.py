@@ -30,8 +30,10 @@ Figures:
 - the cyclic collector is off in every measuring process, as `kubeports plan` runs
   (kubeports.cli.entry); a library caller of run_plan pays one collection over the plan's
   heap when the collector resumes (about a quarter of a 1,000-node plan's CPU);
-- peak RSS MB and KB/res: the process's peak resident memory (after imports and the
-  warm-up plan) and that peak per resource of the plan; typed floor KB/res: the same
+- peak RSS MB and KB/res: the process's peak resident memory (imports and the warm-up
+  plan included) and that peak per resource of the plan; the verdict judges it at the
+  largest size (where the issue measured it) and gives the KB per added resource between
+  sizes (what the imports do not blur); typed floor KB/res: the same
   for the typed floor's process (what the SDK itself holds for these resources: the
   plan's memory target compares with it). The plan child writes its plan to a file the
   replay and typed children read, so their heaps hold no full-size plan of their own;
@@ -41,8 +43,8 @@ Ratios use CPU time, which other processes on a shared machine disturb less than
 time. The targets (issue 19): ms/res within 15% from 100 to 5,000 nodes, under 50 KB per
 resource, plan / typed floor <= 1.1.
 Under the table: the Python heap (tracemalloc) of the plan and the typed floor at one size,
-peak and held once the run is done (what the stack outputs keep alive: the memory target's
-bound); then a cProfile of one plan (the largest size run, at most 1,000 nodes;
+peak and held when the program returns (what its stack outputs and components keep alive:
+the memory target's bound); then a cProfile of one plan (the largest size run, at most 1,000 nodes;
 `--profile N` picks another), of every thread (the mock monitor's calls run on the plan's
 thread since kubeports.plan.inline; a thread the SDK still starts would show); own time by
 thread, by area, and the top functions.
@@ -143,22 +145,37 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
 
 
 def _heap(offline, stack: str, program: str | None, expected: dict | None) -> dict:
-    """The Python heap (tracemalloc) of one run: its peak, and what is still held after it,
-    every registration done and its result dropped. What stays is what the program's stack
-    outputs reach: every Output holds the resources it depends on, and each resource an
-    Output (with its futures) per property its class declares. Held is a floor under the peak."""
+    """The Python heap (tracemalloc) of one run: its peak, and what is held when the program
+    returns (every registration but the last window settled, kubeports.plan.settle; before
+    the plan is read and the root stack let go). What is held then is what the program's
+    stack outputs and components reach: every Output holds the resources it depends on, and
+    each resource an Output per property its class declares (one future each,
+    kubeports.plan.outputs). Held is a floor under the peak."""
     import tracemalloc
 
+    from kubeports.plan import settle
+
+    held: list[int] = []
+    run_program = settle.Settler.run_program
+
+    def measured(self, fn):
+        result = run_program(self, fn)
+        gc.collect()
+        held.append(tracemalloc.get_traced_memory()[0])
+        return result
+
+    settle.Settler.run_program = measured
     gc.collect()
     tracemalloc.start()
-    result = offline.run_plan(stack, program=program) if program else offline.run_plan(stack)
+    try:
+        result = offline.run_plan(stack, program=program) if program else offline.run_plan(stack)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        settle.Settler.run_program = run_program
     resources = len(result.resources)
     same = None if expected is None else {r.urn: r.inputs for r in result.resources} == expected
-    del result
-    gc.collect()
-    held, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    out = {"resources": resources, "peak_kb": peak / 1024 / resources, "held_kb": held / 1024 / resources}
+    out = {"resources": resources, "peak_kb": peak / 1024 / resources, "held_kb": held[-1] / 1024 / resources}
     if same is not None:
         out["same_inputs"] = same
     return out
@@ -300,15 +317,17 @@ def render_heap(heaps: list[tuple[str, int, dict, dict]]) -> str:
     """Where the memory target stands against what the SDK itself keeps per resource."""
     table = [(cloud, f"{nodes:,}", plan["resources"], f"{plan['peak_kb']:.0f}", f"{plan['held_kb']:.0f}",
               f"{typed['peak_kb']:.0f}", f"{typed['held_kb']:.0f}") for cloud, nodes, plan, typed in heaps]
-    out = ["\n## Python heap per resource (tracemalloc), peak and held after the run\n\n",
+    out = ["\n## Python heap per resource (tracemalloc), peak and held when the program returns\n\n",
            md_table(["Cloud", "Nodes", "Resources", "Plan peak KB/res", "Plan held KB/res", "typed floor peak KB/res",
                      "typed floor held KB/res"], table, right=(1, 2, 3, 4, 5, 6))]
     held = min(typed["held_kb"] for _c, _n, _p, typed in heaps)
     same = all(typed.get("same_inputs") for _c, _n, _p, typed in heaps)
-    out.append(f"\n- Held: what is still alive once every registration is done. Every Output holds the resources "
-               f"it depends on; the plan's stack outputs (every node's id and address) depend on every node, so "
-               f"its resources and their Outputs stay until the plan ends; the typed floor exports nothing and "
-               f"holds {held:.0f} KB/res or more. The peaks: every registration in flight at the program's end.\n")
+    out.append(f"\n- Held: what is alive when the program returns, every registration but the last window done "
+               f"(kubeports.plan.settle), for the plan and the typed floor alike (each program's own variables "
+               f"are still alive then; the plan's stack outputs, every node's id and address, reach every node "
+               f"too). A resource holds one Output per property its class declares (one future each, "
+               f"kubeports.plan.outputs); the typed floor holds {held:.0f} KB/res or more. Peak over held: what "
+               f"is in flight between two settles, and the plan's own records.\n")
     if not same:
         out.append("- The typed floor registered OTHER inputs than the plan: its figures do not compare.\n")
     return "".join(out)
@@ -324,11 +343,14 @@ def verdict(rows: list[dict]) -> str:
         same = all(r["typed"].get("same_inputs") for r in rows)
         lines.append(f"- The typed floor registered {'exactly the plan' if same else 'OTHER'}'s inputs"
                      f"{'' if same else ': its figures do not compare'}.")
-    worst_kb = max(r["plan"]["rss_mb"] * 1024 / r["plan"]["resources"] for r in rows if r["nodes"] >= 100) \
-        if any(r["nodes"] >= 100 for r in rows) else None
-    if worst_kb is not None:
-        lines.append(f"- Peak memory under 50 KB per resource (100 nodes and up): {'met' if worst_kb < 50 else 'not met'}"
-                     f" (worst {worst_kb:.0f} KB).")
+    largest = [max((r for r in rows if r["cloud"] == cloud), key=lambda r: r["nodes"])
+               for cloud in sorted({r["cloud"] for r in rows})]
+    largest = [r for r in largest if r["nodes"] >= 1000]
+    if largest:
+        kb = {r["cloud"]: r["plan"]["rss_mb"] * 1024 / r["plan"]["resources"] for r in largest}
+        lines.append("- Peak memory under 50 KB per resource (at each cloud's largest size, imports included): "
+                     f"{'met' if max(kb.values()) < 50 else 'not met'} ("
+                     + ", ".join(f"{r['cloud']} {kb[r['cloud']]:.0f} KB at {r['nodes']:,} nodes" for r in largest) + ").")
     for cloud in sorted({r["cloud"] for r in rows}):
         mine = [r for r in rows if r["cloud"] == cloud and r["nodes"] >= 100]
         if len(mine) >= 2:
@@ -343,6 +365,10 @@ def verdict(rows: list[dict]) -> str:
                         for a, b in zip(mine, mine[1:], strict=False)]
             lines.append("  CPU ms per added node between those sizes: "
                          + " -> ".join(f"{m:.2f}" for m in marginal) + ".")
+            added_kb = [(b["plan"]["rss_mb"] - a["plan"]["rss_mb"]) * 1024 / (b["plan"]["resources"] - a["plan"]["resources"])
+                        for a, b in zip(mine, mine[1:], strict=False)]
+            lines.append("  Peak KB per added resource between those sizes: "
+                         + " -> ".join(f"{m:.0f}" for m in added_kb) + ".")
     return "\n".join(lines)
 
 
