@@ -25,7 +25,10 @@ Rules of this file:
 - a property that resolves to None (most of what a big class declares, under mocks) then
   reads as the resource's one None Output for its flags: Outputs are immutable, so only
   identity tells them apart, and an Output read before it resolved still answers;
-- every Output answers exactly as the SDK's would (tests/plan/test_outputs.py).
+- every Output answers exactly as the SDK's would (tests/plan/test_outputs.py);
+- only an SDK whose Outputs hold one `_OutputData` future (`Output._data`, pulumi 3.2xx;
+  kubeports allows pulumi from 3.150, whose Outputs held four futures) gets this
+  function; on any other `lean_outputs()` changes nothing and plans run on the SDK's own.
 """
 from __future__ import annotations
 
@@ -35,8 +38,12 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi.output as sdk_output
 import pulumi.runtime.rpc as sdk_rpc
-from pulumi.output import Output, _OutputData
+from pulumi.output import Output
+
+_OutputData: Any = getattr(sdk_output, "_OutputData", None)
+FITS_THIS_SDK = _OutputData is not None and hasattr(Output, "_from_data")
 
 _SCALARS = (type(None), bool, int, float, str)
 
@@ -98,7 +105,11 @@ def _resolve(res: Any, shared: _Shared, name: str, output: Output, value: Any, i
 
 
 @contextlib.contextmanager
-def lean_outputs() -> Iterator[None]:
+def lean_outputs(fits: bool | None = None) -> Iterator[None]:
+    """`fits`: whether the installed SDK has the Output this module builds (default: checked)."""
+    if not (FITS_THIS_SDK if fits is None else fits):
+        yield
+        return
     original = sdk_rpc.transfer_properties
     sdk_rpc.transfer_properties = transfer_properties
     try:

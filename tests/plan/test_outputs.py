@@ -157,3 +157,9 @@ def test_a_failed_registration_fails_the_plan_as_with_the_sdks_outputs(tmp_path,
     monkeypatch.setattr(offline, "lean_outputs", contextlib.nullcontext)
     assert "the vpc refused" in lean
     assert lean == _failed_registration(tmp_path, monkeypatch)
+
+
+def test_on_an_sdk_whose_outputs_are_other_nothing_is_replaced():
+    with outputs.lean_outputs(fits=False):
+        assert sdk_rpc.transfer_properties is SDK_TRANSFER
+    assert outputs.FITS_THIS_SDK  # the SDK the suite runs on is the one this module builds for
