@@ -90,6 +90,7 @@ def _resolve(res: Any, shared: _Shared, name: str, output: Output, value: Any, i
     data = output._data
     if failed is not None:
         data.set_exception(failed)
+        data.exception()  # reported by the registration's RPC; not again as "never retrieved" when freed
     elif deps or type(value) not in _SCALARS:
         resources = set(deps) if deps else set()
         resources.add(res)
