@@ -26,9 +26,10 @@ Rules of this file:
   reads as the resource's one None Output for its flags: Outputs are immutable, so only
   identity tells them apart, and an Output read before it resolved still answers;
 - every Output answers exactly as the SDK's would (tests/plan/test_outputs.py);
-- only an SDK whose Outputs hold one `_OutputData` future (`Output._data`, pulumi 3.2xx;
-  kubeports allows pulumi from 3.150, whose Outputs held four futures) gets this
-  function; on any other `lean_outputs()` changes nothing and plans run on the SDK's own.
+- only an SDK whose Outputs hold one `_OutputData` future (`Output._data`, pulumi 3.235
+  and later, kubeports' floor; before it an Output held four futures) gets this function;
+  on any other (a future SDK that changes its Output) `lean_outputs()` changes nothing
+  and plans run on the SDK's own.
 """
 from __future__ import annotations
 
