@@ -44,7 +44,8 @@ import pulumi.runtime.rpc as sdk_rpc
 from pulumi.output import Output
 
 _OutputData: Any = getattr(sdk_output, "_OutputData", None)
-FITS_THIS_SDK = _OutputData is not None and hasattr(Output, "_from_data")
+# What this module builds: an Output whose whole state is one `_data` future of `_OutputData`.
+FITS_THIS_SDK = _OutputData is not None and "_data" in getattr(Output, "__annotations__", {})
 
 _SCALARS = (type(None), bool, int, float, str)
 

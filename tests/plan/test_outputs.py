@@ -13,13 +13,12 @@ import tracemalloc
 
 import pulumi.runtime.rpc as sdk_rpc
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import offline, outputs
-from tests.plans import ALL_STACK_FILES, example_plan_json
+from tests.plans import ALL_STACK_FILES, example_plan_json, variant
 
 SDK_TRANSFER = sdk_rpc.transfer_properties
 
@@ -103,14 +102,11 @@ def test_the_plan_is_the_same_with_the_sdks_transfer_properties(stack, monkeypat
 
 
 def _peak_per_resource(tmp_path, workers: int) -> float:
-    with open(os.path.join(ROOT, "Pulumi.prod-aws.yaml"), encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    doc["config"]["kubeports:cluster"]["roles"]["worker"]["count"] = workers
-    path = tmp_path / "Pulumi.big.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path = variant(tmp_path, os.path.join(ROOT, "Pulumi.prod-aws.yaml"), "big",
+                   lambda config: config["kubeports:cluster"]["roles"]["worker"].update(count=workers))
     tracemalloc.start()
     try:
-        plan = offline.run_plan(str(path))
+        plan = offline.run_plan(path)
         _held, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

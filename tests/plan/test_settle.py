@@ -11,11 +11,10 @@ import os
 
 import pulumi.resource as sdk_resource
 import pytest
-import yaml
 
 from kubeports.core.paths import ROOT
 from kubeports.plan import offline, settle
-from tests.plans import ALL_STACK_FILES, example_plan_json
+from tests.plans import ALL_STACK_FILES, example_plan_json, variant
 
 
 def _plan(stack: str, settler_factory) -> dict:
@@ -51,14 +50,11 @@ def test_the_plan_is_the_same_settled_after_every_registration_or_never(stack):
 
 
 def _big_stack(tmp_path, workers: int) -> str:
-    with open(os.path.join(ROOT, "Pulumi.dev.yaml"), encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    cluster = doc["config"]["kubeports:cluster"]
-    cluster["roles"]["worker"]["count"] = workers
-    cluster.setdefault("quota", {})["novaServerGroupMembers"] = workers
-    path = tmp_path / "Pulumi.big.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return str(path)
+    def more_workers(config):
+        cluster = config["kubeports:cluster"]
+        cluster["roles"]["worker"]["count"] = workers
+        cluster.setdefault("quota", {})["novaServerGroupMembers"] = workers
+    return variant(tmp_path, os.path.join(ROOT, "Pulumi.dev.yaml"), "big", more_workers)
 
 
 def _registered_when_the_program_returns(monkeypatch, stack: str) -> tuple[int, int]:
