@@ -19,7 +19,13 @@ AWS quirks kept here:
   prefix list per set and family (`ec2.ManagedPrefixList`, entries a set the provider
   changes in place with ModifyManagedPrefixList, `max_entries` raised before entries are
   added and lowered after they are removed). `max_entries` is the entries held, no
-  headroom: every referencing rule counts it against its group's quota (core/quota.py).
+  headroom: every referencing rule counts it against its group's quota (core/quota.py);
+- `kubeports:aws.groupsPerRole` > 1: each role gets that many groups (`<name>-sg`, then
+  `<name>-sg-2`...), every node of the role carries all of them, and each rule goes to
+  the group kubeports.core.shards places it in (the quota preflight counts the same
+  placement). Peers reference the first group only. The number of groups comes from the
+  stack, never from the rules, so a port change never touches an instance; a rule that
+  moves group is replaced in place of its name (created in the new group, then deleted).
 
 NLB quirks kept here (the `load-balancer` role):
 - an NLB's security groups can only be set when it is created, so its group is made
@@ -52,6 +58,8 @@ from kubeports.components.backend import (
 )
 from kubeports.core.quota import prefix_list_max_entries
 from kubeports.core.rules import Rule
+from kubeports.core.settings import StackConfig
+from kubeports.core.shards import aws_key, aws_placement
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
@@ -87,23 +95,41 @@ def aws_rule_name(cluster: str, rule: Rule) -> str:
 class AwsBackend(CloudBackend):
     cloud = "aws"
 
+    def __init__(self, stack: StackConfig):
+        super().__init__(stack)
+        self.more_groups: dict[str, list[pulumi.Output[str]]] = {}  # role -> its groups after the first
+
     def rule_name(self, rule: Rule) -> str:
         return aws_rule_name(self.cluster.name, rule)
 
     def security_group(self, name: str, role: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+        """The role's first group, which peers reference; its others (groupsPerRole) beside it."""
+        first = self._group(f"{name}-sg", name, role, None, opts)
+        self.more_groups[role] = [self._group(f"{name}-sg-{n}", f"{name}-{n}", role, n, opts).id
+                                  for n in range(2, self.stack.groups_per_role + 1)]
+        return first
+
+    def _group(self, resource: str, name: str, role: str, number: int | None,
+               opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
         assert self.stack.aws is not None
+        nth = {} if number is None else {"kubeports/group": str(number)}
         return aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            description=f"kubeports {self.cluster.name} {role} nodes",
+            resource,
+            description=f"kubeports {self.cluster.name} {role} nodes" + ("" if number is None else f", group {number}"),
             vpc_id=self.stack.aws.vpc_id,
             revoke_rules_on_delete=True,
-            tags={"Name": name, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/role": role},
+            tags={"Name": name, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/role": role, **nth},
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["description"])),
         )
+
+    def role_group_ids(self, role: str, first: pulumi.Input[str]) -> list[pulumi.Input[str]]:
+        """Every group a node of `role` carries: the first, then the others in order."""
+        return [first, *self.more_groups.get(role, [])]
 
     def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],
               opts_for: Callable[[Rule], pulumi.ResourceOptions]) -> dict[str, pulumi.CustomResource]:
         out: dict[str, pulumi.CustomResource] = {}
+        placement = aws_placement(rules, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group)
         for rule in rules:
             name = self.rule_name(rule)
             if name in out:
@@ -112,7 +138,10 @@ class AwsBackend(CloudBackend):
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
             if rule.peer_kind == "set":
                 peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
-            out[name] = kind(name, **rule_args(rule, group_ids[rule.role], peer), opts=opts_for(rule))
+            groups = self.role_group_ids(rule.role, group_ids[rule.role])
+            index = placement[aws_key(rule)]  # a role of another stack has one group here: its first
+            out[name] = kind(name, **rule_args(rule, groups[index if index < len(groups) else 0], peer),
+                             opts=opts_for(rule))
         return out
 
     def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
@@ -160,7 +189,7 @@ class AwsBackend(CloudBackend):
                 ami=image_of(node.image or settings.ami, node.image_id, slot.moved),
                 instance_type=node.instance_type or settings.instance_type,
                 subnet_id=(settings.bastion_subnet_id or subnet) if spec.public else subnet,
-                vpc_security_group_ids=[group_id],
+                vpc_security_group_ids=self.role_group_ids(spec.role, group_id),
                 key_name=settings.key_name,
                 source_dest_check=not spec.routes_pod_ips,
                 metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
@@ -193,7 +222,8 @@ class AwsBackend(CloudBackend):
         tags = {f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role}
         nlb = aws.lb.LoadBalancer(
             f"{name}-nlb", name_prefix=NAME_PREFIX, load_balancer_type="network", internal=settings.lb_internal,
-            subnets=settings.lb_subnet_ids or settings.subnet_ids, security_groups=[group.id],
+            subnets=settings.lb_subnet_ids or settings.subnet_ids,
+            security_groups=self.role_group_ids(spec.role, group.id),
             enable_cross_zone_load_balancing=True, enable_deletion_protection=spec.protect,
             tags={"Name": name, **tags}, opts=keep)
         for lis in spec.listeners:

@@ -39,6 +39,7 @@ def open_project(args: argparse.Namespace) -> Project:
     project = load_project(stack_file_of(args), replace, layers=layers)
     for note in summarize(project.resolution.notes, verbose=getattr(args, "verbose", False)):
         print(f"note: {note}", file=sys.stderr)
-    for line in quota_headroom(project.stack.cloud, project.cloud_rules, project.stack.cluster):
+    for line in quota_headroom(project.stack.cloud, project.cloud_rules, project.stack.cluster,
+                               project.stack.groups_per_role):
         print(f"quota: {line}", file=sys.stderr)
     return project

@@ -18,6 +18,9 @@ Rules of this file:
   elsewhere; duplicates and shadowing compare the rules as the cloud holds them;
 - AWS counts a prefix-list reference as the list's max entries in its family (as
   kubeports.core.quota does for the plan); Neutron counts it as one rule;
+- a role with several groups (kubeports:aws.groupsPerRole) is mapped by its first; the
+  others carry `kubeports/group` N and the role's tags, and their rules are the role's
+  (every node carries all of them); each group's quota is counted on its own;
 - findings carry the role, the required flow's source lines and URLs, and a severity:
   critical (a sensitive port reachable from a CIDR), missing (the cluster breaks there),
   over-open (admitted, not required), duplicate / shadowed, quota;
@@ -140,9 +143,8 @@ def map_roles(state: LiveState, roles: Sequence[str], explicit: Mapping[str, str
             problems.append(Problem(origin, 1, role, f"{wanted!r}: {why}"))
     tagged: dict[str, list[str]] = {}
     for group in sorted(state.groups.values(), key=lambda g: g.id):
-        tagged_cluster = group.tags.get("kubeports:cluster") or next(
-            (k.split("/")[-1] for k in group.tags if k.startswith("kubernetes.io/cluster/")), None)
-        if group.role in roles and group.role not in explicit and tagged_cluster in (None, cluster):
+        if (group.role in roles and group.role not in explicit and _cluster_tag(group) in (None, cluster)
+                and group.number is None):
             tagged.setdefault(group.role, []).append(group.id)
     for role, ids in sorted(tagged.items()):
         if len(ids) == 1:
@@ -158,6 +160,24 @@ def map_roles(state: LiveState, roles: Sequence[str], explicit: Mapping[str, str
     if problems:
         raise KubeportsError(problems)
     return out
+
+
+def more_groups(state: LiveState, roles: Mapping[str, str]) -> dict[str, list[str]]:
+    """role -> its groups after the first (kubeports:aws.groupsPerRole), in their order: the
+    groups tagged with the role, a `kubeports/group` number and the first group's cluster tag."""
+    out: dict[str, list[str]] = {}
+    for role, first in sorted(roles.items()):
+        home = state.groups.get(first)
+        cluster = _cluster_tag(home) if home is not None else None
+        found = [g for g in state.groups.values()
+                 if g.role == role and g.number is not None and _cluster_tag(g) == cluster]
+        out[role] = [g.id for g in sorted(found, key=lambda g: (g.number, g.id))]
+    return out
+
+
+def _cluster_tag(group: LiveGroup) -> str | None:
+    return group.tags.get("kubeports:cluster") or next(
+        (k.split("/")[-1] for k in group.tags if k.startswith("kubernetes.io/cluster/")), None)
 
 
 # ---------------------------------------------------------------- packets
@@ -286,9 +306,10 @@ def audit(stack: StackConfig, catalog: Catalog, rules: Sequence[Rule], state: Li
     result = Audit(state.cloud, dict(roles), notes=list(state.notes))
     # Octavia has no group of its own: its rules become listener CIDRs, not group rules.
     required = [r for r in rules if not (r.role == LOAD_BALANCER and state.cloud == "openstack")]
-    held: dict[str, list[LiveRule]] = {}  # as the cloud holds them
+    held: dict[str, list[LiveRule]] = {}  # as the cloud holds them; a role's other groups' under its first
+    into = {extra: roles[role] for role, extras in more_groups(state, roles).items() for extra in extras}
     for live in state.rules:
-        held.setdefault(live.group, []).append(live)
+        held.setdefault(into.get(live.group, live.group), []).append(live)
     live_by_group = {group: expand_sets(state, lives) for group, lives in held.items()}  # what they admit
     result.live_rules = sum(len(held.get(g, [])) for g in roles.values())
     result.checked_rules = len(required)
@@ -410,7 +431,7 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
                                                      f"required; the project allows {limit}"))
         return out
     counts = aws_counts(state)
-    for role, group in sorted(roles.items()):
+    for role, group in _every_group(state, roles):
         for direction in ("ingress", "egress"):
             for family in ("IPv4", "IPv6"):
                 used = counts[(group, direction, family)]
@@ -418,6 +439,12 @@ def _quota(state: LiveState, roles: Mapping[str, str], required: Sequence[Rule],
                     out.append(Finding("quota", role, f"AWS rules: {used} {direction} {family} rules in {group}; the "
                                                       f"limit is {quota.aws_rules_per_group}"))
     return out
+
+
+def _every_group(state: LiveState, roles: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(role, group) for each mapped role's groups: its first, then its others."""
+    more = more_groups(state, roles)
+    return [(role, group) for role, first in sorted(roles.items()) for group in (first, *more.get(role, []))]
 
 
 def neutron_used(state: LiveState, roles: Mapping[str, str]) -> tuple[int, str]:
@@ -455,5 +482,6 @@ def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> 
                 f"({quota.neutron_rules - used} left)"]
     counts = aws_counts(state)
     return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
-            for role, group in sorted(roles.items()) for direction in ("ingress", "egress") for family in ("IPv4", "IPv6")]
+            for role, group in _every_group(state, roles) for direction in ("ingress", "egress")
+            for family in ("IPv4", "IPv6")]
 

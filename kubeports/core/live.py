@@ -100,6 +100,13 @@ class LiveGroup:
         """kubeports' own tag: `kubeports:role=ROLE` (Neutron) or `kubeports/role` (AWS)."""
         return self.tags.get("kubeports:role") or self.tags.get("kubeports/role")
 
+    @property
+    def number(self) -> int | None:
+        """Which of its role's groups this is, for the second and later (`kubeports/group`,
+        kubeports:aws.groupsPerRole); None for a role's first (or only) group."""
+        value = self.tags.get("kubeports/group", "")
+        return int(value) if value.isdigit() else None
+
 
 @dataclass(frozen=True)
 class LiveSet:

@@ -146,7 +146,7 @@ def load_project(stack_file: str, portspecs: str | None = None, config: dict[str
     if refused:
         line = doc.line_of(("config", "kubeports:cloud"))
         raise KubeportsError([Problem(display_path(stack_file), line, "kubeports:cloud", m) for m in refused])
-    over = quota_problems(stack.cloud, rendered, stack.cluster)
+    over = quota_problems(stack.cloud, rendered, stack.cluster, stack.groups_per_role)
     if over:
         line = doc.line_of(("config", "kubeports:cluster", "quota"))
         raise KubeportsError([Problem(display_path(stack_file), line, "config.kubeports:cluster.quota", m)

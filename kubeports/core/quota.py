@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections import Counter
 
 from .rules import Rule
-from .settings import LOAD_BALANCER, ClusterSettings, RoleSettings
+from .settings import AWS_RULES_PER_INTERFACE, LOAD_BALANCER, ClusterSettings, QuotaSettings, RoleSettings
+from .shards import aws_group_counts, aws_key, aws_placement, groups_needed
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
@@ -37,28 +38,19 @@ NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-gr
                "and set it in kubeports:cluster.quota")
 
 
-def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
+def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int = 1) -> list[str]:
+    """`groups`: security groups per role (kubeports:aws.groupsPerRole), the rules placed over
+    them as the AWS module places them (kubeports.core.shards)."""
     if cloud == "aws":
-        return _aws(rules, cluster.quota.aws_rules_per_group) + prefix_list_problems(rules)
+        return _aws(rules, cluster.quota, groups) + prefix_list_problems(rules)
     return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
 def aws_counts(rules: tuple[Rule, ...]) -> Counter:
-    """(role, direction, family) -> rules AWS will count. Group references have no family
-    in AWS, so the IPv4 and IPv6 variants of one are a single AWS rule counted in both."""
-    seen: set[tuple] = set()
-    counts: Counter = Counter()
-    for rule in rules:
-        if rule.peer_kind == "role":
-            ident = (rule.role, rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer)
-            if ident in seen:
-                continue
-            seen.add(ident)
-            counts[(rule.role, rule.direction, "IPv4")] += 1
-            counts[(rule.role, rule.direction, "IPv6")] += 1
-        else:
-            counts[(rule.role, rule.direction, rule.ethertype)] += aws_weight(rule)
-    return counts
+    """(role, direction, family) -> rules AWS will count in a role's one group. Group references
+    have no family in AWS, so the IPv4 and IPv6 variants of one are a single AWS rule counted in both."""
+    return Counter({(role, direction, family): n
+                    for (role, _, direction, family), n in aws_group_counts(rules, 1, 0).items()})
 
 
 def prefix_list_max_entries(members: tuple[str, ...]) -> int:
@@ -98,33 +90,51 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...]) -> list[str]:
             "each reference is one rule, and Neutron has no quota on address groups"]
 
 
-AWS_RULES_PER_GROUP_CEILING = 1000  # rules per group x groups per interface may not exceed 1,000 (VPC quotas)
-
-
-def _aws(rules: tuple[Rule, ...], limit: int) -> list[str]:
-    listed = Counter()  # (role, direction, family) -> what prefix-list references count there
+def _aws(rules: tuple[Rule, ...], quota: QuotaSettings, groups: int) -> list[str]:
+    limit = quota.aws_rules_per_group
+    placement = aws_placement(rules, groups, limit)
+    listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
     for rule in rules:
         if rule.peer_kind == "set":
-            listed[(rule.role, rule.direction, rule.ethertype)] += aws_weight(rule)
-    return [f"AWS quota: security group {role} has {n} {direction} {family} rules; the limit is {limit} "
-            "(kubeports:cluster.quota.awsRulesPerGroup)" + _prefix_list_part(n, listed[(role, direction, family)])
-            for (role, direction, family), n in sorted(aws_counts(rules).items()) if n > limit]
+            listed[(rule.role, placement[aws_key(rule)], rule.direction, rule.ethertype)] += aws_weight(rule)
+    over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit).items()) if n > limit]
+    if not over:
+        return []
+    spread = _groups_part(groups_needed(rules, limit, quota.aws_groups_per_interface), groups, quota)
+    return [f"AWS quota: security group {group_label(role, index, groups)} has {n} {direction} {family} rules; the "
+            f"limit is {limit} (kubeports:cluster.quota.awsRulesPerGroup)"
+            + _remedy(n, listed[(role, index, direction, family)], spread)
+            for (role, index, direction, family), n in over]
 
 
-def _prefix_list_part(count: int, from_lists: int) -> str:
-    """Why a group with prefix lists is still over: EC2 counts each reference as its list's
-    max entries, so lists save rule resources and API calls, not quota."""
-    if not from_lists:
+def group_label(role: str, index: int, groups: int) -> str:
+    """A role's group as messages name it: `worker`, or `worker (group 2 of 3)`."""
+    return role if groups == 1 else f"{role} (group {index + 1} of {groups})"
+
+
+def _groups_part(needed: int | None, groups: int, quota: QuotaSettings) -> str:
+    """More groups per role, where they would hold every role's rules within this quota."""
+    if needed is None or needed <= groups:
         return ""
-    ceiling = f"{AWS_RULES_PER_GROUP_CEILING:,}"
+    return (f"set kubeports:aws.groupsPerRole to {needed}: {needed} groups per role hold every role's rules "
+            f"within this quota (each node carries its role's groups; an interface carries "
+            f"{quota.aws_groups_per_interface}, kubeports:cluster.quota.awsGroupsPerInterface)")
+
+
+def _remedy(count: int, from_lists: int, spread: str) -> str:
+    """Why a group is over and what would fit it. With prefix lists: EC2 counts each reference
+    as its list's max entries, so lists save rule resources and API calls, not quota."""
+    if not from_lists:
+        return f"; {spread}" if spread else ""
+    ceiling = f"{AWS_RULES_PER_INTERFACE:,}"
     remedy = (f"more than a quota increase can give ({ceiling} rules per group at most, with one group per "
               "interface): list fewer CIDRs in the sets"
-              if count > AWS_RULES_PER_GROUP_CEILING else
+              if count > AWS_RULES_PER_INTERFACE else
               "raise 'Inbound or outbound rules per security group' in Service Quotas (rules per group x groups "
               f"per interface at most {ceiling}) and set the new limit in kubeports:cluster.quota.awsRulesPerGroup, "
               "or list fewer CIDRs in the sets")
     return (f"; {from_lists} of them are the entries of the prefix lists it references (EC2 counts a reference "
-            f"as its list's max entries); {remedy}")
+            f"as its list's max entries); " + (f"{spread}; or {remedy}" if spread else remedy))
 
 
 def neutron_counts(rules: tuple[Rule, ...], cluster: ClusterSettings) -> tuple[int, int]:
@@ -203,15 +213,16 @@ def _nova_rollout(cluster: ClusterSettings) -> list[str]:
     return problems
 
 
-def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings) -> list[str]:
-    """What is left of each quota after this stack, one line each (for `rules` and `plan`)."""
+def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int = 1) -> list[str]:
+    """What is left of each quota after this stack, one line each (for `rules` and `plan`);
+    `groups` as in quota_problems."""
     quota = cluster.quota
     if cloud == "aws":
-        counts = aws_counts(rules)
+        counts = aws_group_counts(rules, groups, quota.aws_rules_per_group)
         if not counts:
             return []
-        (role, direction, family), n = max(sorted(counts.items()), key=lambda item: item[1])
-        return [f"AWS quota: fullest is security group {role}, {direction} {family}: {n} of "
+        (role, index, direction, family), n = max(sorted(counts.items()), key=lambda item: item[1])
+        return [f"AWS quota: fullest is security group {group_label(role, index, groups)}, {direction} {family}: {n} of "
                 f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left",
                 *cidr_set_headroom(cloud, rules)]
     ours, groups = neutron_counts(rules, cluster)

@@ -208,6 +208,8 @@ class QuotaSettings(_Model):
     nova_server_group_members: int = Field(10, alias="novaServerGroupMembers", ge=1,
                                            description="servers per server group (one group per role)")
     aws_rules_per_group: int = Field(60, alias="awsRulesPerGroup", ge=1, description="per direction and family")
+    aws_groups_per_interface: int = Field(5, alias="awsGroupsPerInterface", ge=1, le=16, description=(
+        "security groups a network interface may carry (kubeports:aws.groupsPerRole at most this)"))
 
 
 class ClusterSettings(_Model):
@@ -417,6 +419,9 @@ class AwsSettings(_Model):
         "a subnet routed to an internet gateway, for the bastion's Elastic IP; default: spread over subnetIds"))
     prefix_lists: Annotated[PrefixListSettings, BeforeValidator(_on_off)] = Field(
         PrefixListSettings(), alias="prefixLists", description="CIDR sets as managed prefix lists (opt-in)")
+    groups_per_role: int = Field(1, alias="groupsPerRole", ge=1, le=16, description=(
+        "security groups each role's nodes carry, its rules spread over them (kubeports.core.shards): "
+        "room for CIDR sets of dozens of entries within the default 60 rules per group"))
 
 
 class StackConfig(_Model):
@@ -438,7 +443,14 @@ class StackConfig(_Model):
             _openstack_needs(self.openstack, self.cluster)
         if "kube-vip" in self.cluster.addons:
             _kube_vip_needs(self.cloud, self.cluster)
+        if self.aws is not None and self.cloud == "aws":
+            _aws_groups_fit(self.aws, self.cluster.quota)
         return self
+
+    @property
+    def groups_per_role(self) -> int:
+        """Security groups each role's nodes carry (kubeports:aws.groupsPerRole; OpenStack: one)."""
+        return self.aws.groups_per_role if self.cloud == "aws" and self.aws is not None else 1
 
     @property
     def set_peers(self) -> bool:
@@ -492,6 +504,22 @@ def _openstack_needs(settings: OpenStackSettings, cluster: ClusterSettings) -> N
     if "bastion" in cluster.roles and settings.floating_ip_pool is None:
         raise At(("openstack", "floatingIpPool"), "a bastion needs a public address: name the external network to "
                  "take its floating IP from")
+
+
+AWS_RULES_PER_INTERFACE = 1000  # EC2: rules per group x groups per interface may not exceed 1,000
+
+
+def _aws_groups_fit(settings: AwsSettings, quota: QuotaSettings) -> None:
+    """An interface carries every group of its role: within EC2's two linked quotas."""
+    groups = settings.groups_per_role
+    if groups > quota.aws_groups_per_interface:
+        raise At(("aws", "groupsPerRole"), f"{groups} groups per role, but a network interface carries at most "
+                 f"{quota.aws_groups_per_interface} (kubeports:cluster.quota.awsGroupsPerInterface, EC2's default 5; "
+                 "raise it in Service Quotas first)")
+    if groups > 1 and groups * quota.aws_rules_per_group > AWS_RULES_PER_INTERFACE:
+        raise At(("aws", "groupsPerRole"), f"{groups} groups of {quota.aws_rules_per_group} rules "
+                 f"(kubeports:cluster.quota.awsRulesPerGroup) make {groups * quota.aws_rules_per_group} rules per "
+                 f"interface; EC2 allows {AWS_RULES_PER_INTERFACE:,} (rules per group x groups per interface)")
 
 
 def _kube_vip_needs(cloud: str, cluster: ClusterSettings) -> None:

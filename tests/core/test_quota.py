@@ -32,6 +32,13 @@ def role_rules(n: int, families=("IPv4", "IPv6"), role: str = "worker") -> list[
             for i in range(n) for fam in families]
 
 
+def spread(groups: int) -> str:
+    """What a message over the AWS quota adds when more groups per role would hold the rules."""
+    return (f"; set kubeports:aws.groupsPerRole to {groups}: {groups} groups per role hold every role's rules within "
+            "this quota (each node carries its role's groups; an interface carries 5, "
+            "kubeports:cluster.quota.awsGroupsPerInterface)")
+
+
 def limited(**quota) -> ClusterSettings:
     return CLUSTER.model_copy(update={"quota": QuotaSettings.model_validate(quota)})
 
@@ -43,7 +50,7 @@ def test_aws_default_is_60_per_group_direction_and_family():
     assert quota_problems("aws", tuple(cidr_rules(60)), CLUSTER) == []
     assert quota_problems("aws", tuple(cidr_rules(61)), CLUSTER) == [
         "AWS quota: security group worker has 61 ingress IPv4 rules; the limit is 60 "
-        "(kubeports:cluster.quota.awsRulesPerGroup)"]
+        "(kubeports:cluster.quota.awsRulesPerGroup)" + spread(2)]
 
 
 def test_aws_counts_directions_families_and_groups_apart():
@@ -62,7 +69,7 @@ def test_aws_group_reference_counts_once_in_each_family():
     rules = tuple(role_rules(40) + cidr_rules(21, "IPv6"))
     assert quota_problems("aws", rules, CLUSTER) == [
         "AWS quota: security group worker has 61 ingress IPv6 rules; the limit is 60 "
-        "(kubeports:cluster.quota.awsRulesPerGroup)"]
+        "(kubeports:cluster.quota.awsRulesPerGroup)" + spread(2)]
 
 
 def test_aws_limit_is_configurable():
@@ -70,7 +77,7 @@ def test_aws_limit_is_configurable():
     assert quota_problems("aws", rules, limited(awsRulesPerGroup=11)) == []
     assert quota_problems("aws", rules, limited(awsRulesPerGroup=10)) == [
         "AWS quota: security group worker has 11 ingress IPv4 rules; the limit is 10 "
-        "(kubeports:cluster.quota.awsRulesPerGroup)"]
+        "(kubeports:cluster.quota.awsRulesPerGroup)" + spread(2)]
     assert quota_problems("aws", tuple(cidr_rules(200)), limited(awsRulesPerGroup=200)) == []
 
 
@@ -233,7 +240,7 @@ def test_too_many_api_clients_for_aws_fails_with_a_clear_message(tmp_path, run_c
     path = stack(tmp_path, "aws", 50 + 61 - cp)  # one rule too many on the control plane
     line = open(path, encoding="utf-8").read().splitlines().index("  kubeports:cluster:") + 1
     want = (f"{path}:{line}: config.kubeports:cluster.quota: AWS quota: security group control-plane has 61 ingress "
-            "IPv4 rules; the limit is 60 (kubeports:cluster.quota.awsRulesPerGroup)")
+            "IPv4 rules; the limit is 60 (kubeports:cluster.quota.awsRulesPerGroup)" + spread(2))
     with pytest.raises(KubeportsError) as caught:
         load_project(path)
     assert str(caught.value) == want
@@ -265,3 +272,46 @@ def test_octavia_load_balancer_rules_and_group_do_not_count_against_neutron():
     assert quota_problems("openstack", tuple(cidr_rules(97) + lb_rules), with_lb) == [neutron_rules(97)]
     assert quota_problems("openstack", (), with_lb.model_copy(update={"quota": QuotaSettings.model_validate(
         {"neutronGroups": 3})})) == []
+
+
+# --------------------------------------------------------------- AWS, several groups per role
+
+
+def set_rule(name: str, entries: int, port: int, role: str = "worker") -> Rule:
+    members = tuple(f"100.64.{i}.0/24" for i in range(entries))
+    return Rule(role, "ingress", "tcp", port, port, "set", name, "IPv4", "x", (), members)
+
+
+def test_aws_groups_per_role_spread_the_rules_and_name_the_fullest_group():
+    rules = tuple(cidr_rules(61))
+    assert quota_problems("aws", rules, CLUSTER, groups=2) == []
+    assert quota_problems("aws", tuple(cidr_rules(121)), CLUSTER, groups=2) == [
+        "AWS quota: security group worker (group 1 of 2) has 61 ingress IPv4 rules; the limit is 60 "
+        "(kubeports:cluster.quota.awsRulesPerGroup)" + spread(3)]
+    assert quota_headroom("aws", rules, CLUSTER, groups=2)[0] == (
+        "AWS quota: fullest is security group worker (group 1 of 2), ingress IPv4: 54 of 60 rules, 6 left")
+
+
+def test_prefix_lists_of_dozens_fit_the_default_quota_over_several_groups():
+    rules = tuple([set_rule(f"s{i}", 50, 1000 + i) for i in range(4)] + cidr_rules(11))
+    over = quota_problems("aws", rules, CLUSTER)
+    assert over == [
+        "AWS quota: security group worker has 211 ingress IPv4 rules; the limit is 60 "
+        "(kubeports:cluster.quota.awsRulesPerGroup); 200 of them are the entries of the prefix lists it references "
+        "(EC2 counts a reference as its list's max entries); " + spread(4)[2:] + "; or raise 'Inbound or outbound "
+        "rules per security group' in Service Quotas (rules per group x groups per interface at most 1,000) and set "
+        "the new limit in kubeports:cluster.quota.awsRulesPerGroup, or list fewer CIDRs in the sets"]
+    assert quota_problems("aws", rules, CLUSTER, groups=4) == []
+
+
+def test_a_reference_larger_than_a_group_gets_no_groups_advice():
+    over = quota_problems("aws", (set_rule("big", 61, 22),), CLUSTER)
+    assert len(over) == 1 and "groupsPerRole" not in over[0] and "61 ingress IPv4 rules" in over[0]
+
+
+def test_groups_beyond_the_interface_quota_are_not_advised():
+    rules = tuple(set_rule(f"s{i}", 50, 1000 + i) for i in range(6))  # six references of 50: six groups
+    assert quota_problems("aws", rules, CLUSTER, groups=6) == []
+    assert "groupsPerRole" not in quota_problems("aws", rules, CLUSTER)[0]
+    assert spread(6).replace("an interface carries 5", "an interface carries 6")[2:] in quota_problems(
+        "aws", rules, limited(awsGroupsPerInterface=6))[0]
