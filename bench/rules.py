@@ -31,7 +31,8 @@ nodeport-clients, admin and ingress-clients (k per family the stack serves, from
 100.64.0.0/10 and 2001:db8::/32, one block per set), for k = 1, 5, 20, 50, 200, per mode
 (MODES: how the cloud renders them: one rule per CIDR; Neutron address groups / AWS
 managed prefix lists, one rule per flow and set; on OpenStack also subnet peers for
-node-to-node rules). Columns: rules (resolved, one per CIDR), rule resources (what the
+node-to-node rules; on AWS also both spread over 5 groups per role, kubeports:aws.groupsPerRole,
+placed as kubeports.core.shards places them). Columns: rules (resolved, one per CIDR), rule resources (what the
 cloud creates), API objects (rule resources, security groups, address groups or prefix
 lists), quota use against each cloud's DEFAULT quota (Neutron: rules per project, the
 default group's 4 included, of 100; address groups have no quota; AWS: the fullest
@@ -52,9 +53,10 @@ from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name,
 
 from kubeports.core import resolver
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts, cidr_set_objects
+from kubeports.core.quota import aws_counts, cidr_set_objects, group_label
 from kubeports.core.rules import Rule
 from kubeports.core.settings import QuotaSettings
+from kubeports.core.shards import aws_group_counts
 
 
 class _CountingPending(dict):
@@ -189,7 +191,12 @@ MODES: dict[str, dict[str, dict]] = {
                                       "aws": {"prefixLists": True}},
     "address groups + subnet peers": {"openstack": {"addressGroups": {"enabled": True, "firewall": "ovn"},
                                                     "nodePeers": "subnet", "subnetCidr": "192.0.2.0/24"}},
+    "cidr rules, 5 groups per role": {"aws": {}},
+    "prefix lists, 5 groups per role": {"aws": {"prefixLists": True}},
 }
+# mode -> security groups per role (kubeports:aws.groupsPerRole), placed as the AWS module
+# places them (kubeports.core.shards) against the default quota; 5 is EC2's default per interface.
+MODE_GROUPS = {"cidr rules, 5 groups per role": 5, "prefix lists, 5 groups per role": 5}
 
 
 def rule_resources(project) -> int:
@@ -226,11 +233,14 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
     project = load_project(with_cidrs(stack, k, MODES[mode][cloud], directory), portspecs)
     rules = project.cloud_rules
     resources = rule_resources(project)
-    groups = len(project.stack.cluster.roles) + len(cidr_set_objects(rules))  # security groups, address groups / lists
+    per_role = MODE_GROUPS.get(mode, 1)
+    # security groups, address groups / prefix lists
+    groups = len(project.stack.cluster.roles) * per_role + len(cidr_set_objects(rules))
     quota = QuotaSettings()
     if project.stack.cloud == "aws":
-        (role, direction, family), fullest = max(aws_counts(rules).items(), key=lambda kv: (kv[1], kv[0]))
-        use, limit, where = fullest, quota.aws_rules_per_group, f" ({role} {direction} {family})"
+        counts = aws_group_counts(rules, per_role, quota.aws_rules_per_group)
+        (role, index, direction, family), fullest = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        use, limit, where = fullest, quota.aws_rules_per_group, f" ({group_label(role, index, per_role)} {direction} {family})"
     else:
         use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
     return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),

@@ -115,9 +115,11 @@ def _sent_content(content: Content) -> Content:
 
 
 def _role_of_group(res: Mapping[str, Any]) -> str | None:
+    """The role a planned group is the first group of; None for a role's other groups
+    (kubeports:aws.groupsPerRole: `kubeports/group`), which a brownfield role never has."""
     tags = res["inputs"].get("tags")
     if isinstance(tags, dict):
-        return tags.get("kubeports/role")
+        return None if "kubeports/group" in tags else tags.get("kubeports/role")
     for tag in tags or []:
         if str(tag).startswith("kubeports:role="):
             return str(tag).split("=", 1)[1]

@@ -130,3 +130,24 @@ def test_aws_prefix_lists_with_the_same_entries_are_adopted_with_their_rules(tmp
     naming = [r["name"] for r in plan["resources"] if r["inputs"].get("prefixListId")]
     assert naming and all(name in result.adopted for name in naming)
     assert not [d for d in result.deletes if "prefix-list" in d]
+
+
+def test_a_roles_other_aws_groups_are_created_not_adopted_onto_its_live_group(tmp_path):
+    """groupsPerRole 2: a brownfield role has one group, adopted as the role's first; its
+    second group is created, never imported onto the same live group."""
+    from kubeports.plan.adopt import adopt
+    from kubeports.plan.offline import run_plan
+    from tests.core.test_audit_sets import _aws
+
+    def two(config):
+        _aws(config)
+        config["kubeports:aws"]["groupsPerRole"] = 2
+    path = variant(tmp_path, "Pulumi.prod-aws.yaml", "prod-aws", two)
+    project, plan = load_project(path), run_plan(path).to_json()
+    state = parse_text(json.dumps(ec2_rules_doc(project)), "dump.json")
+    mapping = map_roles(state, list(project.stack.cluster.roles), {}, project.stack.cluster.name)
+    result = adopt(plan, state, mapping, project.stack.cluster.name)
+    imported = {e["name"]: e.get("id") for e in result.import_file()["resources"]}
+    for role in ("control-plane", "etcd", "worker"):
+        assert imported[f"prod-{role}-sg"] == mapping[role]
+        assert f"prod-{role}-sg-2" not in imported and f"prod-{role}-sg-2" in result.creates
