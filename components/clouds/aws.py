@@ -23,9 +23,10 @@ AWS quirks kept here:
 - `kubeports:aws.groupsPerRole` > 1: each role gets that many groups (`<name>-sg`, then
   `<name>-sg-2`...), every node of the role carries all of them, and each rule goes to
   the group kubeports.core.shards places it in (the quota preflight counts the same
-  placement). Peers reference the first group only. The number of groups comes from the
-  stack, never from the rules, so a port change never touches an instance; a rule that
-  moves group is replaced in place of its name (created in the new group, then deleted).
+  placement). Peers reference the first group only; the load balancer keeps one group.
+  The number of groups comes from the stack, never from the rules, so a port change
+  never touches an instance; a rule that moves group is replaced in place of its name
+  (created in the new group, then deleted).
 
 NLB quirks kept here (the `load-balancer` role):
 - an NLB's security groups can only be set when it is created, so its group is made
@@ -59,7 +60,7 @@ from kubeports.components.backend import (
 from kubeports.core.quota import prefix_list_max_entries
 from kubeports.core.rules import Rule
 from kubeports.core.settings import StackConfig
-from kubeports.core.shards import aws_key, aws_placement
+from kubeports.core.shards import aws_key, aws_placement, groups_of
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
@@ -106,7 +107,7 @@ class AwsBackend(CloudBackend):
         """The role's first group, which peers reference; its others (groupsPerRole) beside it."""
         first = self._group(f"{name}-sg", name, role, None, opts)
         self.more_groups[role] = [self._group(f"{name}-sg-{n}", f"{name}-{n}", role, n, opts).id
-                                  for n in range(2, self.stack.groups_per_role + 1)]
+                                  for n in range(2, groups_of(role, self.stack.groups_per_role) + 1)]
         return first
 
     def _group(self, resource: str, name: str, role: str, number: int | None,

@@ -29,7 +29,7 @@ from collections import Counter
 
 from .rules import Rule
 from .settings import AWS_RULES_PER_INTERFACE, LOAD_BALANCER, ClusterSettings, QuotaSettings, RoleSettings
-from .shards import aws_group_counts, aws_key, aws_placement, groups_needed
+from .shards import aws_group_counts, aws_key, aws_placement, groups_needed, groups_of
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
@@ -109,7 +109,7 @@ def _aws(rules: tuple[Rule, ...], quota: QuotaSettings, groups: int) -> list[str
 
 def group_label(role: str, index: int, groups: int) -> str:
     """A role's group as messages name it: `worker`, or `worker (group 2 of 3)`."""
-    return role if groups == 1 else f"{role} (group {index + 1} of {groups})"
+    return role if groups_of(role, groups) == 1 else f"{role} (group {index + 1} of {groups})"
 
 
 def _groups_part(needed: int | None, groups: int, quota: QuotaSettings) -> str:

@@ -25,6 +25,8 @@ Rules of this file:
   stay where they are until the resize is done. Entries added within the room keep
   every rule in its group, so the resize applies; a change that moves rules between
   groups shows in `kubeports diff` as replaced rules (docs/clouds.md);
+- the load balancer keeps one group whatever the stack says: an NLB's groups are set with
+  it, and kubeports diff reads a change of them as a replacement (a new API address);
 - rules naming a sibling stack's group (kubeports.core.siblings) are placed after all
   others, so the groups of the rules the quota preflight counts never depend on them;
 - a rule that fits no group stays in group 0: the preflight refuses such a stack with
@@ -36,6 +38,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .rules import Rule
+from .settings import LOAD_BALANCER
 from .siblings import SIBLING_SUFFIX
 
 Slot = tuple[str, str]  # (direction, family): what EC2 counts a group's rules in
@@ -65,9 +68,14 @@ def aws_placement(rules: Sequence[Rule], groups: int, limit: int) -> dict[str, i
     """AWS name -> the index of the role's group that holds it (0 is the role's own group),
     for the rules of every role in `rules`; see the header for the order."""
     placed: dict[str, int] = {}
-    for role_rules in _by_role(rules).values():
-        placed.update(_place(aws_units(role_rules), groups, limit))
+    for role, role_rules in _by_role(rules).items():
+        placed.update(_place(aws_units(role_rules), groups_of(role, groups), limit))
     return placed
+
+
+def groups_of(role: str, groups: int) -> int:
+    """The groups a role gets of the stack's `groups` per role (see the header)."""
+    return 1 if role == LOAD_BALANCER else groups
 
 
 def room(limit: int) -> int:

@@ -157,3 +157,14 @@ def test_groups_beyond_ec2s_interface_quotas_are_refused_at_their_line(tmp_path,
         load_project(path)
     line = open(path, encoding="utf-8").read().splitlines().index(f"    groupsPerRole: {groups}") + 1
     assert str(refused.value) == f"{path}:{line}: config.kubeports:aws.groupsPerRole: {message}"
+
+
+def test_the_load_balancer_keeps_one_group_while_the_nodes_get_several(tmp_path):
+    nlb = os.path.join(ROOT, "examples", "api-load-balancer", "Pulumi.nlb.yaml")
+    resources = by_name(run_plan(variant(tmp_path, nlb, "nlb-g3", lambda c: c["kubeports:aws"].update(groupsPerRole=3))))
+    balancer = next(r for r in resources.values() if r.type == "aws:lb/loadBalancer:LoadBalancer")
+    assert len(balancer.inputs["securityGroups"]) == 1
+    assert not any(name.startswith(f"{balancer.name[:-4]}-sg-") for name in resources)
+    nodes = [r for r in resources.values() if r.type == "aws:ec2/instance:Instance"]
+    assert nodes and all(len(r.inputs["vpcSecurityGroupIds"]) == 3 for r in nodes)
+    assert max(ec2_counts(resources)[0].values()) <= 60
