@@ -56,7 +56,7 @@ from kubeports.core.project import load_project
 from kubeports.core.quota import aws_counts, cidr_set_objects, group_label
 from kubeports.core.rules import Rule
 from kubeports.core.settings import QuotaSettings
-from kubeports.core.shards import aws_group_counts
+from kubeports.core.shards import aws_group_counts, groups_of
 
 
 class _CountingPending(dict):
@@ -235,7 +235,7 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
     resources = rule_resources(project)
     per_role = MODE_GROUPS.get(mode, 1)
     # security groups, address groups / prefix lists
-    groups = len(project.stack.cluster.roles) * per_role + len(cidr_set_objects(rules))
+    groups = sum(groups_of(role, per_role) for role in project.stack.cluster.roles) + len(cidr_set_objects(rules))
     quota = QuotaSettings()
     if project.stack.cloud == "aws":
         counts = aws_group_counts(rules, per_role, quota.aws_rules_per_group)
