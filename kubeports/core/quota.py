@@ -100,7 +100,9 @@ def _aws(rules: tuple[Rule, ...], quota: QuotaSettings, groups: int) -> list[str
     over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit).items()) if n > limit]
     if not over:
         return []
-    spread = _groups_part(groups_needed(rules, limit, quota.aws_groups_per_interface), groups, quota)
+    # EC2 caps rules per group x groups per interface at 1,000: more groups only within it
+    most = min(quota.aws_groups_per_interface, max(1, AWS_RULES_PER_INTERFACE // limit))
+    spread = _groups_part(groups_needed(rules, limit, most), groups, quota)
     return [f"AWS quota: security group {group_label(role, index, groups)} has {n} {direction} {family} rules; the "
             f"limit is {limit} (kubeports:cluster.quota.awsRulesPerGroup)"
             + _remedy(n, listed[(role, index, direction, family)], spread)

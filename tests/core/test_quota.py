@@ -315,3 +315,9 @@ def test_groups_beyond_the_interface_quota_are_not_advised():
     assert "groupsPerRole" not in quota_problems("aws", rules, CLUSTER)[0]
     assert spread(6).replace("an interface carries 5", "an interface carries 6")[2:] in quota_problems(
         "aws", rules, limited(awsGroupsPerInterface=6))[0]
+
+
+def test_groups_are_not_advised_past_ec2s_thousand_rules_per_interface():
+    assert spread(2)[2:] in quota_problems("aws", tuple(cidr_rules(401)), limited(awsRulesPerGroup=400))[0]
+    over = quota_problems("aws", tuple(cidr_rules(601)), limited(awsRulesPerGroup=600))  # 2 x 600 > 1,000
+    assert len(over) == 1 and "groupsPerRole" not in over[0]
