@@ -314,9 +314,11 @@ def _stack_context(directory: str, stack: str, named: dict[str, list[list[int]]]
         if isinstance(cluster.get("ports"), dict) else {}
     sensitive = {tuple(v) for p in sensitive_names for v in ([overrides[p]] if p in overrides else named.get(p, []))}
     quota = cluster.get("quota") if isinstance(cluster.get("quota"), dict) else {}
+    aws = config.get("kubeports:aws") if isinstance(config.get("kubeports:aws"), dict) else {}
     return {"present": doc is not None, "cloud": config.get("kubeports:cloud"),
             "egress": cluster.get("egress", "open") if doc is not None else None,
-            "quota": {"neutronRules": quota.get("neutronRules", 100), "awsRulesPerGroup": quota.get("awsRulesPerGroup", 60)},
+            "quota": {"neutronRules": quota.get("neutronRules", 100), "awsRulesPerGroup": quota.get("awsRulesPerGroup", 60),
+                      "awsGroupsPerRole": aws.get("groupsPerRole", 1)},
             "overrides": overrides, "named": {k: v for k, v in sorted(named.items())},
             "sensitive": [list(v) for v in sorted(sensitive)]}
 

@@ -277,16 +277,28 @@ def _quota_lines(base: Side, head: Side) -> list[list[tuple[str, Any]]]:
     limit = int(quota.get("awsRulesPerGroup" if cloud == "aws" else "neutronRules") or 0)
     if not limit:
         return []
-    margin = max(MARGIN_RULES, int(limit * MARGIN_SHARE))
     unit = "AWS rules per group, direction and family" if cloud == "aws" else "Neutron rules per project"
     out = []
     for key, used in head.usage.items():
-        before = limit - base.usage.get(key, 0)
-        after = limit - used
+        groups = _groups_of(cloud, quota, key)
+        room = limit * groups  # a role's groups (kubeports:aws.groupsPerRole) share its rules
+        margin = max(MARGIN_RULES, int(room * MARGIN_SHARE))
+        before = room - base.usage.get(key, 0)
+        after = room - used
         if after < before and after < margin:
             state = "over quota" if after < 0 else f"headroom {before} → {after}"
-            out.append([B("Quota headroom:"), T(" "), D(key), T(f" uses {used} of {limit} {unit} ({state})")])
+            across = f" x {groups} groups" if groups > 1 else ""
+            out.append([B("Quota headroom:"), T(" "), D(key), T(f" uses {used} of {limit}{across} {unit} ({state})")])
     return out
+
+
+def _groups_of(cloud: Any, quota: Mapping[str, Any], key: str) -> int:
+    """Security groups of the role a usage key names: the stack's groupsPerRole on AWS, one for
+    the load balancer (kubeports.core.shards) and on OpenStack."""
+    groups = quota.get("awsGroupsPerRole")
+    if cloud != "aws" or key.split(" ")[0] == "load-balancer" or not isinstance(groups, int) or groups < 1:
+        return 1
+    return groups
 
 
 def _groups(added: list, removed: list, changed: list, base: Side, head: Side) -> list[list[tuple[str, Any]]]:

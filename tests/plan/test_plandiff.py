@@ -533,3 +533,22 @@ def test_a_rule_remote_left_out_keeps_the_state_and_changes_nothing():
     assert (same.replaced, same.updated, same.unchanged) == ((), (), 1)
     moved = diff_plans(old, plan(res(OS_RULE, "https", {**rule, "remoteIpPrefix": "10.0.0.0/8"})))
     assert [c.name for c in moved.replaced] == ["https"]
+
+
+def test_aws_quota_headroom_counts_a_roles_groups():
+    """kubeports:aws.groupsPerRole: a role's rules are spread over its groups, so its headroom is
+    theirs together (the quota preflight has already checked each group; the load balancer has one)."""
+    ctx = {"cloud": "aws", "quota": {"awsRulesPerGroup": 60, "awsGroupsPerRole": 4}}
+    new = [prule("worker", "tcp", 9100, 9100, {"role": "worker"}, "metrics")]
+    usage = ({"worker ingress IPv4": 200, "load-balancer ingress IPv4": 50},
+             {"worker ingress IPv4": 230, "load-balancer ingress IPv4": 57})
+    lines = [line for line in security(review([], new, ctx, ctx, usage=usage)) if "Quota" in line]
+    assert lines == [
+        "- **Quota headroom:** worker ingress IPv4 uses 230 of 60 x 4 groups AWS rules per group, direction and "
+        "family (headroom 40 → 10)",
+        "- **Quota headroom:** load\\-balancer ingress IPv4 uses 57 of 60 AWS rules per group, direction and family "
+        "(headroom 10 → 3)",
+    ]
+    one = {"cloud": "aws", "quota": {"awsRulesPerGroup": 60}}
+    assert any("worker ingress IPv4 uses 230 of 60 AWS" in line and "over quota" in line
+               for line in security(review([], new, one, one, usage=usage)))
