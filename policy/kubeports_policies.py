@@ -19,7 +19,11 @@ too. Rules of this file:
   admits the set's entries: a stack policy finds the `AddressGroupV2` / `ManagedPrefixList`
   in the same stack by its id (the providers' outputs carry it) or URN and applies the
   public test to its entries, alone and in the group's union; a set not in the stack, or
-  not known yet (preview), is skipped as any unknown is.
+  not known yet (preview), is skipped as any unknown is;
+- groups one interface carries together (an instance's `vpcSecurityGroupIds`, an NLB's or
+  ENI's `securityGroups`, a Neutron port's `securityGroupIds`) admit the union of their
+  rules, so the union is taken over them as over one group: a role's rules spread over
+  several groups (kubeports:aws.groupsPerRole) are judged as the role's.
 """
 from __future__ import annotations
 
@@ -355,11 +359,32 @@ def control_ports_not_public_through_sets(args: StackValidationArgs, report_viol
                                      f"{', '.join(hit)}", resource.urn)
 
 
+# resource type -> the property naming the groups it carries together (one interface)
+CARRIERS = {"aws:ec2/instance:Instance": "vpcSecurityGroupIds", "aws:lb/loadBalancer:LoadBalancer": "securityGroups",
+            "aws:ec2/networkInterface:NetworkInterface": "securityGroups",
+            "openstack:networking/port:Port": "securityGroupIds"}
+
+
+def carried_together(resources: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+    """group -> every group an interface carries with it (itself included), merged over the
+    stack's instances, load balancers and ports; a group no carrier names is alone."""
+    joined: dict[str, set[str]] = {}
+    for resource in resources:
+        key = CARRIERS.get(resource.resource_type)
+        listed = items(resource.props, key) if key else ()
+        known = {g for g in (listed if isinstance(listed, list) else ()) if isinstance(g, str) and g}
+        merged = set(known).union(*(joined.get(g, set()) for g in known))
+        for group in merged:
+            joined[group] = merged
+    return {group: tuple(sorted(together)) for group, together in joined.items()}
+
+
 def control_ports_not_public_together(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    """Each CIDR narrow, the union wide: one group's ingress rules on one control port
-    together admit a public count of addresses (0.0.0.0/1 + 128.0.0.0/1), the entries of
-    the CIDR sets they name included."""
+    """Each CIDR narrow, the union wide: the ingress rules on one control port of one group,
+    or of groups an interface carries together, admit a public count of addresses
+    (0.0.0.0/1 + 128.0.0.0/1), the entries of the CIDR sets they name included."""
     sets = cidr_sets(args.resources)
+    together = carried_together(args.resources)
     peers: dict[tuple[Any, str], list[tuple[str, str]]] = {}  # (group, port name) -> (cidr, urn)
     for resource in args.resources:
         reader = READERS.get(resource.resource_type)
@@ -368,6 +393,7 @@ def control_ports_not_public_together(args: StackValidationArgs, report_violatio
         group = _group_of(resource.resource_type, resource.props, resource.urn)
         if group is UNKNOWN or not isinstance(group, str):
             continue  # preview: which group is not known yet
+        group = " + ".join(together.get(group, (group,)))
         for rule in reader(resource.props):
             if not rule.ingress or rule.protocol not in ("tcp", "all") or rule.ports is None:
                 continue
@@ -380,7 +406,8 @@ def control_ports_not_public_together(args: StackValidationArgs, report_violatio
         union = public_union([cidr for cidr, _ in found])
         if union:
             cidrs = sorted({cidr for cidr, _ in found})
-            report_violation(f"group {group}: {name} {_span(*CONTROL_PORTS[name])} is reachable from "
+            report_violation(f"{'groups' if ' + ' in group else 'group'} {group}: {name} {_span(*CONTROL_PORTS[name])} "
+                             "is reachable from "
                              f"{' + '.join(cidrs)}, together {' + '.join(union)}: public", found[0][1])
 
 

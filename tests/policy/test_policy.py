@@ -449,6 +449,25 @@ def test_split_world_on_two_groups_or_other_ports_is_not(cloud, fam):
     assert stack_violations(udp) == []
 
 
+@pytest.mark.parametrize("carrier", [("aws:ec2/instance:Instance", "vpcSecurityGroupIds"),
+                                     ("openstack:networking/port:Port", "securityGroupIds")])
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_pieces_on_groups_one_interface_carries_are_public_together(carrier, fam):
+    """kubeports:aws.groupsPerRole spreads a role's rules over groups every node carries: the
+    union is the node's, not one group's."""
+    cloud = "aws" if carrier[0].startswith("aws") else "openstack"
+    a, b = PIECES[fam]
+    apart = [rule_props(cloud, "tcp", 10250, 10250, a, "sg-1"), rule_props(cloud, "tcp", 10250, 10250, b, "sg-2")]
+    kind, key = carrier
+    found = stack_violations([*apart, (kind, {key: ["sg-1", "sg-2"]})])
+    assert found == [f"groups sg-1 + sg-2: kubelet 10250 is reachable from {' + '.join(sorted(PIECES[fam]))}, "
+                     f"together {UNION[fam]}: public"]
+    chained = [*apart, rule_props(cloud, "tcp", 10250, 10250, "192.0.2.0/24", "sg-3"),
+               (kind, {key: ["sg-1", "sg-3"]}), (kind, {key: ["sg-3", "sg-2"]})]  # one component of three
+    assert [m.split(":")[0] for m in stack_violations(chained)] == ["groups sg-1 + sg-2 + sg-3"]
+    assert stack_violations([*apart, (kind, {key: ["sg-1"]}), (kind, {key: ["sg-2"]})]) == []
+
+
 def test_two_halves_of_a_slash_eight_are_not_public():
     halves = [rule_props("aws", "tcp", 2379, 2379, c) for c in ("10.0.0.0/9", "10.128.0.0/9")]
     assert stack_violations(halves) == []
