@@ -238,9 +238,11 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
     groups = sum(groups_of(role, per_role) for role in project.stack.cluster.roles) + len(cidr_set_objects(rules))
     quota = QuotaSettings()
     if project.stack.cloud == "aws":
-        counts = aws_group_counts(rules, per_role, quota.aws_rules_per_group)
+        local = tuple(project.stack.cluster.roles)
+        counts = aws_group_counts(rules, per_role, quota.aws_rules_per_group, local)
         (role, index, direction, family), fullest = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        use, limit, where = fullest, quota.aws_rules_per_group, f" ({group_label(role, index, per_role)} {direction} {family})"
+        label = group_label(role, index, groups_of(role, per_role, local))
+        use, limit, where = fullest, quota.aws_rules_per_group, f" ({label} {direction} {family})"
     else:
         use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
     return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),

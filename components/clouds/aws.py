@@ -130,7 +130,8 @@ class AwsBackend(CloudBackend):
     def rules(self, rules: Sequence[Rule], group_ids: Mapping[str, pulumi.Input[str]],
               opts_for: Callable[[Rule], pulumi.ResourceOptions]) -> dict[str, pulumi.CustomResource]:
         out: dict[str, pulumi.CustomResource] = {}
-        placement = aws_placement(rules, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group)
+        placement = aws_placement(rules, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group,
+                                  local=self.more_groups)  # a role of another stack: its one group here
         for rule in rules:
             name = self.rule_name(rule)
             if name in out:
@@ -140,9 +141,7 @@ class AwsBackend(CloudBackend):
             if rule.peer_kind == "set":
                 peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
             groups = self.role_group_ids(rule.role, group_ids[rule.role])
-            index = placement[aws_key(rule)]  # a role of another stack has one group here: its first
-            out[name] = kind(name, **rule_args(rule, groups[index if index < len(groups) else 0], peer),
-                             opts=opts_for(rule))
+            out[name] = kind(name, **rule_args(rule, groups[placement[aws_key(rule)]], peer), opts=opts_for(rule))
         return out
 
     def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:

@@ -42,7 +42,7 @@ def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
     """`groups`: security groups per role (kubeports:aws.groupsPerRole), the rules placed over
     them as the AWS module places them (kubeports.core.shards)."""
     if cloud == "aws":
-        return _aws(rules, cluster.quota, groups) + prefix_list_problems(rules)
+        return _aws(rules, cluster, groups) + prefix_list_problems(rules)
     return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
@@ -90,28 +90,28 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...]) -> list[str]:
             "each reference is one rule, and Neutron has no quota on address groups"]
 
 
-def _aws(rules: tuple[Rule, ...], quota: QuotaSettings, groups: int) -> list[str]:
-    limit = quota.aws_rules_per_group
-    placement = aws_placement(rules, groups, limit)
+def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list[str]:
+    quota, local, limit = cluster.quota, tuple(cluster.roles), cluster.quota.aws_rules_per_group
+    placement = aws_placement(rules, groups, limit, local)
     listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
     for rule in rules:
         if rule.peer_kind == "set":
             listed[(rule.role, placement[aws_key(rule)], rule.direction, rule.ethertype)] += aws_weight(rule)
-    over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit).items()) if n > limit]
+    over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit, local).items()) if n > limit]
     if not over:
         return []
     # EC2 caps rules per group x groups per interface at 1,000: more groups only within it
     most = min(quota.aws_groups_per_interface, max(1, AWS_RULES_PER_INTERFACE // limit))
-    spread = _groups_part(groups_needed(rules, limit, most), groups, quota)
-    return [f"AWS quota: security group {group_label(role, index, groups)} has {n} {direction} {family} rules; the "
-            f"limit is {limit} (kubeports:cluster.quota.awsRulesPerGroup)"
+    spread = _groups_part(groups_needed(rules, limit, most, local), groups, quota)
+    return [f"AWS quota: security group {group_label(role, index, groups_of(role, groups, local))} has {n} "
+            f"{direction} {family} rules; the limit is {limit} (kubeports:cluster.quota.awsRulesPerGroup)"
             + _remedy(n, listed[(role, index, direction, family)], spread)
             for (role, index, direction, family), n in over]
 
 
 def group_label(role: str, index: int, groups: int) -> str:
     """A role's group as messages name it: `worker`, or `worker (group 2 of 3)`."""
-    return role if groups_of(role, groups) == 1 else f"{role} (group {index + 1} of {groups})"
+    return role if groups == 1 else f"{role} (group {index + 1} of {groups})"
 
 
 def _groups_part(needed: int | None, groups: int, quota: QuotaSettings) -> str:
@@ -220,11 +220,13 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
     `groups` as in quota_problems."""
     quota = cluster.quota
     if cloud == "aws":
-        counts = aws_group_counts(rules, groups, quota.aws_rules_per_group)
+        local = tuple(cluster.roles)
+        counts = aws_group_counts(rules, groups, quota.aws_rules_per_group, local)
         if not counts:
             return []
         (role, index, direction, family), n = max(sorted(counts.items()), key=lambda item: item[1])
-        return [f"AWS quota: fullest is security group {group_label(role, index, groups)}, {direction} {family}: {n} of "
+        label = group_label(role, index, groups_of(role, groups, local))
+        return [f"AWS quota: fullest is security group {label}, {direction} {family}: {n} of "
                 f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left",
                 *cidr_set_headroom(cloud, rules)]
     ours, groups = neutron_counts(rules, cluster)

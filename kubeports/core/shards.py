@@ -27,6 +27,8 @@ Rules of this file:
   groups shows in `kubeports diff` as replaced rules (docs/clouds.md);
 - the load balancer keeps one group whatever the stack says: an NLB's groups are set with
   it, and kubeports diff reads a change of them as a replacement (a new API address);
+  so does a role another stack manages (externalRoles): this stack's rules on it go to
+  that stack's first group, the one its id names (`local`: the roles with groups here);
 - rules naming a sibling stack's group (kubeports.core.siblings) are placed after all
   others, so the groups of the rules the quota preflight counts never depend on them;
 - a rule that fits no group stays in group 0: the preflight refuses such a stack with
@@ -35,7 +37,7 @@ Rules of this file:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from .rules import Rule
 from .settings import LOAD_BALANCER
@@ -64,18 +66,20 @@ def aws_units(rules: Iterable[Rule]) -> dict[str, tuple[Rule, dict[Slot, int]]]:
     return units
 
 
-def aws_placement(rules: Sequence[Rule], groups: int, limit: int) -> dict[str, int]:
+def aws_placement(rules: Sequence[Rule], groups: int, limit: int,
+                  local: Collection[str] | None = None) -> dict[str, int]:
     """AWS name -> the index of the role's group that holds it (0 is the role's own group),
-    for the rules of every role in `rules`; see the header for the order."""
+    for the rules of every role in `rules`; see the header for the order. `local`: the
+    roles this stack makes groups for (None: every role)."""
     placed: dict[str, int] = {}
     for role, role_rules in _by_role(rules).items():
-        placed.update(_place(aws_units(role_rules), groups_of(role, groups), limit))
+        placed.update(_place(aws_units(role_rules), groups_of(role, groups, local), limit))
     return placed
 
 
-def groups_of(role: str, groups: int) -> int:
+def groups_of(role: str, groups: int, local: Collection[str] | None = None) -> int:
     """The groups a role gets of the stack's `groups` per role (see the header)."""
-    return 1 if role == LOAD_BALANCER else groups
+    return 1 if role == LOAD_BALANCER or (local is not None and role not in local) else groups
 
 
 def room(limit: int) -> int:
@@ -106,9 +110,10 @@ def _place(units: dict[str, tuple[Rule, dict[Slot, int]]], groups: int, limit: i
     return placed
 
 
-def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int) -> Counter:
+def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int,
+                     local: Collection[str] | None = None) -> Counter:
     """(role, group index, direction, family) -> what EC2 counts there once the rules are placed."""
-    placement = aws_placement(rules, groups, limit)
+    placement = aws_placement(rules, groups, limit, local)
     counts: Counter = Counter()
     for role_rules in _by_role(rules).values():
         for name, (rule, weight) in aws_units(role_rules).items():
@@ -117,14 +122,14 @@ def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int) -> Counter:
     return counts
 
 
-def groups_needed(rules: Sequence[Rule], limit: int, most: int) -> int | None:
+def groups_needed(rules: Sequence[Rule], limit: int, most: int, local: Collection[str] | None = None) -> int | None:
     """The fewest groups per role in which every role's rules fit, trying up to `most`; None when
     even `most` do not (or one rule alone counts more than a group holds)."""
     units = [w for role_rules in _by_role(rules).values() for _, w in aws_units(role_rules).values()]
     if any(n > limit for weight in units for n in weight.values()):
         return None
     for groups in range(1, most + 1):
-        counts = aws_group_counts(rules, groups, limit)
+        counts = aws_group_counts(rules, groups, limit, local)
         if all(n <= limit for n in counts.values()):
             return groups
     return None

@@ -168,3 +168,32 @@ def test_the_load_balancer_keeps_one_group_while_the_nodes_get_several(tmp_path)
     nodes = [r for r in resources.values() if r.type == "aws:ec2/instance:Instance"]
     assert nodes and all(len(r.inputs["vpcSecurityGroupIds"]) == 3 for r in nodes)
     assert max(ec2_counts(resources)[0].values()) <= 60
+
+
+def test_rules_on_another_stacks_roles_go_to_their_first_group(tmp_path):
+    """A pool stack (every role but its workers external) with three groups per role: its
+    workers get three groups; its rules on the main stack's roles go to the group id the
+    main stack exports for each (their first), never to a group of the pool's."""
+    from tests.components.test_worker_pool import PROGRAM, derive_pool, group_of, rules_in
+    from tests.plans import plan_of
+
+    def three(config):
+        config["kubeports:aws"]["groupsPerRole"] = 3
+    main_file = variant(tmp_path, PROD_AWS, "prod-aws", three)
+    pool_file, main = derive_pool(main_file, str(tmp_path))
+    outputs = plan_of(main_file).outputs
+    plan = run_plan(pool_file, program=PROGRAM, stack_outputs={main: outputs})
+    own = {f"prod-pool-worker-sg{suffix}-id" for suffix in ("", "-2", "-3")}
+    main_ids = {**outputs["security_group_ids"], "worker-sibling": outputs["security_group_ids"]["worker"]}
+    external = 0
+    for rule in rules_in(plan):
+        rest = rule.name[len("prod-pool-"):]
+        role = next(r for r in sorted(main_ids, key=len, reverse=True) if rest.startswith(f"{r}-"))
+        if role == "worker":  # the pool's own workers
+            assert group_of(rule) in own, rule.name
+        else:
+            external += 1
+            assert group_of(rule) == main_ids[role], rule.name
+    assert external
+    nodes = [r for r in plan.resources if r.type == "aws:ec2/instance:Instance"]
+    assert nodes and all(set(r.inputs["vpcSecurityGroupIds"]) == own for r in nodes)

@@ -321,3 +321,13 @@ def test_groups_are_not_advised_past_ec2s_thousand_rules_per_interface():
     assert spread(2)[2:] in quota_problems("aws", tuple(cidr_rules(401)), limited(awsRulesPerGroup=400))[0]
     over = quota_problems("aws", tuple(cidr_rules(601)), limited(awsRulesPerGroup=600))  # 2 x 600 > 1,000
     assert len(over) == 1 and "groupsPerRole" not in over[0]
+
+
+def test_a_role_another_stack_manages_has_its_one_group_here():
+    """This stack's rules on a role it does not make groups for land in that role's first
+    group (the id the peer gives), so they are counted there, however many groups its own roles have."""
+    rules = tuple(cidr_rules(61, role="etcd"))  # etcd is not one of CLUSTER's roles
+    assert quota_problems("aws", rules, CLUSTER, groups=2) == [
+        "AWS quota: security group etcd has 61 ingress IPv4 rules; the limit is 60 "
+        "(kubeports:cluster.quota.awsRulesPerGroup)"]
+    assert quota_problems("aws", tuple(cidr_rules(61)), CLUSTER, groups=2) == []  # worker is local
