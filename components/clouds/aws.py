@@ -57,10 +57,9 @@ from kubeports.components.backend import (
     NodeSpec,
     user_data_input,
 )
-from kubeports.core.quota import prefix_list_max_entries
 from kubeports.core.rules import Rule
 from kubeports.core.settings import StackConfig
-from kubeports.core.shards import aws_key, aws_placement, groups_of
+from kubeports.core.shards import aws_key, aws_placement, groups_of, prefix_list_max_entries
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,

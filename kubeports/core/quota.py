@@ -29,7 +29,7 @@ from collections import Counter
 
 from .rules import Rule
 from .settings import AWS_RULES_PER_INTERFACE, LOAD_BALANCER, ClusterSettings, QuotaSettings, RoleSettings
-from .shards import aws_group_counts, aws_key, aws_placement, groups_needed, groups_of
+from .shards import aws_group_counts, aws_key, aws_placement, groups_needed, groups_of, prefix_list_max_entries, slot_weights
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
@@ -51,16 +51,6 @@ def aws_counts(rules: tuple[Rule, ...]) -> Counter:
     have no family in AWS, so the IPv4 and IPv6 variants of one are a single AWS rule counted in both."""
     return Counter({(role, direction, family): n
                     for (role, _, direction, family), n in aws_group_counts(rules, 1, 0).items()})
-
-
-def prefix_list_max_entries(members: tuple[str, ...]) -> int:
-    """`max_entries` of a set's prefix list: its entries, no headroom (see the header)."""
-    return max(1, len(members))
-
-
-def aws_weight(rule: Rule) -> int:
-    """What one CIDR or prefix-list rule counts against its group's quota."""
-    return prefix_list_max_entries(rule.members) if rule.peer_kind == "set" else 1
 
 
 def cidr_set_objects(rules: tuple[Rule, ...]) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -96,7 +86,8 @@ def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list
     listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
     for rule in rules:
         if rule.peer_kind == "set":
-            listed[(rule.role, placement[aws_key(rule)], rule.direction, rule.ethertype)] += aws_weight(rule)
+            slot = (rule.direction, rule.ethertype)
+            listed[(rule.role, placement[aws_key(rule)], *slot)] += slot_weights(rule)[slot]
     over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit, local).items()) if n > limit]
     if not over:
         return []

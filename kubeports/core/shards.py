@@ -51,11 +51,16 @@ def aws_key(rule: Rule) -> str:
     return rule.key[:-3] if rule.peer_kind == "role" else rule.key
 
 
+def prefix_list_max_entries(members: tuple[str, ...]) -> int:
+    """`max_entries` of a set's prefix list: its entries, no headroom (kubeports.core.quota's header)."""
+    return max(1, len(members))
+
+
 def slot_weights(rule: Rule) -> dict[Slot, int]:
     """What one AWS rule counts, per (direction, family)."""
     if rule.peer_kind == "role":
         return {(rule.direction, "IPv4"): 1, (rule.direction, "IPv6"): 1}
-    return {(rule.direction, rule.ethertype): max(1, len(rule.members)) if rule.peer_kind == "set" else 1}
+    return {(rule.direction, rule.ethertype): prefix_list_max_entries(rule.members) if rule.peer_kind == "set" else 1}
 
 
 def aws_units(rules: Iterable[Rule]) -> dict[str, tuple[Rule, dict[Slot, int]]]:
@@ -113,12 +118,13 @@ def _place(units: dict[str, tuple[Rule, dict[Slot, int]]], groups: int, limit: i
 def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int,
                      local: Collection[str] | None = None) -> Counter:
     """(role, group index, direction, family) -> what EC2 counts there once the rules are placed."""
-    placement = aws_placement(rules, groups, limit, local)
     counts: Counter = Counter()
-    for role_rules in _by_role(rules).values():
-        for name, (rule, weight) in aws_units(role_rules).items():
+    for role, role_rules in _by_role(rules).items():
+        units = aws_units(role_rules)
+        placed = _place(units, groups_of(role, groups, local), limit)
+        for name, (_, weight) in units.items():
             for (direction, family), n in weight.items():
-                counts[(rule.role, placement[name], direction, family)] += n
+                counts[(role, placed[name], direction, family)] += n
     return counts
 
 

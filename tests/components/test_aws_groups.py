@@ -135,7 +135,7 @@ def test_an_added_port_from_a_set_fits_a_fifth_group_and_touches_no_node(tmp_pat
     assert max(ec2_counts(more)[0].values()) <= 60
 
 
-def test_one_group_per_role_is_the_default_and_renders_as_before(tmp_path):
+def test_one_group_per_role_renders_as_the_default(tmp_path):
     explicit = run_plan(variant(tmp_path, PROD_AWS, "g1", lambda c: c["kubeports:aws"].update(groupsPerRole=1)))
     default = run_plan(PROD_AWS)
     assert [(r.name, r.type, r.inputs) for r in explicit.resources] == [(r.name, r.type, r.inputs)
