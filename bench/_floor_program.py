@@ -9,8 +9,12 @@
   provider SDK classes (pulumi_openstack.networking.SecGroupRule, pulumi_aws.ec2.Instance,
   ...) with plain inputs: what any program creating these resources pays at least. Input
   names go back to the classes' snake_case arguments (nested object types too, never the
-  keys of a map such as tags); bench/scale.py checks the monitor recorded the plan's inputs.
+  keys of a map such as tags) and the plan's options (parent, protect, ignoreChanges,
+  deleteBeforeReplace, aliases); bench/scale.py checks the monitor recorded the plan's
+  inputs and options. What the floor does for itself (a class's signature, a name's
+  snake_case) is done once per class and name, so the floor's figure is the SDK's.
 """
+import functools
 import importlib
 import inspect
 import json
@@ -27,15 +31,21 @@ def _records(path: str) -> list[dict]:
 
 
 def _options(rec: dict, made: dict) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=made.get(rec["parent"] or ""), protect=rec["options"].get("protect"),
-                                  ignore_changes=rec["options"].get("ignoreChanges"),
-                                  delete_before_replace=rec["options"].get("deleteBeforeReplace"))
+    """The options the plan registered (kubeports.plan.offline.RecordingMonitor records them),
+    aliases as the URNs the engine resolves them to: the cheapest form the SDK takes."""
+    options = rec["options"]
+    return pulumi.ResourceOptions(parent=made.get(rec["parent"] or ""), protect=options.get("protect"),
+                                  ignore_changes=options.get("ignoreChanges"),
+                                  delete_before_replace=options.get("deleteBeforeReplace"),
+                                  aliases=options.get("aliases"))
 
 
+@functools.cache  # the floor's own bookkeeping, once per name: not what the SDK pays per resource
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+@functools.cache  # once per type, as above
 def _typed_class(token: str) -> type:
     """`openstack:networking/secGroupRule:SecGroupRule` -> pulumi_openstack.networking.SecGroupRule."""
     package, module, name = token.split(":")
@@ -51,14 +61,21 @@ def _object_keys(value, is_object: bool):
     return value
 
 
-def _typed_kwargs(cls: type, inputs: dict) -> dict:
+@functools.cache  # once per class, as above
+def _object_arguments(cls: type) -> dict[str, bool]:
+    """Each argument of the class: whether it takes an object type (keys in snake_case)."""
     params = inspect.signature(cls._internal_init).parameters
+    return {name: "Args" in str(param.annotation) for name, param in params.items()}
+
+
+def _typed_kwargs(cls: type, inputs: dict) -> dict:
+    arguments = _object_arguments(cls)
     out = {}
     for key, value in inputs.items():
         name = _snake(key)
-        if name not in params:
+        if name not in arguments:
             raise SystemExit(f"{cls.__name__}: no argument {name} (input {key})")
-        out[name] = _object_keys(value, "Args" in str(params[name].annotation))
+        out[name] = _object_keys(value, arguments[name])
     return out
 
 

@@ -121,7 +121,7 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
             os.environ[variable] = warm
             offline.run_plan(small, program=program)  # the typed classes' first calls
             with open(record, encoding="utf-8") as fh:
-                expected = {r["urn"]: r["inputs"] for r in json.load(fh)}
+                expected = {r["urn"]: (r["inputs"], r["options"]) for r in json.load(fh)}
             os.environ[variable] = record
         if heap:
             return _heap(offline, stack, program, expected)
@@ -132,7 +132,7 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
             result = offline.run_plan(stack, program=program) if program else offline.run_plan(stack)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             if kind in ("replay", "typed"):
-                same = {r.urn: r.inputs for r in result.resources} == expected
+                same = {r.urn: (r.inputs, r.options) for r in result.resources} == expected
             if not best or cpu < best["cpu"]:
                 best = {"wall": wall, "cpu": cpu, "resources": len(result.resources)}
             if kind == "plan" and record:
@@ -174,7 +174,7 @@ def _heap(offline, stack: str, program: str | None, expected: dict | None) -> di
         tracemalloc.stop()
         settle.Settler.run_program = run_program
     resources = len(result.resources)
-    same = None if expected is None else {r.urn: r.inputs for r in result.resources} == expected
+    same = None if expected is None else {r.urn: (r.inputs, r.options) for r in result.resources} == expected
     out = {"resources": resources, "peak_kb": peak / 1024 / resources, "held_kb": held[-1] / 1024 / resources}
     if same is not None:
         out["same_inputs"] = same
@@ -329,7 +329,7 @@ def render_heap(heaps: list[tuple[str, int, dict, dict]]) -> str:
                f"kubeports.plan.outputs); the typed floor holds {held:.0f} KB/res or more. Peak over held: what "
                f"is in flight between two settles, and the plan's own records.\n")
     if not same:
-        out.append("- The typed floor registered OTHER inputs than the plan: its figures do not compare.\n")
+        out.append("- The typed floor registered OTHER inputs or options than the plan: its figures do not compare.\n")
     return "".join(out)
 
 
@@ -341,8 +341,8 @@ def verdict(rows: list[dict]) -> str:
         lines.append(f"- Plan / typed floor <= 1.1: {'met' if ratio <= 1.1 else 'not met'} (worst {ratio:.2f}, "
                      f"{worst['cloud']} at {worst['nodes']:,} nodes).")
         same = all(r["typed"].get("same_inputs") for r in rows)
-        lines.append(f"- The typed floor registered {'exactly the plan' if same else 'OTHER'}'s inputs"
-                     f"{'' if same else ': its figures do not compare'}.")
+        lines.append("- The typed floor registered exactly the plan's inputs and options." if same else
+                     "- The typed floor registered OTHER inputs or options than the plan: its figures do not compare.")
     largest = [max((r for r in rows if r["cloud"] == cloud), key=lambda r: r["nodes"])
                for cloud in sorted({r["cloud"] for r in rows})]
     largest = [r for r in largest if r["nodes"] >= 1000]

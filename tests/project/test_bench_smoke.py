@@ -36,6 +36,8 @@ def test_script_prints_a_markdown_table(script, args, first_cells):
     assert any(row[: len(first_cells)] == first_cells for row in rows[1:]), out
     if script == "scale.py":
         assert "### Profile: openstack, 10 nodes" in out and "Top 15 functions by own time" in out
+        # the fair floor registers the plan's own requests (inputs, aliases and other options), or it compares nothing
+        assert "- The typed floor registered exactly the plan's inputs and options." in out, out
 
 
 def test_usage_is_documented():
