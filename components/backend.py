@@ -79,7 +79,7 @@ class ImageRef:
     (`resolved`), and the id the stack pinned (None: not pinned). The stack exports it."""
 
     image: str
-    resolved: pulumi.Output[str]
+    resolved: pulumi.Input[str]
     pinned: str | None
     rollout: bool = False  # what a rollout moves nodes to (its pin is meant to differ)
 

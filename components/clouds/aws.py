@@ -161,11 +161,13 @@ class AwsBackend(CloudBackend):
         refs = self.image_refs.setdefault(spec.role, [])
         images: dict[str, pulumi.Output[str]] = {}
 
-        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Output[str]:
-            """An `ami-...` id is its own pin; a name is looked up in amiOwners' images."""
+        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
+            """An `ami-...` id is its own pin; a name is looked up in amiOwners' images. A
+            pin goes to the instance as the plain id it is (no Output per node)."""
+            looked_up: pulumi.Input[str]
             if AMI_ID.fullmatch(name):
                 pin = pin or name
-                looked_up: pulumi.Output[str] = pulumi.Output.from_input(name)
+                looked_up = name
             else:
                 if name not in images:
                     images[name] = aws.ec2.get_ami_output(
@@ -174,7 +176,7 @@ class AwsBackend(CloudBackend):
                 looked_up = images[name]
             if all(r.image != name or r.pinned != pin for r in refs):
                 refs.append(ImageRef(name, looked_up, pin, rollout))
-            return pulumi.Output.from_input(pin) if pin is not None else looked_up
+            return pin if pin is not None else looked_up
 
         nodes = []
         for slot in spec.slots:

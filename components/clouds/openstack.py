@@ -294,14 +294,15 @@ class OpenStackBackend(CloudBackend):
         images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
 
-        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Output[str]:
-            """Look a name up once per plan; the pin, when set, is what nodes run."""
+        def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
+            """Look a name up once per plan; the pin, when set, is what nodes run (the plain
+            id it is: no Output per node)."""
             if name not in images:
                 images[name] = openstack.images.get_image_output(
                     name=name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
             if all(r.image != name or r.pinned != pin for r in refs):
                 refs.append(ImageRef(name, images[name], pin, rollout))
-            return pulumi.Output.from_input(pin) if pin is not None else images[name]
+            return pin if pin is not None else images[name]
 
         nodes = []
         for slot in spec.slots:
