@@ -10,8 +10,9 @@ This is the imperative shell (it imports pulumi). Rules of this file:
   capture is skipped while a plan runs (_stack_capture_skipped), and the mock monitor's
   calls run on the plan's thread (kubeports.plan.inline), registrations finish while the
   program runs (kubeports.plan.settle), a resource's declared properties are one future
-  each (kubeports.plan.outputs) and its None inputs are not serialized
-  (kubeports.plan.inputs), from here, never by editing the installed SDK;
+  each (kubeports.plan.outputs), its None inputs are not serialized
+  (kubeports.plan.inputs) and `Output.all` joins Outputs without an Output and a Task
+  per item (kubeports.plan.joins), from here, never by editing the installed SDK;
 - the program's directory is first on sys.path while it runs (as under `pulumi up`), and
   an exception out of the user's own code becomes a ProgramError naming its line
   (kubeports.plan.program); the text marks every value the mocks invented.
@@ -48,6 +49,7 @@ from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 
 from .inline import inline_rpcs
 from .inputs import lean_inputs
+from .joins import lean_all
 from .outputs import lean_outputs
 from .program import program_failure
 from .rollout import image_notes
@@ -344,8 +346,13 @@ def _acyclic_unknowns_check() -> Iterator[None]:
         runtime_rpc.contains_unknowns = original
 
 
+_FLAT = frozenset({type(None), bool, int, float, str})  # exactly these types: never an Unknown, nothing inside
+
+
 def _contains_unknowns(val: Any) -> bool:
     """rpc.contains_unknowns without a closure: is any value reachable through dicts and lists unknown?"""
+    if type(val) in _FLAT:  # most values the SDK asks about (a property, an id, an address)
+        return False
     if known_types.is_unknown(val):
         return True
     if not isinstance(val, dict | list):
@@ -422,7 +429,7 @@ def run_plan(stack_file: str, portspecs: str | None = None, program: str = PROGR
     """
     # From set_mocks on: it registers the root stack.
     with _stack_capture_skipped(), _acyclic_unknowns_check(), inline_rpcs(), lean_outputs(), \
-            lean_inputs(), settling() as settler:
+            lean_inputs(), lean_all(), settling() as settler:
         return _run(stack_file, portspecs, program, stack_outputs, images, layers, settler)
 
 

@@ -148,9 +148,10 @@ def test_a_plan_checks_unknowns_without_the_sdk_closure_and_puts_it_back(monkeyp
     sdk = runtime_rpc.contains_unknowns
     shared = {"a": [1, {"b": "x"}]}
     values = [None, "x", 3, [], {}, [1, [2, [3]]], {"a": {"b": [UNKNOWN]}}, [shared, shared], UNKNOWN,
-              [{"a": 1}, [None, UNKNOWN]], {"k": ({"t": UNKNOWN},)}]
+              [{"a": 1}, [None, UNKNOWN]], {"k": ({"t": UNKNOWN},)}, True, 2.5]
     assert [offline._contains_unknowns(v) for v in values] == [sdk(v) for v in values]
-    assert [sdk(v) for v in values] == [False, False, False, False, False, False, True, False, True, True, False]
+    assert [sdk(v) for v in values] == [False, False, False, False, False, False, True, False, True, True, False,
+                                        False, False]
     seen = []
     original_run = offline._run
     monkeypatch.setattr(offline, "_run", lambda *a: seen.append(runtime_rpc.contains_unknowns) or original_run(*a))
