@@ -170,6 +170,39 @@ class CloudBackend(ABC):
         return f"{self.cluster.name}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}"
 
 
+def node_options(opts: pulumi.ResourceOptions) -> Callable[[bool, Sequence[str] | None], pulumi.ResourceOptions]:
+    """`opts` with a node's `protect` and `ignore_changes`, merged once per distinct pair.
+    Nodes alike share the merged options: the SDK copies the options each resource is
+    given (Resource.__init__) and changes only its copy, where a merge per node copied
+    and merged every field again."""
+    merged: dict[tuple[bool, tuple[str, ...] | None], pulumi.ResourceOptions] = {}
+
+    def options(protect: bool, ignore_changes: Sequence[str] | None) -> pulumi.ResourceOptions:
+        key = (protect, tuple(ignore_changes) if ignore_changes else None)
+        if key not in merged:
+            merged[key] = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                protect=protect, ignore_changes=list(key[1]) if key[1] else None))
+        return merged[key]
+
+    return options
+
+
+def child_aliases(parent: pulumi.Resource | None, type_: str) -> Callable[[str], pulumi.Input[str] | pulumi.Alias]:
+    """An alias per child of `parent` of type `type_`, by the child's earlier name.
+
+    It is the URN `pulumi.Alias(name=...)` resolves to for such a child (the SDK's
+    `create_urn`: the parent's URN up to its name, `$`, the type, `::`, the name), with
+    the parent's part computed once for every child. Why: an `Alias` spec costs the SDK
+    about seven Outputs per resource (Resource.__init__'s collapse_alias_to_urn and
+    create_urn, Output.all chains), a URN one; a port per node carries such an alias.
+    Only for a parent with no aliases of its own (the engine would combine those with a
+    spec, not with a URN): the role components have none. No parent: the spec itself."""
+    if parent is None:
+        return lambda name: pulumi.Alias(name=name)
+    prefix = parent.urn.apply(lambda urn: f"{urn[:urn.rfind('::')]}${type_}::")
+    return lambda name: prefix.apply(lambda start: start + name)
+
+
 def user_data_input(value: str | Secret | None, default: str) -> pulumi.Input[str]:
     """The stack's user data as an instance gets it: a secret one (`pulumi config set --secret`,
     kubeports/core/stackvalues.py) reaches Pulumi as a secret, so the engine encrypts it in the

@@ -55,6 +55,7 @@ from kubeports.components.backend import (
     LoadBalancerSpec,
     Node,
     NodeSpec,
+    node_options,
     user_data_input,
 )
 from kubeports.core.rules import Rule
@@ -178,13 +179,12 @@ class AwsBackend(CloudBackend):
                 refs.append(ImageRef(name, looked_up, pin, rollout))
             return pin if pin is not None else looked_up
 
+        keep = node_options(opts)
         nodes = []
         for slot in spec.slots:
             node = slot.settings
             name = f"{spec.prefix}-{slot.index}"
             subnet = settings.subnet_ids[slot.index % len(settings.subnet_ids)]
-            keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing,
-                                          ignore_changes=["ami"] if spec.hold_image(slot) else None)
             instance = aws.ec2.Instance(
                 name,
                 ami=image_of(node.image or settings.ami, node.image_id, slot.moved),
@@ -202,7 +202,7 @@ class AwsBackend(CloudBackend):
                 tags={"Name": name, f"kubernetes.io/cluster/{spec.cluster}": "owned", "kubeports/role": spec.role,
                       "kubeports/generation": slot.generation,
                       **({"kubeports/pool": spec.pool_tag} if spec.pool_tag else {})},
-                opts=pulumi.ResourceOptions.merge(opts, keep),
+                opts=keep(spec.settings.protect and not slot.replacing, ["ami"] if spec.hold_image(slot) else None),
             )
             public_ip = None
             if spec.public:

@@ -82,6 +82,8 @@ from kubeports.components.backend import (
     LoadBalancerSpec,
     Node,
     NodeSpec,
+    child_aliases,
+    node_options,
     user_data_input,
 )
 from kubeports.core.cloudcheck import openstack_icmp_problems
@@ -93,6 +95,7 @@ LB_METHOD = {"amphora": "ROUND_ROBIN", "ovn": "SOURCE_IP_PORT"}  # OVN implement
 HEALTH_CHECK = {"delay": 10, "timeout": 5, "max_retries": 3, "max_retries_down": 3}  # seconds, probes
 DESCRIPTION_MAX = 255
 FULL_RANGE = (1, 65535)  # Neutron's PORT_RANGE_MIN/MAX: stored as no range
+PORT_TYPE = "openstack:networking/port:Port"  # pulumi_openstack.networking.Port's type token, for its aliases
 
 
 def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Input[str] | None) -> dict:
@@ -293,6 +296,8 @@ class OpenStackBackend(CloudBackend):
         pairs = pairs or None
         images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
+        earlier_port = child_aliases(opts.parent, PORT_TYPE)
+        keep = node_options(opts)
 
         def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
             """Look a name up once per plan; the pin, when set, is what nodes run (the plain
@@ -310,7 +315,6 @@ class OpenStackBackend(CloudBackend):
             name = f"{prefix}-{slot.index}"
             image = image_of(node.image or settings.image, node.image_id, slot.moved)
             held = ["imageId", "blockDevices"] if spec.hold_image(slot) else None
-            keep = pulumi.ResourceOptions(protect=spec.settings.protect and not slot.replacing, ignore_changes=held)
             port = openstack.networking.Port(
                 f"{name}-port-{slot.generation}", network_id=settings.network_id,
                 fixed_ips=[{"subnet_id": settings.subnet_id}] if settings.subnet_id else None,
@@ -318,7 +322,7 @@ class OpenStackBackend(CloudBackend):
                 port_security_enabled=True,
                 # a port from before generations (`<node>-port`) is this one while its node has not moved
                 opts=opts if slot.moved else pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-port")])))
+                    opts, pulumi.ResourceOptions(aliases=[earlier_port(f"{name}-port")])))
             server = openstack.compute.Instance(
                 name,
                 flavor_name=node.flavor or settings.flavor,
@@ -336,7 +340,7 @@ class OpenStackBackend(CloudBackend):
                 metadata={"kubeports-cluster": spec.cluster, "kubeports-role": spec.role,
                           "kubeports-node": name, "kubeports-generation": slot.generation,
                           **({"kubeports-pool": spec.pool_tag} if spec.pool_tag else {})},
-                opts=pulumi.ResourceOptions.merge(opts, keep),
+                opts=keep(spec.settings.protect and not slot.replacing, held),
             )
             public_ip = None
             if spec.public:  # the association, not the IP, follows a re-created port
