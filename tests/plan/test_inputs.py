@@ -1,11 +1,14 @@
-"""kubeports.plan.inputs: None inputs are left out before the SDK serializes them. The
-struct and the property dependencies are the SDK's for any plain dict of inputs, and the
-plan of every example stack is the same; anything else reaches the SDK as it is; the SDK
-is put back."""
+"""kubeports.plan.inputs: None inputs are left out before the SDK serializes them, and a
+plain scalar is serialized as it is. The struct and the property dependencies are the
+SDK's for any plain dict of inputs, a value serializes as with the SDK's serialize_property
+(scalars, str subclasses and enums, nested values, with and without a type hint, as a
+protobuf Value), and the plan of every example stack is the same; anything else reaches
+the SDK as it is; the SDK is put back."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import os
 
 import pulumi.runtime.rpc as sdk_rpc
@@ -18,6 +21,15 @@ from kubeports.plan import inputs, offline
 from tests.plans import ALL_STACK_FILES, example_plan_json
 
 SDK_SERIALIZE = sdk_rpc.serialize_properties
+SDK_PROPERTY = sdk_rpc.serialize_property
+
+
+class Colour(str, enum.Enum):  # noqa: UP042 - the form of the providers' generated enums
+    RED = "red"
+
+
+class Tag(str):
+    pass
 VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=3),
                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
                       max_leaves=6)
@@ -37,6 +49,35 @@ def test_the_struct_and_dependencies_are_the_sdks(props):
     theirs = _serialized(props)
     with inputs.lean_inputs():
         ours = _serialized(props)
+    assert ours == theirs
+
+
+ANY_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3)
+                         | st.just(Colour.RED) | st.text(max_size=2).map(Tag),
+                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner,
+                                                                                     max_size=3),
+                         max_leaves=6)
+
+
+def _property(value, typ, as_protobuf: bool):
+    async def run():
+        deps: list = []
+        try:
+            out = await sdk_rpc.serialize_property(value, deps, "p", None, None, typ,
+                                                   return_protobuf_value=as_protobuf)
+        except (AssertionError, ValueError, TypeError) as exc:  # a hint the value does not fit: the SDK's error
+            return ("failed", type(exc), str(exc))
+        return (out, type(out), deps)
+    return asyncio.run(run())
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_VALUE, st.sampled_from([None, str, int, bool, float, list, dict]), st.booleans())
+def test_a_value_serializes_as_with_the_sdks_serialize_property(value, typ, as_protobuf):
+    theirs = _property(value, typ, as_protobuf)
+    with inputs.lean_inputs():
+        assert sdk_rpc.serialize_property is not SDK_PROPERTY
+        ours = _property(value, typ, as_protobuf)
     assert ours == theirs
 
 
@@ -66,3 +107,4 @@ def test_the_sdk_is_put_back_also_after_a_failure():
         assert sdk_rpc.serialize_properties is not SDK_SERIALIZE
         raise RuntimeError
     assert sdk_rpc.serialize_properties is SDK_SERIALIZE
+    assert sdk_rpc.serialize_property is SDK_PROPERTY
