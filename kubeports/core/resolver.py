@@ -372,8 +372,9 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
     out: list[Rule] = []
     for entries in groups.values():
         kept = [e for e in entries if not any(covers(o.rule, e.rule) for o in entries if o is not e)]
+        kept_ids = {id(e) for e in kept}
         for entry in entries:
-            if entry not in kept:
+            if id(entry) not in kept_ids:
                 for coverer in kept:
                     if covers(coverer.rule, entry.rule):
                         coverer.sources |= entry.sources
@@ -408,12 +409,14 @@ def _finish(entry: _Pending) -> Rule:
 
 
 def covers(wide: Rule, narrow: Rule) -> bool:
-    """Does `wide` allow every packet `narrow` allows? (Same role, direction, family.)"""
-    if wide.identity == narrow.identity:
-        return False
+    """Does `wide` allow every packet `narrow` allows? (Same role, direction, family.)
+    A rule never covers itself: one of two alike rules would drop the other. The cheap
+    questions first: most pairs differ in protocol or ports."""
     if wide.protocol != narrow.protocol and wide.protocol != "all":
         return False
     if wide.protocol != "all" and not _ports_cover(wide, narrow):
+        return False
+    if wide.identity == narrow.identity:
         return False
     if wide.is_anywhere:
         return True

@@ -12,6 +12,7 @@ Rules of this file:
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,12 +36,15 @@ class Rule:
     sources: tuple[str, ...]
     members: tuple[str, ...] = ()  # a set peer's CIDRs of this family, sorted; empty for the others
 
-    @property
+    # key and identity are asked for again and again (collapsing, quota, placement, names):
+    # computed once per rule (a frozen rule's fields never change; equality and hash stay
+    # the fields')
+    @functools.cached_property
     def key(self) -> str:
         return rule_key(self.role, self.direction, self.protocol, self.from_port, self.to_port,
                         self.peer_kind, self.peer, self.ethertype)
 
-    @property
+    @functools.cached_property
     def identity(self) -> tuple:
         """Everything but description and sources: two rules with one identity are one rule."""
         return (self.role, self.direction, self.protocol, self.from_port, self.to_port,
@@ -92,6 +96,7 @@ def rule_key(role: str, direction: str, protocol: str, from_port: int | None, to
     return "-".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a stack names few CIDRs, many times each
 def cidr_label(cidr: str) -> str:
     """A CIDR as a name part: `anywhere`, `198.51.100.0-24`, `2001.db8..-32`."""
     net = ipaddress.ip_network(cidr)
