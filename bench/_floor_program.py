@@ -79,16 +79,31 @@ def _typed_kwargs(cls: type, inputs: dict) -> dict:
     return out
 
 
+def _referenced(value, ids: dict):
+    """`value` with each mock id of a resource made before (`<name>-id`) as that resource's
+    `id` Output: the plan's dependencies, as a program that wires resources passes them."""
+    if isinstance(value, list):
+        return [_referenced(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _referenced(v, ids) for k, v in value.items()}
+    return ids.get(value, value) if isinstance(value, str) else value
+
+
 if os.environ.get("BENCH_REPLAY_FILE") or os.environ.get("BENCH_TYPED_FILE"):
     typed = bool(os.environ.get("BENCH_TYPED_FILE"))
+    wired = bool(os.environ.get("BENCH_TYPED_DEPENDENCIES"))
     made: dict[str, pulumi.Resource] = {}
+    ids: dict[str, pulumi.Output] = {}
     for rec in _records(os.environ.get("BENCH_TYPED_FILE") or os.environ["BENCH_REPLAY_FILE"]):
         opts = _options(rec, made)
         if rec["type"].startswith("kubeports:index:"):
             made[rec["urn"]] = pulumi.ComponentResource(rec["type"], rec["name"], None, opts)
         elif typed:
             cls = _typed_class(rec["type"])
-            made[rec["urn"]] = cls(rec["name"], opts, **_typed_kwargs(cls, rec["inputs"]))
+            inputs = _referenced(rec["inputs"], ids) if wired else rec["inputs"]
+            made[rec["urn"]] = cls(rec["name"], opts, **_typed_kwargs(cls, inputs))
+            if wired:
+                ids[f"{rec['name']}-id"] = made[rec["urn"]].id
         else:
             made[rec["urn"]] = pulumi.CustomResource(rec["type"], rec["name"], rec["inputs"], opts)
 else:
