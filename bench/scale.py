@@ -20,7 +20,8 @@ make up the rest. Each measurement runs in a fresh interpreter that first plans 
 
 Figures:
 - resources: what the plan registers (components included);
-- plan s, CPU s: wall and CPU time of run_plan; ms/res: CPU ms per resource;
+- plan s, CPU s: wall and CPU time of run_plan (CPU: the best of its runs in its own child
+  and in the side-by-side child below); ms/res: CPU ms per resource;
 - three floors, each through the same run_plan, mocks and monitor (bench/_floor_program.py):
   bare = as many bare custom resources (one input each); replay = the plan's own
   resources (types, names, parents, options, inputs) as generic resources with plain
@@ -449,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
                     row["replay"] = measure("replay", cloud, nodes, args.repeat, record=record)
                 row["typed"] = measure("typed", cloud, nodes, args.repeat, record=record)
                 row["pair"] = measure("pair", cloud, nodes, args.repeat, record=record)
+                # the plan's CPU: the best of its runs in both processes (a slow spell of a shared
+                # machine can last a whole child; ms/res compares sizes measured minutes apart)
+                plan["cpu"] = min(plan["cpu"], row["pair"]["plan_cpu"])
                 if args.capture:
                     row["capture"] = measure("capture", cloud, nodes, args.repeat)
                 rows.append(row)
