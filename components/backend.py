@@ -187,6 +187,18 @@ def node_options(opts: pulumi.ResourceOptions) -> Callable[[bool, Sequence[str] 
     return options
 
 
+def unaliased(opts: pulumi.ResourceOptions | None) -> bool:
+    """Whether a component made with `opts` is known by no other name: no aliases of its
+    own and none through its parent (a component that says so, `_unaliased`). The
+    engine combines a child's alias spec with its parents' aliases, but not an alias
+    URN, so child_aliases gives URNs only under such a component."""
+    if opts is None:
+        return True
+    if opts.aliases:
+        return False
+    return opts.parent is None or getattr(opts.parent, "_unaliased", False)
+
+
 def child_aliases(parent: pulumi.Resource | None, type_: str) -> Callable[[str], pulumi.Input[str] | pulumi.Alias]:
     """An alias per child of `parent` of type `type_`, by the child's earlier name.
 
@@ -195,9 +207,9 @@ def child_aliases(parent: pulumi.Resource | None, type_: str) -> Callable[[str],
     the parent's part computed once for every child. Why: an `Alias` spec costs the SDK
     about seven Outputs per resource (Resource.__init__'s collapse_alias_to_urn and
     create_urn, Output.all chains), a URN one; a port per node carries such an alias.
-    Only for a parent with no aliases of its own (the engine would combine those with a
-    spec, not with a URN): the role components have none. No parent: the spec itself."""
-    if parent is None:
+    Only under a parent known by no other name (`unaliased`: the engine would combine a
+    spec with the parents' aliases, not a URN); otherwise, and with no parent, the spec."""
+    if parent is None or not getattr(parent, "_unaliased", False):
         return lambda name: pulumi.Alias(name=name)
     prefix = parent.urn.apply(lambda urn: f"{urn[:urn.rfind('::')]}${type_}::")
     return lambda name: prefix.apply(lambda start: start + name)

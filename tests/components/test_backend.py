@@ -45,3 +45,50 @@ def test_a_ports_alias_is_the_urn_the_sdks_alias_spec_resolves_to(stack, monkeyp
                                       f"{node}-port")]
     monkeypatch.setattr(openstack_module, "child_aliases", lambda _parent, _type: lambda name: pulumi.Alias(name=name))
     assert _port_aliases(stack) == ours
+
+
+class _Said:
+    """A parent that says whether it is known by another name (`_unaliased`), or says nothing."""
+
+    def __init__(self, unaliased: bool | None) -> None:
+        if unaliased is not None:
+            self._unaliased = unaliased
+
+
+@pytest.mark.parametrize(("opts", "expected"), [
+    (None, True),
+    (pulumi.ResourceOptions(), True),
+    (pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old")]), False),
+    (pulumi.ResourceOptions(parent=_Said(True)), True),
+    (pulumi.ResourceOptions(parent=_Said(False)), False),
+    (pulumi.ResourceOptions(parent=_Said(None)), False),  # a consumer's own component: it may have aliases
+])
+def test_a_component_is_unaliased_only_with_no_aliases_of_its_own_or_its_parents(opts, expected):
+    assert backend.unaliased(opts) is expected
+
+
+def _aliases_given(program: str | None, monkeypatch) -> list:
+    given: list = []
+    real = openstack_module.child_aliases
+
+    def spy(parent, type_):
+        made = real(parent, type_)
+        return lambda name: given.append(made(name)) or given[-1]
+
+    monkeypatch.setattr(openstack_module, "child_aliases", spy)
+    dev = stacks_of("openstack")[0]
+    run_plan(dev, program=program) if program else run_plan(dev)
+    return given
+
+
+def test_under_a_cluster_known_by_another_name_a_port_keeps_the_alias_spec(tmp_path, monkeypatch):
+    """The engine combines an alias spec with the parents' aliases, not an alias URN: a stack
+    from before generations that also renames its Cluster still finds its old ports."""
+    program = tmp_path / "__main__.py"
+    program.write_text("import pulumi\nfrom kubeports.components import Cluster\n"
+                       "Cluster.from_stack_config(opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name='old')]))"
+                       ".export()\n")
+    renamed = _aliases_given(str(program), monkeypatch)
+    assert renamed and all(isinstance(alias, pulumi.Alias) for alias in renamed)
+    plain = _aliases_given(None, monkeypatch)
+    assert plain and not any(isinstance(alias, pulumi.Alias) for alias in plain)
