@@ -30,8 +30,8 @@ Figures:
   checks the monitor records exactly the plan's inputs and options). plan / floor = CPU
   ratios of the children above; "side by side": the plan and the typed floor alternating
   in one more child (best of --repeat each), the ratio the target judges, since a slow
-  spell of a shared machine then hits both (and one interpreter's hash seed and memory
-  layout: fresh interpreters differ by 10-30% in CPU for the same plan); "with
+  spell of a shared machine then hits both (it can last a whole child: fresh
+  interpreters here took up to half again as much CPU for the same plan); "with
   dependencies": beside them, the typed floor passing each mock id of a resource it made
   (`<name>-id`) as that resource's `id` Output, the plan's dependency graph without
   kubeports code;
