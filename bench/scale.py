@@ -156,9 +156,10 @@ def child(kind: str, cloud: str, nodes: int, repeat: int, count: int, record: st
 
 
 def _side_by_side(offline, stack: str, program: str, repeat: int, expected: dict) -> dict:
-    """The plan and the typed floor in one process, one after the other, `repeat` times: the
-    best CPU of each. A slow spell of a shared machine then hits both, where children
-    minutes apart can catch one in it (the ratio the target is about)."""
+    """The plan, the typed floor and the typed floor with the plan's dependencies in one
+    process, one after the other, `repeat` times: the best CPU of each. A slow spell of a
+    shared machine then hits all three, where children minutes apart can catch one in it
+    (the ratio the target is about)."""
     best = {"plan": float("inf"), "typed": float("inf"), "wired": float("inf")}
     same = True
     for _ in range(repeat):

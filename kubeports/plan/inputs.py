@@ -33,7 +33,7 @@ from typing import Any
 
 import pulumi.runtime.rpc as sdk_rpc
 
-_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+from .outputs import SCALAR_TYPES
 
 
 @contextlib.contextmanager
@@ -47,7 +47,7 @@ def lean_inputs() -> Iterator[None]:
         return original(inputs, *args, **kwargs)
 
     async def serialize_property(value: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(value) in _AS_THEY_ARE and not kwargs.get("return_protobuf_value") and len(args) < 8:
+        if type(value) in SCALAR_TYPES and not kwargs.get("return_protobuf_value") and len(args) < 8:
             return value
         return await original_property(value, *args, **kwargs)
 

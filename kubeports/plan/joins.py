@@ -38,7 +38,7 @@ from typing import Any
 
 from pulumi.output import Output
 
-from kubeports.plan.outputs import _SCALARS, FITS_THIS_SDK, _OutputData
+from kubeports.plan.outputs import FITS_THIS_SDK, SCALAR_TYPES, _OutputData
 
 
 def _join(from_input: Any, *args: Any, **kwargs: Any) -> Output:
@@ -50,7 +50,7 @@ def _join(from_input: Any, *args: Any, **kwargs: Any) -> Output:
         if type(item) is Output:
             item._untrack()  # as from_input does: the joined Output carries its failure
             parts.append(item)
-        elif type(item) in _SCALARS:
+        elif type(item) in SCALAR_TYPES:
             parts.append(_OutputData(resources=set(), value=item, is_known=True, is_secret=False))
         else:
             parts.append(from_input(item))  # the SDK's, now: it may create Outputs of the item's parts
@@ -64,7 +64,7 @@ def _join(from_input: Any, *args: Any, **kwargs: Any) -> Output:
                 all_data.append(part)
                 continue
             data = next(results)
-            if part is item and not (data.is_known and type(data.value) in _SCALARS):
+            if part is item and not (data.is_known and type(data.value) in SCALAR_TYPES):
                 data = await from_input(item)._data  # what the SDK makes of it, exactly
             all_data.append(data)
         resources: set = set()

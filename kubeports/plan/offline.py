@@ -50,7 +50,7 @@ from kubeports.core.stackvalues import SHOWN as SECRET_SHOWN
 from .inline import inline_rpcs
 from .inputs import lean_inputs
 from .joins import lean_all
-from .outputs import lean_outputs
+from .outputs import SCALAR_TYPES, lean_outputs
 from .program import program_failure
 from .rollout import image_notes
 from .settle import Settler, settling
@@ -346,12 +346,9 @@ def _acyclic_unknowns_check() -> Iterator[None]:
         runtime_rpc.contains_unknowns = original
 
 
-_FLAT = frozenset({type(None), bool, int, float, str})  # exactly these types: never an Unknown, nothing inside
-
-
 def _contains_unknowns(val: Any) -> bool:
     """rpc.contains_unknowns without a closure: is any value reachable through dicts and lists unknown?"""
-    if type(val) in _FLAT:  # most values the SDK asks about (a property, an id, an address)
+    if type(val) in SCALAR_TYPES:  # most values the SDK asks about (a property, an id, an address)
         return False
     if known_types.is_unknown(val):
         return True

@@ -47,7 +47,9 @@ _OutputData: Any = getattr(sdk_output, "_OutputData", None)
 # What this module builds: an Output whose whole state is one `_data` future of `_OutputData`.
 FITS_THIS_SDK = _OutputData is not None and "_data" in getattr(Output, "__annotations__", {})
 
-_SCALARS = (type(None), bool, int, float, str)
+# Exactly these types are plain values: nothing inside to unwrap or serialize, never an Unknown
+# (kubeports.plan.joins, .inputs and .offline ask the same question).
+SCALAR_TYPES = frozenset({type(None), bool, int, float, str})
 
 
 class _Shared:
@@ -93,7 +95,7 @@ def _resolve(res: Any, shared: _Shared, name: str, output: Output, value: Any, i
     if failed is not None:
         data.set_exception(failed)
         data.exception()  # reported by the registration's RPC; not again as "never retrieved" when freed
-    elif deps or type(value) not in _SCALARS:
+    elif deps or type(value) not in SCALAR_TYPES:
         resources = set(deps) if deps else set()
         resources.add(res)
         data.set_result(_OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret))

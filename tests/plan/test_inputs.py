@@ -30,6 +30,8 @@ class Colour(str, enum.Enum):  # noqa: UP042 - the form of the providers' genera
 
 class Tag(str):
     pass
+
+
 VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=3),
                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
                       max_leaves=6)
