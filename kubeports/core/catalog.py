@@ -250,11 +250,12 @@ def with_extra_flows(catalog: Catalog, flows: Sequence[Flow], doc: Located, base
     their stack-file line (`Pulumi.dev.yaml:42`), which rules, exports and diffs then show."""
     problems: list[Problem] = []
     names = {s.flow.name: s.where for s in catalog.flows}
+    known = _Known.of(catalog)
     extra = []
     for i, flow in enumerate(flows):
         loc = (*base, i)
         where = f"{doc.path}:{doc.line_of(loc)}"
-        problems += flow_problems(doc, loc, flow, catalog)
+        problems += _flow_problems(doc, loc, flow, known)
         if flow.name in names:
             problems.append(Problem(doc.path, doc.line_of((*loc, "name")), dotted((*loc, "name")),
                                     conflict(flow.name, names[flow.name], "a stack's extraFlows")))
@@ -267,14 +268,15 @@ def with_extra_flows(catalog: Catalog, flows: Sequence[Flow], doc: Located, base
 
 def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], unsure: set[str]) -> list[Problem]:
     problems: list[Problem] = []
-    roles = set(ROLES) | {"nodes"} | unsure
+    known = _Known.of(catalog, unsure)
+    roles = known.roles
     for doc, spec in docs:
         def bad(loc: tuple, message: str, doc: Located = doc) -> None:
             problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc), message))
 
-        problems.extend(_check_when(doc, ("when",), spec.when, catalog, unsure))
+        problems.extend(_check_when(doc, ("when",), spec.when, known))
         for i, flow in enumerate(spec.flows):
-            problems.extend(flow_problems(doc, ("flows", i), flow, catalog, unsure))
+            problems.extend(_flow_problems(doc, ("flows", i), flow, known))
         for i, entry in enumerate(spec.local_only):
             for j, port in enumerate(entry.ports):
                 if isinstance(port, str) and port not in catalog.ports and port not in unsure:
@@ -286,22 +288,48 @@ def _check_references(catalog: Catalog, docs: list[tuple[Located, SpecFile]], un
     return problems
 
 
+@dataclass(frozen=True)
+class _Known:
+    """The names a flow may use, gathered once per check, not once per flow (a catalog
+    check reads every flow of every file, each plan)."""
+
+    catalog: Catalog
+    unsure: frozenset[str]
+    roles: frozenset[str]
+    to: frozenset[str]  # a flow's `to:`: roles and CIDR sets
+    from_: frozenset[str]  # its `from:`: those and `self`
+    when: tuple[tuple[str, Collection[str], str], ...]  # each `when:` key, what it may name, and what that is
+
+    @classmethod
+    def of(cls, catalog: Catalog, unsure: Collection[str] = ()) -> _Known:
+        roles = frozenset(ROLES) | {"nodes"} | frozenset(unsure)
+        to = roles | frozenset(catalog.cidr_sets)
+        modes = {m for c in catalog.cnis.values() for m in c.modes}
+        features = {f for c in catalog.cnis.values() for f in c.features}
+        when = (("cni", catalog.cnis, "CNI"), ("cni-mode", modes, "CNI mode"),
+                ("cni-features", features, "CNI feature"), ("addons", catalog.addons, "add-on"))
+        return cls(catalog, frozenset(unsure), roles, to, to | {"self"}, when)
+
+
 def flow_problems(doc: Located, loc: tuple, flow: Flow, catalog: Catalog, unsure: Collection[str] = ()) -> list[Problem]:
     """What one flow names that the catalog does not define; `loc` is where the flow sits in `doc`
     (a spec file's `flows[i]`, a stack file's `config.kubeports:cluster.extraFlows[i]`)."""
+    return _flow_problems(doc, loc, flow, _Known.of(catalog, unsure))
+
+
+def _flow_problems(doc: Located, loc: tuple, flow: Flow, known: _Known) -> list[Problem]:
     problems: list[Problem] = []
 
     def bad(where: tuple, message: str) -> None:
         problems.append(Problem(doc.path, doc.line_of(where), dotted(where), message))
 
-    roles = set(ROLES) | {"nodes"} | set(unsure)
-    problems.extend(_check_when(doc, (*loc, "when"), flow.when, catalog, set(unsure)))
+    catalog, unsure = known.catalog, known.unsure
+    problems.extend(_check_when(doc, (*loc, "when"), flow.when, known))
     for j, port in enumerate(flow.ports or ()):
         if isinstance(port, str) and port not in catalog.ports and port not in unsure:
             bad((*loc, "ports") if len(flow.ports) == 1 else (*loc, "ports", j),  # type: ignore[arg-type]
                 f"unknown named port {port!r}{did_you_mean(port, catalog.ports)}")
-    for key, names in (("to", flow.to), ("from", flow.from_)):
-        allowed = roles | set(catalog.cidr_sets) | ({"self"} if key == "from" else set())
+    for key, names, allowed in (("to", flow.to, known.to), ("from", flow.from_, known.from_)):
         for j, name in enumerate(names):
             if name not in allowed:
                 bad((*loc, key, j), f"unknown role or CIDR set {name!r}{did_you_mean(name, allowed)}")
@@ -310,20 +338,16 @@ def flow_problems(doc: Located, loc: tuple, flow: Flow, catalog: Catalog, unsure
     return problems
 
 
-def _check_when(doc: Located, loc: tuple, when: When | None, catalog: Catalog, unsure: set[str]) -> list[Problem]:
+def _check_when(doc: Located, loc: tuple, when: When | None, known: _Known) -> list[Problem]:
     if when is None:
         return []
     problems = []
-    known_modes = {m for c in catalog.cnis.values() for m in c.modes}
-    known_features = {f for c in catalog.cnis.values() for f in c.features}
-    checks = (("cni", when.cni, catalog.cnis, "CNI"), ("cni-mode", when.cni_mode, known_modes, "CNI mode"),
-              ("cni-features", when.cni_features, known_features, "CNI feature"),
-              ("addons", when.addons, catalog.addons, "add-on"))
-    for key, names, known, what in checks:
-        for j, name in enumerate(names or ()):
-            if name not in known and name not in unsure:
+    values = {"cni": when.cni, "cni-mode": when.cni_mode, "cni-features": when.cni_features, "addons": when.addons}
+    for key, names_known, what in known.when:
+        for j, name in enumerate(values[key] or ()):
+            if name not in names_known and name not in known.unsure:
                 where = (*loc, key, j)
                 problems.append(Problem(doc.path, doc.line_of(where), dotted(where),
-                                        f"unknown {what} {name!r}{did_you_mean(name, known)}"))
+                                        f"unknown {what} {name!r}{did_you_mean(name, names_known)}"))
     return problems
 

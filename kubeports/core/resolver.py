@@ -371,11 +371,12 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
         groups[(entry.rule.role, entry.rule.direction, entry.rule.ethertype)].append(entry)
     out: list[Rule] = []
     for entries in groups.values():
-        kept = [e for e in entries if not any(covers(o.rule, e.rule) for o in entries if o is not e)]
+        candidates = _candidates(entries)
+        kept = [e for e in entries if not any(covers(o.rule, e.rule) for o in candidates[id(e)] if o is not e)]
         kept_ids = {id(e) for e in kept}
         for entry in entries:
             if id(entry) not in kept_ids:
-                for coverer in kept:
+                for coverer in (o for o in candidates[id(entry)] if id(o) in kept_ids):
                     if covers(coverer.rule, entry.rule):
                         coverer.sources |= entry.sources
                         # a reviewer sees everything the rule admits; an allow-all says so already, and keeping
@@ -384,6 +385,35 @@ def collapse(pending: Iterable[_Pending]) -> tuple[Rule, ...]:
                             coverer.purposes |= entry.purposes
         out += [_finish(e) for e in kept]
     return tuple(sorted(out, key=Rule.sort_key))
+
+
+def _candidates(entries: list[_Pending]) -> dict[int, list[_Pending]]:
+    """Each entry's possible coverers, by covers' own questions, so a group is not compared
+    pair by pair: the same protocol or "all", and a peer from anywhere, the same role or set,
+    or (for a CIDR) any CIDR."""
+    by_peer: dict[tuple, list[_Pending]] = defaultdict(list)
+    for entry in entries:
+        rule = entry.rule
+        peer = "anywhere" if rule.is_anywhere else rule.peer if rule.peer_kind in ("role", "set") else None
+        by_peer[(rule.protocol, rule.peer_kind, peer)].append(entry)
+    cidrs: dict[str, list[_Pending]] = defaultdict(list)
+    for (protocol, kind, peer), listed in by_peer.items():
+        if kind == "cidr" and peer is None:
+            cidrs[protocol] += listed
+    out: dict[int, list[_Pending]] = {}
+    for entry in entries:
+        rule = entry.rule
+        found: list[_Pending] = []
+        for protocol in (rule.protocol,) if rule.protocol == "all" else (rule.protocol, "all"):
+            found += by_peer.get((protocol, "cidr", "anywhere"), ())
+            if rule.is_anywhere:
+                continue
+            if rule.peer_kind == "cidr":
+                found += cidrs.get(protocol, ())
+            else:
+                found += by_peer.get((protocol, rule.peer_kind, rule.peer), ())
+        out[id(entry)] = found
+    return out
 
 
 def describe(purposes: Iterable[str]) -> str:

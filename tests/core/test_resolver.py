@@ -279,6 +279,57 @@ def test_resolving_is_idempotent(cluster):
     assert resolver.collapse(reversed(pending())) == first.rules
 
 
+def _rules_to_collapse():
+    """Rules of one or two roles and both families, alike enough that many cover others:
+    few protocols and ports, peers from anywhere, a role, a set or a nested CIDR."""
+    spans = {"tcp": [(22, 22), (80, 80), (80, 443), (1, 65535)], "udp": [(53, 53), (1, 65535), (8472, 8472)],
+             "icmp": [(None, None), (0, None), (8, 0), (8, None)], "all": [(None, None)], "4": [(None, None)]}
+    shapes = st.sampled_from(sorted(spans)).flatmap(lambda p: st.tuples(st.just(p), st.sampled_from(spans[p])))
+    peers = st.sampled_from([("role", "worker"), ("role", "etcd"), ("set", "admin"), ("cidr", "anywhere"),
+                             ("cidr", "10.0.0.0/8"), ("cidr", "10.1.0.0/16"), ("cidr", "10.1.2.0/24"),
+                             ("cidr", "fd00::/8"), ("cidr", "fd00:1::/32")])
+
+    def rule(role, direction, shape, peer, purpose):
+        (protocol, span), (kind, value) = shape, peer
+        family = "IPv6" if ":" in value else "IPv4"
+        if value == "anywhere":
+            family = purpose % 2 and "IPv6" or "IPv4"
+            value = "::/0" if family == "IPv6" else "0.0.0.0/0"
+        low, high = span
+        return resolver._Pending(Rule(role, direction, protocol, low, high, kind, value, family, "", ()),
+                                 {f"purpose {purpose}"}, {f"flows.yaml:{purpose}"})
+
+    return st.lists(st.builds(rule, st.sampled_from(["worker", "control-plane"]), st.sampled_from(["ingress", "egress"]),
+                              shapes, peers, st.integers(0, 9)), max_size=40)
+
+
+def _collapsed_pair_by_pair(pending):
+    """collapse as its docstring defines it, every entry against every other: the reference."""
+    entries = list(pending)
+    kept = [e for e in entries if not any(covers(o.rule, e.rule) for o in entries if o is not e
+                                          and o.rule.role == e.rule.role and o.rule.direction == e.rule.direction
+                                          and o.rule.ethertype == e.rule.ethertype)]
+    for entry in entries:
+        if entry not in kept:
+            for coverer in kept:
+                alike = (coverer.rule.role, coverer.rule.direction, coverer.rule.ethertype) == (
+                    entry.rule.role, entry.rule.direction, entry.rule.ethertype)
+                if alike and covers(coverer.rule, entry.rule):
+                    coverer.sources |= entry.sources
+                    if not (coverer.rule.protocol == "all" and coverer.rule.is_anywhere):
+                        coverer.purposes |= entry.purposes
+    return tuple(sorted((resolver._finish(e) for e in kept), key=Rule.sort_key))
+
+
+@PROPERTY
+@given(_rules_to_collapse())
+def test_collapse_asks_only_possible_coverers_and_keeps_what_pair_by_pair_keeps(entries):
+    def copies():
+        return [resolver._Pending(e.rule, set(e.purposes), set(e.sources)) for e in entries]
+
+    assert resolver.collapse(copies()) == _collapsed_pair_by_pair(copies())
+
+
 def test_output_is_the_same_in_every_process():
     """Set iteration order differs between processes (hash seeds); the output may not."""
     code = ("import glob, json, sys; from kubeports.core.project import load_project;"
