@@ -391,7 +391,7 @@ def project_name_of(program: str) -> str:
     path = os.path.join(os.path.dirname(os.path.abspath(program)), "Pulumi.yaml")
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
-            doc = yaml.safe_load(handle)
+            doc = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: same data
         if isinstance(doc, dict) and isinstance(doc.get("name"), str):
             return doc["name"]
     return "kubeports"
