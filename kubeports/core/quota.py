@@ -82,15 +82,15 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...]) -> list[str]:
 
 def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list[str]:
     quota, local, limit = cluster.quota, tuple(cluster.roles), cluster.quota.aws_rules_per_group
-    placement = aws_placement(rules, groups, limit, local)
+    over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit, local).items()) if n > limit]
+    if not over:
+        return []
+    placement = aws_placement(rules, groups, limit, local)  # what the remedy needs: only when a group is over
     listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
     for rule in rules:
         if rule.peer_kind == "set":
             slot = (rule.direction, rule.ethertype)
             listed[(rule.role, placement[aws_key(rule)], *slot)] += slot_weights(rule)[slot]
-    over = [(where, n) for where, n in sorted(aws_group_counts(rules, groups, limit, local).items()) if n > limit]
-    if not over:
-        return []
     # EC2 caps rules per group x groups per interface at 1,000: more groups only within it
     most = min(quota.aws_groups_per_interface, max(1, AWS_RULES_PER_INTERFACE // limit))
     spread = _groups_part(groups_needed(rules, limit, most, local), groups, quota)
