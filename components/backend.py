@@ -199,18 +199,40 @@ def unaliased(opts: pulumi.ResourceOptions | None) -> bool:
     return opts.parent is None or getattr(opts.parent, "_unaliased", False)
 
 
+def known_urn(type_: str, name: str, opts: pulumi.ResourceOptions | None) -> str | None:
+    """The URN the engine gives a component known by no other name (`unaliased`), as text,
+    when its parent's is known the same way: a top-level one's is
+    `urn:pulumi:<stack>::<project>::<type>::<name>` (the root stack is no parent type:
+    kubeports.plan.offline.engine_urn), a child's is its parent's up to the name, `$`, its
+    type, `::`, its name (the SDK's `create_urn`). None otherwise, e.g. under a consumer's
+    own component: its URN is then only the Output the engine answers."""
+    if not unaliased(opts):
+        return None
+    parent = opts.parent if opts is not None else None
+    if parent is None:
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+    text = getattr(parent, "_urn_text", None)
+    return None if text is None else f"{text[:text.rfind('::')]}${type_}::{name}"
+
+
 def child_aliases(parent: pulumi.Resource | None, type_: str) -> Callable[[str], pulumi.Input[str] | pulumi.Alias]:
     """An alias per child of `parent` of type `type_`, by the child's earlier name.
 
     It is the URN `pulumi.Alias(name=...)` resolves to for such a child (the SDK's
     `create_urn`: the parent's URN up to its name, `$`, the type, `::`, the name), with
-    the parent's part computed once for every child. Why: an `Alias` spec costs the SDK
-    about seven Outputs per resource (Resource.__init__'s collapse_alias_to_urn and
-    create_urn, Output.all chains), a URN one; a port per node carries such an alias.
-    Only under a parent known by no other name (`unaliased`: the engine would combine a
-    spec with the parents' aliases, not a URN); otherwise, and with no parent, the spec."""
+    the parent's part computed once for every child: from the parent's URN as text
+    (`known_urn`, no Output at all) or else from its URN Output. Why: an `Alias` spec
+    costs the SDK about seven Outputs per resource (Resource.__init__'s
+    collapse_alias_to_urn and create_urn, Output.all chains), an Output URN one, a text
+    none; a port per node carries such an alias. Only under a parent known by no other
+    name (`unaliased`: the engine would combine a spec with the parents' aliases, not a
+    URN); otherwise, and with no parent, the spec."""
     if parent is None or not getattr(parent, "_unaliased", False):
         return lambda name: pulumi.Alias(name=name)
+    text = getattr(parent, "_urn_text", None)
+    if text is not None:
+        start = f"{text[:text.rfind('::')]}${type_}::"
+        return lambda name: start + name
     prefix = parent.urn.apply(lambda urn: f"{urn[:urn.rfind('::')]}${type_}::")
     return lambda name: prefix.apply(lambda start: start + name)
 

@@ -24,7 +24,7 @@ from kubeports.core.rules import Rule
 from kubeports.core.settings import LOAD_BALANCER
 from kubeports.core.siblings import SIBLING_SUFFIX, sibling_rules
 
-from .backend import CloudBackend, Listener, unaliased
+from .backend import CloudBackend, Listener, known_urn, unaliased
 from .loadbalancer import LoadBalancer, LoadBalancerArgs
 from .roles import ROLE_CLASSES, NodeRole, NodeRoleArgs, output_list
 from .wiring import cluster_inputs, load, log_notes, running_stack_file
@@ -126,6 +126,7 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kubeports:index:Cluster", name, None, opts)
         self._unaliased = unaliased(opts)  # its children may name earlier names by URN (backend.child_aliases)
+        self._urn_text = known_urn("kubeports:index:Cluster", name, opts)  # its URN as text, when known
         cluster = args.backend.cluster
         self.roles = {
             role: ROLE_CLASSES[role](f"{name}-{role}", NodeRoleArgs(args.backend, settings, args.routes_pod_ips),

@@ -22,7 +22,7 @@ from kubeports.core.lifecycle import node_slots, role_lifecycle
 from kubeports.core.rules import Rule
 from kubeports.core.settings import RoleSettings
 
-from .backend import CloudBackend, Node, NodeSpec, default_user_data, unaliased
+from .backend import CloudBackend, Node, NodeSpec, default_user_data, known_urn, unaliased
 
 
 class NodeRoleArgs:
@@ -66,6 +66,7 @@ class NodeRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"kubeports:index:{type(self).__name__}", name, None, opts)
         self._unaliased = unaliased(opts)  # its nodes' ports may name earlier names by URN (backend.child_aliases)
+        self._urn_text = known_urn(f"kubeports:index:{type(self).__name__}", name, opts)  # its URN as text, when known
         self._backend = args.backend
         child = pulumi.ResourceOptions(parent=self)
         group = args.backend.security_group(name, self.role, child)

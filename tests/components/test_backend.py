@@ -91,3 +91,31 @@ def test_under_a_cluster_known_by_another_name_a_port_keeps_the_alias_spec(tmp_p
     assert renamed and all(isinstance(alias, pulumi.Alias) for alias in renamed)
     plain = _aliases_given(None, monkeypatch)
     assert plain and not any(isinstance(alias, pulumi.Alias) for alias in plain)
+
+
+_URNS_PROGRAM = """import pulumi
+from kubeports.components import Cluster
+{setup}
+cluster = Cluster.from_stack_config(opts={opts})
+parts = {{"cluster": cluster, **cluster.roles}}
+pulumi.export("urns", {{name: [part.urn, str(part._urn_text)] for name, part in parts.items()}})
+"""
+
+
+@pytest.mark.parametrize("cloud", ["openstack", "aws"])
+def test_a_components_urn_as_text_is_the_urn_the_engine_gives_it(cloud, tmp_path):
+    program = tmp_path / "__main__.py"
+    program.write_text(_URNS_PROGRAM.format(setup="", opts="None"))
+    urns = run_plan(stacks_of(cloud)[0], program=str(program)).outputs["urns"]
+    assert len(urns) >= 3  # the cluster and its roles
+    for engine, text in urns.values():
+        assert text == engine and engine.count("$") == (0 if engine.split("::")[2] == "kubeports:index:Cluster" else 1)
+
+
+def test_under_a_consumers_own_component_a_urn_is_not_guessed(tmp_path):
+    program = tmp_path / "__main__.py"
+    program.write_text(_URNS_PROGRAM.format(
+        setup="owner = pulumi.ComponentResource('acme:index:Platform', 'platform')",
+        opts="pulumi.ResourceOptions(parent=owner)"))
+    urns = run_plan(stacks_of("openstack")[0], program=str(program)).outputs["urns"]
+    assert urns and all(text == "None" and "acme:index:Platform$" in engine for engine, text in urns.values())
