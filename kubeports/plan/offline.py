@@ -358,6 +358,8 @@ def _contains_unknowns(val: Any) -> bool:
     todo = [val]
     while todo:
         item = todo.pop()
+        if type(item) in SCALAR_TYPES:  # most of what a list or dict holds: neither unknown nor a container
+            continue
         if known_types.is_unknown(item):
             return True
         if id(item) in seen:
