@@ -9,6 +9,7 @@ Rules of this file:
 """
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -183,6 +184,23 @@ def node_options(opts: pulumi.ResourceOptions) -> Callable[[bool, Sequence[str] 
             merged[key] = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 protect=protect, ignore_changes=list(key[1]) if key[1] else None))
         return merged[key]
+
+    return options
+
+
+def aliased_options(opts: pulumi.ResourceOptions) -> Callable[[Sequence[pulumi.Input[str] | pulumi.Alias]],
+                                                                 pulumi.ResourceOptions]:
+    """`opts` with a resource's own aliases added: what `ResourceOptions.merge(opts,
+    ResourceOptions(aliases=...))` gives, field for field. `opts` is merged once (the
+    merge's normal form: providers as a list, depends_on as a list, fresh hook bindings),
+    then each resource gets a copy of that with its aliases appended. Why: a merge copies
+    and merges every field twice, and a port per node carries such an alias."""
+    base = pulumi.ResourceOptions.merge(opts, None)
+
+    def options(aliases: Sequence[pulumi.Input[str] | pulumi.Alias]) -> pulumi.ResourceOptions:
+        out = copy.copy(base)
+        out.aliases = [*(base.aliases or []), *aliases]
+        return out
 
     return options
 

@@ -82,6 +82,7 @@ from kubeports.components.backend import (
     LoadBalancerSpec,
     Node,
     NodeSpec,
+    aliased_options,
     child_aliases,
     node_options,
     user_data_input,
@@ -297,6 +298,7 @@ class OpenStackBackend(CloudBackend):
         images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
         earlier_port = child_aliases(opts.parent, PORT_TYPE)
+        with_aliases = aliased_options(opts)
         keep = node_options(opts)
 
         def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
@@ -321,8 +323,7 @@ class OpenStackBackend(CloudBackend):
                 security_group_ids=[group_id], allowed_address_pairs=pairs, admin_state_up=True,
                 port_security_enabled=True,
                 # a port from before generations (`<node>-port`) is this one while its node has not moved
-                opts=opts if slot.moved else pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(aliases=[earlier_port(f"{name}-port")])))
+                opts=opts if slot.moved else with_aliases([earlier_port(f"{name}-port")]))
             server = openstack.compute.Instance(
                 name,
                 flavor_name=node.flavor or settings.flavor,

@@ -26,6 +26,41 @@ def test_nodes_alike_share_one_merged_options_and_each_keeps_its_own_settings():
     assert parent.ignore_changes == ["tags"]  # what the caller passed is not changed
 
 
+def _fields(value):
+    """An options object as comparable data: its fields, and those of what it holds (hook bindings)."""
+    if hasattr(value, "__dict__") and not isinstance(value, pulumi.Resource | type):
+        return {k: _fields(v) for k, v in vars(value).items() if not callable(v)}  # not the bound `merge`
+    if isinstance(value, list | tuple):
+        return [_fields(v) for v in value]
+    return value
+
+
+class _Provider(pulumi.ProviderResource):
+    def __init__(self) -> None:  # only its identity matters here: never registered
+        pass
+
+
+_PROVIDER = _Provider()
+_PROVIDER.package = "openstack"
+
+
+@pytest.mark.parametrize("opts", [
+    pulumi.ResourceOptions(),
+    pulumi.ResourceOptions(protect=True, ignore_changes=["tags"], delete_before_replace=True),
+    pulumi.ResourceOptions(aliases=["urn:pulumi:dev::p::t::old"], depends_on=[], providers={"openstack": _PROVIDER}),
+    pulumi.ResourceOptions(provider=_PROVIDER, replace_on_changes=["name"], additional_secret_outputs=["x"],
+                           hooks=pulumi.ResourceHookBinding(before_create=[])),
+])
+def test_aliased_options_are_the_merge_of_the_options_and_the_aliases(opts):
+    before = _fields(opts)
+    with_aliases = backend.aliased_options(opts)
+    for aliases in (["urn:pulumi:dev::p::t::a"], [pulumi.Alias(name="b"), "urn:pulumi:dev::p::t::c"]):
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
+        assert _fields(with_aliases(aliases)) == _fields(merged)
+    assert with_aliases(["x"]).aliases is not with_aliases(["x"]).aliases  # each resource its own list
+    assert _fields(opts) == before  # what the caller passed is not changed
+
+
 def _port_aliases(plan) -> dict[str, list[str]]:
     return {r.name: r.options.get("aliases", []) for r in plan.resources if r.type == "openstack:networking/port:Port"}
 
