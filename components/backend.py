@@ -124,10 +124,22 @@ class CloudBackend(ABC):
         self.stack = stack
         self.image_refs: dict[str, list[ImageRef]] = {}  # role -> what nodes() resolved, one per image used
         self.set_ids: dict[tuple[str, str], pulumi.Output[str]] = {}  # (CIDR set, family) -> its cloud object
+        self._image_ids: dict[tuple[str, str, pulumi.ProviderResource | None], pulumi.Output[str]] = {}
 
     @property
     def cluster(self) -> ClusterSettings:
         return self.stack.cluster
+
+    def image_id(self, token: str, name: str, parent: pulumi.Resource | None,
+                 lookup: Callable[[], pulumi.Output[str]]) -> pulumi.Output[str]:
+        """What an image name is now, looked up once per stack and provider, for every role and
+        pool that boots it: one image API call per name on each `pulumi up`, not one per role.
+        `lookup` makes the invoke (token `token`) under `parent`; an invoke's parent gives it
+        only its provider, so the provider `parent` would give is the key."""
+        key = (token, name, parent.get_provider(token) if parent is not None else None)
+        if key not in self._image_ids:
+            self._image_ids[key] = lookup()
+        return self._image_ids[key]
 
     @abstractmethod
     def security_group(self, name: str, role: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

@@ -66,6 +66,7 @@ from kubeports.core.shards import aws_key, aws_placement, groups_of, prefix_list
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
                 "healthy_threshold": 3, "unhealthy_threshold": 3}
 AMI_ID = re.compile(r"ami-[0-9a-f]{8,17}")  # an id, not a name to look up
+GET_AMI = "aws:ec2/getAmi:getAmi"  # get_ami_output's invoke token
 NAME_PREFIX = "kp-"  # AWS LB and target group names: 32 characters at most (see header)
 
 
@@ -160,7 +161,6 @@ class AwsBackend(CloudBackend):
         settings = self.stack.aws
         assert settings is not None
         refs = self.image_refs.setdefault(spec.role, [])
-        images: dict[str, pulumi.Output[str]] = {}
 
         def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
             """An `ami-...` id is its own pin; a name is looked up in amiOwners' images. A
@@ -170,11 +170,9 @@ class AwsBackend(CloudBackend):
                 pin = pin or name
                 looked_up = name
             else:
-                if name not in images:
-                    images[name] = aws.ec2.get_ami_output(
-                        most_recent=True, owners=settings.ami_owners, filters=[{"name": "name", "values": [name]}],
-                        opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
-                looked_up = images[name]
+                looked_up = self.image_id(GET_AMI, name, opts.parent, lambda: aws.ec2.get_ami_output(
+                    most_recent=True, owners=settings.ami_owners, filters=[{"name": "name", "values": [name]}],
+                    opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id)
             if all(r.image != name or r.pinned != pin for r in refs):
                 refs.append(ImageRef(name, looked_up, pin, rollout))
             return pin if pin is not None else looked_up

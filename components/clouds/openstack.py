@@ -97,6 +97,7 @@ HEALTH_CHECK = {"delay": 10, "timeout": 5, "max_retries": 3, "max_retries_down":
 DESCRIPTION_MAX = 255
 FULL_RANGE = (1, 65535)  # Neutron's PORT_RANGE_MIN/MAX: stored as no range
 PORT_TYPE = "openstack:networking/port:Port"  # pulumi_openstack.networking.Port's type token, for its aliases
+GET_IMAGE = "openstack:images/getImage:getImage"  # get_image_output's invoke token
 
 
 def rule_args(rule: Rule, group_id: pulumi.Input[str], peer_group_id: pulumi.Input[str] | None) -> dict:
@@ -295,21 +296,19 @@ class OpenStackBackend(CloudBackend):
             # drops an address that is not the port's unless it is an allowed address pair of that port.
             pairs.append({"ip_address": str(cluster.vip)})
         pairs = pairs or None
-        images: dict[str, pulumi.Output[str]] = {}
         refs = self.image_refs.setdefault(spec.role, [])
         earlier_port = child_aliases(opts.parent, PORT_TYPE)
         with_aliases = aliased_options(opts)
         keep = node_options(opts)
 
         def image_of(name: str, pin: str | None, rollout: bool) -> pulumi.Input[str]:
-            """Look a name up once per plan; the pin, when set, is what nodes run (the plain
-            id it is: no Output per node)."""
-            if name not in images:
-                images[name] = openstack.images.get_image_output(
-                    name=name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id
+            """Look a name up once per stack (CloudBackend.image_id); the pin, when set, is
+            what nodes run (the plain id it is: no Output per node)."""
+            now = self.image_id(GET_IMAGE, name, opts.parent, lambda: openstack.images.get_image_output(
+                name=name, most_recent=True, opts=pulumi.InvokeOutputOptions(parent=opts.parent)).id)
             if all(r.image != name or r.pinned != pin for r in refs):
-                refs.append(ImageRef(name, images[name], pin, rollout))
-            return pin if pin is not None else images[name]
+                refs.append(ImageRef(name, now, pin, rollout))
+            return pin if pin is not None else now
 
         nodes = []
         for slot in spec.slots:

@@ -4,6 +4,7 @@ to its earlier name is the URN the SDK's `Alias(name=...)` spec resolves to."""
 from __future__ import annotations
 
 import os
+import re
 
 import pulumi
 import pytest
@@ -154,3 +155,57 @@ def test_under_a_consumers_own_component_a_urn_is_not_guessed(tmp_path):
         opts="pulumi.ResourceOptions(parent=owner)"))
     urns = run_plan(stacks_of("openstack")[0], program=str(program)).outputs["urns"]
     assert urns and all(text == "None" and "acme:index:Platform$" in engine for engine, text in urns.values())
+
+
+_LOOKUPS = {"aws": "aws:ec2/getAmi:getAmi", "openstack": "openstack:images/getImage:getImage"}
+
+
+@pytest.mark.parametrize("stack", [*stacks_of("openstack"), *stacks_of("aws")], ids=os.path.basename)
+def test_an_image_name_is_looked_up_once_per_stack_for_every_role_that_boots_it(stack, monkeypatch, tmp_path):
+    from kubeports.plan import offline
+
+    text = open(stack, encoding="utf-8").read()
+    if re.search(r"\bami: ami-", text):  # the AWS examples pin AMI ids (no lookup): boot them from a name
+        stack = str(tmp_path / os.path.basename(stack))
+        open(stack, "w", encoding="utf-8").write(re.sub(r"\bami: ami-[0-9a-f]+", "ami: ubuntu-noble-24.04", text))
+
+    asked: list[tuple[str, str]] = []
+    answer = offline.PlanMocks.call
+
+    def counting(self, args):
+        if args.token in _LOOKUPS.values():
+            filters = args.args.get("filters")
+            asked.append((args.token, filters[0]["values"][0] if filters else args.args["name"]))
+        return answer(self, args)
+
+    monkeypatch.setattr(offline.PlanMocks, "call", counting)
+    plan = run_plan(stack)
+    names = {ref["image"] for refs in plan.outputs["images"].values() for ref in refs
+             if not ref["image"].startswith("ami-")}  # an AMI id is its own answer: no lookup
+    roles = [role for role, refs in plan.outputs["images"].items() if refs]
+    assert len(roles) >= 2 and names, "the example stack boots its roles from named images"
+    assert sorted(asked) == sorted({(token, name) for token, name in asked}) and {n for _, n in asked} == names
+
+
+class _Parent:
+    """A parent as an invoke sees it: only the provider it gives a token."""
+
+    def __init__(self, provider: object) -> None:
+        self.provider = provider
+
+    def get_provider(self, _token: str) -> object:
+        return self.provider
+
+
+def test_roles_under_different_providers_look_an_image_up_each_with_its_own():
+    class Backend(backend.CloudBackend):  # only the shared lookup is exercised
+        security_group = rules = nodes = load_balancer = cidr_sets = rule_name = None  # type: ignore[assignment]
+
+    made: list[str] = []
+    ours = Backend.__new__(Backend)
+    backend.CloudBackend.__init__(ours, None)  # type: ignore[arg-type]
+    east, west = _Parent("east"), _Parent("west")
+    for parent in (east, east, west, _Parent("east"), None, None):
+        ours.image_id("t", "ubuntu", parent, lambda p=parent: made.append(getattr(p, "provider", None)) or "x")
+    ours.image_id("t", "debian", east, lambda: made.append("east, debian") or "x")
+    assert made == ["east", "west", None, "east, debian"]
