@@ -391,15 +391,14 @@ def _candidates(entries: list[_Pending]) -> dict[int, list[_Pending]]:
     """Each entry's possible coverers, by covers' own questions, so a group is not compared
     pair by pair: the same protocol or "all", and a peer from anywhere, the same role or set,
     or (for a CIDR) any CIDR."""
-    by_peer: dict[tuple, list[_Pending]] = defaultdict(list)
+    by_peer: dict[tuple, list[_Pending]] = defaultdict(list)  # (protocol, kind, anywhere | role | set)
+    cidrs: dict[str, list[_Pending]] = defaultdict(list)  # protocol -> its rules from a CIDR but anywhere
     for entry in entries:
         rule = entry.rule
-        peer = "anywhere" if rule.is_anywhere else rule.peer if rule.peer_kind in ("role", "set") else None
-        by_peer[(rule.protocol, rule.peer_kind, peer)].append(entry)
-    cidrs: dict[str, list[_Pending]] = defaultdict(list)
-    for (protocol, kind, peer), listed in by_peer.items():
-        if kind == "cidr" and peer is None:
-            cidrs[protocol] += listed
+        if rule.peer_kind == "cidr" and not rule.is_anywhere:
+            cidrs[rule.protocol].append(entry)
+        else:
+            by_peer[(rule.protocol, rule.peer_kind, "anywhere" if rule.is_anywhere else rule.peer)].append(entry)
     out: dict[int, list[_Pending]] = {}
     for entry in entries:
         rule = entry.rule

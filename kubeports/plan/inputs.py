@@ -35,6 +35,11 @@ import pulumi.runtime.rpc as sdk_rpc
 
 from .outputs import SCALAR_TYPES
 
+# serialize_property(value, deps, property_key, resource_obj, input_transformer, typ,
+# keep_output_values, exclude_resource_refs_from_deps, return_protobuf_value): the index of
+# return_protobuf_value among the arguments after `value`, for a caller passing it by position
+PROTOBUF_ARG = 7
+
 
 @contextlib.contextmanager
 def lean_inputs() -> Iterator[None]:
@@ -47,7 +52,7 @@ def lean_inputs() -> Iterator[None]:
         return original(inputs, *args, **kwargs)
 
     async def serialize_property(value: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(value) in SCALAR_TYPES and not kwargs.get("return_protobuf_value") and len(args) < 8:
+        if type(value) in SCALAR_TYPES and not kwargs.get("return_protobuf_value") and len(args) <= PROTOBUF_ARG:
             return value
         return await original_property(value, *args, **kwargs)
 

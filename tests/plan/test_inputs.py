@@ -61,12 +61,15 @@ ANY_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(a
                          max_leaves=6)
 
 
-def _property(value, typ, as_protobuf: bool):
+def _property(value, typ, as_protobuf: bool, by_position: bool = False):
     async def run():
         deps: list = []
         try:
-            out = await sdk_rpc.serialize_property(value, deps, "p", None, None, typ,
-                                                   return_protobuf_value=as_protobuf)
+            if by_position:  # every argument positional, return_protobuf_value last
+                out = await sdk_rpc.serialize_property(value, deps, "p", None, None, typ, False, False, as_protobuf)
+            else:
+                out = await sdk_rpc.serialize_property(value, deps, "p", None, None, typ,
+                                                       return_protobuf_value=as_protobuf)
         except (AssertionError, ValueError, TypeError) as exc:  # a hint the value does not fit: the SDK's error
             return ("failed", type(exc), str(exc))
         return (out, type(out), deps)
@@ -74,12 +77,12 @@ def _property(value, typ, as_protobuf: bool):
 
 
 @settings(max_examples=300, deadline=None)
-@given(ANY_VALUE, st.sampled_from([None, str, int, bool, float, list, dict]), st.booleans())
-def test_a_value_serializes_as_with_the_sdks_serialize_property(value, typ, as_protobuf):
-    theirs = _property(value, typ, as_protobuf)
+@given(ANY_VALUE, st.sampled_from([None, str, int, bool, float, list, dict]), st.booleans(), st.booleans())
+def test_a_value_serializes_as_with_the_sdks_serialize_property(value, typ, as_protobuf, by_position):
+    theirs = _property(value, typ, as_protobuf, by_position)
     with inputs.lean_inputs():
         assert sdk_rpc.serialize_property is not SDK_PROPERTY
-        ours = _property(value, typ, as_protobuf)
+        ours = _property(value, typ, as_protobuf, by_position)
     assert ours == theirs
 
 
