@@ -62,17 +62,17 @@ def steps_to_finish(role: RoleSettings) -> int:
 
 
 def node_slots(role: RoleSettings) -> tuple[NodeSlot, ...]:
+    # A role's nodes run one of two settings (the role's, the rollout's): each digested once.
     base = effective(role, None)
+    base_generation = generation(base)
     if role.rollout is None:
-        return tuple(NodeSlot(i, base, False, False, generation(base)) for i in range(role.count))
+        return tuple(NodeSlot(i, base, False, False, base_generation) for i in range(role.count))
     new = effective(role, role.rollout)
+    new_generation = generation(new)
     moved_upto = min(role.count, role.rollout.step * role.max_unavailable)
     first_now = min(role.count, (role.rollout.step - 1) * role.max_unavailable) if role.rollout.step else moved_upto
-    out = []
-    for i in range(role.count):
-        settings = new if i < moved_upto else base
-        out.append(NodeSlot(i, settings, i < moved_upto, first_now <= i < moved_upto, generation(settings)))
-    return tuple(out)
+    return tuple(NodeSlot(i, new, True, first_now <= i, new_generation) if i < moved_upto
+                 else NodeSlot(i, base, False, False, base_generation) for i in range(role.count))
 
 
 def rollout_status(role_name: str, role: RoleSettings) -> dict:

@@ -12,7 +12,7 @@ import yaml
 from plans import STACK_FILES, by_name, plan_of, variant
 
 from kubeports.core.errors import KubeportsError
-from kubeports.core.lifecycle import NodeSettings, RoleSettings, node_slots, steps_to_finish
+from kubeports.core.lifecycle import NodeSettings, RoleSettings, generation, node_slots, steps_to_finish
 from kubeports.core.quorum import replaceable_at_once
 from kubeports.plan.compare import diff_plans
 from kubeports.plan.offline import run_plan
@@ -253,6 +253,7 @@ def test_node_slots_move_in_a_fixed_order(count, m, step, moving, moved):
     assert [s.settings.image for s in slots] == ["new"] * moved + ["old"] * (count - moved)
     assert len({s.generation for s in slots if s.moved} | {s.generation for s in slots if not s.moved}) == \
         (moved > 0) + (moved < count)
+    assert all(s.generation == generation(s.settings) for s in slots)  # each slot's own settings' digest
     assert steps_to_finish(role) == -(-count // m)
 
 
