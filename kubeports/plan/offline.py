@@ -478,14 +478,16 @@ async def _resolved(value: Any) -> Any:
     """A stack output's value with every Output and awaitable in it awaited: what
     `Output.from_input(value).future()` gives, without that deep unwrap's Output per key,
     value and list element (two per IP of a 5,000-node list)."""
+    if type(value) in SCALAR_TYPES:  # most of what an output holds (an id, an address): no coroutine
+        return value
     if isinstance(value, pulumi.Output):
         return await _resolved(await value.future())
     if inspect.isawaitable(value):
         return await _resolved(await value)
     if isinstance(value, dict):
-        return {k: await _resolved(v) for k, v in value.items()}
+        return {k: v if type(v) in SCALAR_TYPES else await _resolved(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [await _resolved(v) for v in value]
+        return [v if type(v) in SCALAR_TYPES else await _resolved(v) for v in value]
     return value
 
 

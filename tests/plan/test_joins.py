@@ -141,3 +141,25 @@ def test_the_sdk_is_put_back_also_after_a_failure():
 def test_on_an_sdk_whose_outputs_are_other_nothing_is_replaced():
     with joins.lean_all(fits=False):
         assert Output.__dict__["all"] is SDK_ALL
+
+
+# A stack output's value as kubeports.plan.offline._resolved reads it: known, never failing
+# (a plan's outputs are; an unknown or a failure ends the plan before).
+KNOWN_OUTPUTS = st.tuples(VALUES, st.just(True), st.booleans(), st.sets(st.sampled_from(DEPS)),
+                          st.just(False)).map(lambda spec: ("output", spec))
+OUTPUT_VALUES = st.recursive(SCALARS.map(lambda v: ("plain", v)) | KNOWN_OUTPUTS,
+                             lambda inner: st.lists(inner, max_size=3).map(lambda xs: ("list", xs))
+                             | st.dictionaries(st.text(max_size=2), inner, max_size=3).map(lambda d: ("dict", d)),
+                             max_leaves=8)
+
+
+async def _stack_output(spec, ours: bool):
+    value = _Made().item(spec)
+    return await (offline._resolved(value) if ours else Output.from_input(value).future())
+
+
+@settings(max_examples=300, deadline=None)
+@given(OUTPUT_VALUES)
+def test_a_stack_outputs_value_is_what_the_sdks_deep_unwrap_gives(spec):
+    ours = asyncio.run(_stack_output(spec, True))
+    assert ours == asyncio.run(_stack_output(spec, False))
