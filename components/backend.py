@@ -20,7 +20,10 @@ from kubeports.core.lifecycle import NodeSlot
 from kubeports.core.rendered import Listener  # the core's: safety.py expands peers with the same listeners
 from kubeports.core.rules import Rule
 from kubeports.core.settings import DEFAULT_POOL, STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig, pool_prefix
+from kubeports.core.shards import part_key
 from kubeports.core.stackvalues import Secret
+
+SetKey = tuple[str, str, int]  # a CIDR set's cloud object: (set, family, part; 0 when not split)
 
 __all__ = ["STATEFUL_ROLES"]  # re-exported: bench and tests read it here
 
@@ -123,7 +126,7 @@ class CloudBackend(ABC):
     def __init__(self, stack: StackConfig):
         self.stack = stack
         self.image_refs: dict[str, list[ImageRef]] = {}  # role -> what nodes() resolved, one per image used
-        self.set_ids: dict[tuple[str, str], pulumi.Output[str]] = {}  # (CIDR set, family) -> its cloud object
+        self.set_ids: dict[SetKey, pulumi.Output[str]] = {}  # (CIDR set, family, part) -> its cloud object
         self._image_ids: dict[tuple[str, str, pulumi.ProviderResource | None], pulumi.Output[str]] = {}
 
     @property
@@ -164,23 +167,33 @@ class CloudBackend(ABC):
     def rule_name(self, rule: Rule) -> str:
         return f"{self.cluster.name}-{rule.key}"
 
-    def cidr_sets(self, rules: Sequence[Rule], opts: pulumi.ResourceOptions) -> Mapping[tuple[str, str], pulumi.Output[str]]:
-        """The cloud object of every `set` peer in `rules` (one per set and family), created on
-        first sight: a Cluster calls this before any rule, so they are its children whichever
+    def cidr_sets(self, rules: Sequence[Rule], opts: pulumi.ResourceOptions) -> Mapping[SetKey, pulumi.Output[str]]:
+        """The cloud objects of every `set` peer in `rules` (one per set, family and part), created
+        on first sight: a Cluster calls this before any rule, so they are its children whichever
         role uses them first; a role alone gets them as its own children from `rules()`."""
         for rule in rules:
-            if rule.peer_kind == "set" and (rule.peer, rule.ethertype) not in self.set_ids:
-                self.set_ids[(rule.peer, rule.ethertype)] = self.cidr_set(rule.peer, rule.ethertype, rule.members,
-                                                                          opts)
+            if rule.peer_kind != "set":
+                continue
+            for part, members in self.set_parts(rule.members).items():
+                if (rule.peer, rule.ethertype, part) not in self.set_ids:
+                    self.set_ids[(rule.peer, rule.ethertype, part)] = self.cidr_set(
+                        rule.peer, rule.ethertype, members, opts, part)
         return self.set_ids
 
-    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """One CIDR set's entries of one family as a cloud object a rule can reference; its id."""
+    def set_parts(self, members: tuple[str, ...]) -> Mapping[int, tuple[str, ...]]:
+        """A set's cloud objects: part -> entries; one, part 0, unless a cloud splits long sets."""
+        return {0: members}
+
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions,
+                 part: int = 0) -> pulumi.Output[str]:
+        """One CIDR set's entries of one family (or one part of them) as a cloud object a rule
+        can reference; its id."""
         raise NotImplementedError(f"{self.cloud}: CIDR sets cannot be one peer here")
 
-    def cidr_set_name(self, name: str, family: str) -> str:
-        """From content: the set and its family (`dev-set-api-clients-v4`)."""
-        return f"{self.cluster.name}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}"
+    def cidr_set_name(self, name: str, family: str, part: int = 0) -> str:
+        """From content: the set, its family and its part if split (`dev-set-api-clients-v4`,
+        `dev-set-api-clients-v4-part-2`)."""
+        return part_key(f"{self.cluster.name}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}", part)
 
 
 def node_options(opts: pulumi.ResourceOptions) -> Callable[[bool, Sequence[str] | None], pulumi.ResourceOptions]:

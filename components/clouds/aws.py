@@ -20,6 +20,8 @@ AWS quirks kept here:
   changes in place with ModifyManagedPrefixList, `max_entries` raised before entries are
   added and lowered after they are removed). `max_entries` is the entries held, no
   headroom: every referencing rule counts it against its group's quota (core/quota.py);
+  a set longer than a group's room is split over the role's groups (`<list>-part-<n>`,
+  core/shards.py), with one rule per part (`<rule>-part-<n>`), so 200 entries fit 5 groups;
 - `kubeports:aws.groupsPerRole` > 1: each role gets that many groups (`<name>-sg`, then
   `<name>-sg-2`...), every node of the role carries all of them, and each rule goes to
   the group kubeports.core.shards places it in (the quota preflight counts the same
@@ -60,7 +62,7 @@ from kubeports.components.backend import (
 )
 from kubeports.core.rules import Rule
 from kubeports.core.settings import StackConfig
-from kubeports.core.shards import aws_key, aws_placement, groups_of, prefix_list_max_entries
+from kubeports.core.shards import aws_key, aws_placement, groups_of, part_key, prefix_list_max_entries, set_parts
 
 # Target health: a TCP connect to the traffic port (the kubeadm HA page's check), every 10 s.
 HEALTH_CHECK = {"enabled": True, "protocol": "TCP", "port": "traffic-port", "interval": 10,
@@ -134,23 +136,37 @@ class AwsBackend(CloudBackend):
         placement = aws_placement(rules, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group,
                                   local=self.more_groups)  # a role of another stack: its one group here
         for rule in rules:
+            kind = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            groups = self.role_group_ids(rule.role, group_ids[rule.role])
+            if rule.peer_kind == "set":  # one rule per prefix list of the set (one unless split)
+                lists = self.cidr_sets([rule], opts_for(rule))
+                for part in self.set_parts(rule.members):
+                    key = part_key(aws_key(rule), part)
+                    peer = lists[(rule.peer, rule.ethertype, part)]
+                    out[f"{self.cluster.name}-{key}"] = kind(f"{self.cluster.name}-{key}",
+                                                             **rule_args(rule, groups[placement[key]], peer),
+                                                             opts=opts_for(rule))
+                continue
             name = self.rule_name(rule)
             if name in out:
                 continue  # the other family's twin of a group reference
-            kind = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
-            if rule.peer_kind == "set":
-                peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
-            groups = self.role_group_ids(rule.role, group_ids[rule.role])
             out[name] = kind(name, **rule_args(rule, groups[placement[aws_key(rule)]], peer), opts=opts_for(rule))
         return out
 
-    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        resource = self.cidr_set_name(name, family)
+    def set_parts(self, members: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
+        """A set longer than a group's room: one prefix list per group of a role (core/shards.py)."""
+        return set_parts(members, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group)
+
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions,
+                 part: int = 0) -> pulumi.Output[str]:
+        resource = self.cidr_set_name(name, family, part)
+        split = {"kubeports/cidr-set-part": str(part)} if part else {}
         return aws.ec2.ManagedPrefixList(
             resource, name=resource, address_family=family, max_entries=prefix_list_max_entries(tuple(members)),
             entries=[{"cidr": cidr} for cidr in sorted(members)],
-            tags={"Name": resource, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/cidr-set": name},
+            tags={"Name": resource, f"kubernetes.io/cluster/{self.cluster.name}": "owned", "kubeports/cidr-set": name,
+                  **split},
             opts=opts).id
 
     def nodes(self, spec: NodeSpec, group_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> list[Node]:

@@ -205,13 +205,14 @@ class OpenStackBackend(CloudBackend):
                 continue
             peer = group_ids.get(rule.peer) if rule.peer_kind == "role" else None
             if rule.peer_kind == "set":
-                peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype)]
+                peer = self.cidr_sets([rule], opts_for(rule))[(rule.peer, rule.ethertype, 0)]
             out[name] = openstack.networking.SecGroupRule(name, **rule_args(rule, group_ids[rule.role], peer),
                                                           opts=opts)
         return out
 
-    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        resource = self.cidr_set_name(name, family)
+    def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions,
+                 part: int = 0) -> pulumi.Output[str]:
+        resource = self.cidr_set_name(name, family)  # one address group per set: Neutron never splits
         return openstack.networking.AddressGroupV2(
             resource, name=resource, description=f"kubeports {self.cluster.name} CIDR set {name} ({family})",
             addresses=sorted(members), opts=opts).id

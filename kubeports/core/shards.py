@@ -29,6 +29,13 @@ Rules of this file:
   it, and kubeports diff reads a change of them as a replacement (a new API address);
   so does a role another stack manages (externalRoles): this stack's rules on it go to
   that stack's first group, the one its id names (`local`: the roles with groups here);
+- a set longer than a group's room (limit less `room`) is split, when the stack gives a
+  role several groups, into one prefix list per group (`<list>-part-<n>`, n = 1..groups),
+  each CIDR into the part a digest of its text names: the parts of a 200-entry set fit 5
+  groups where one list fits none, an entry added or removed changes one part in place
+  (no entry moves between lists, so none is missing while they update), and the split
+  never depends on the entries' order. Each part's reference is placed as a list of its
+  own; the split count changes only with `groupsPerRole` (the parts are then new lists);
 - rules naming a sibling stack's group (kubeports.core.siblings) are placed after all
   others, so the groups of the rules the quota preflight counts never depend on them;
 - a rule that fits no group stays in group 0: the preflight refuses such a stack with
@@ -36,8 +43,10 @@ Rules of this file:
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from typing import NamedTuple
 
 from .rules import Rule
 from .settings import LOAD_BALANCER
@@ -46,9 +55,22 @@ from .siblings import SIBLING_SUFFIX
 Slot = tuple[str, str]  # (direction, family): what EC2 counts a group's rules in
 
 
+class Unit(NamedTuple):
+    """One rule EC2 holds: its first kubeports rule (twins merged), what it counts per
+    (direction, family), and the part of a split set it references (0: the whole set)."""
+    rule: Rule
+    weight: dict[Slot, int]
+    part: int = 0
+
+
 def aws_key(rule: Rule) -> str:
     """The rule's AWS name without the cluster: one AWS rule for both families of a group reference."""
     return rule.key[:-3] if rule.peer_kind == "role" else rule.key
+
+
+def part_key(key: str, part: int) -> str:
+    """The name of a split set's part, or of a rule referencing it (`...-v4-part-3`); 0: the whole."""
+    return f"{key}-part-{part}" if part else key
 
 
 def prefix_list_max_entries(members: tuple[str, ...]) -> int:
@@ -56,18 +78,43 @@ def prefix_list_max_entries(members: tuple[str, ...]) -> int:
     return max(1, len(members))
 
 
-def slot_weights(rule: Rule) -> dict[Slot, int]:
-    """What one AWS rule counts, per (direction, family)."""
+def set_parts(members: tuple[str, ...], groups: int, limit: int) -> dict[int, tuple[str, ...]]:
+    """A set's prefix lists: part -> its entries, sorted (see the header). {0: members} when
+    the set fits a group's room or a role has one group; else parts 1..groups, empty ones left out."""
+    if groups <= 1 or len(members) <= limit - room(limit):
+        return {0: members}
+    parts: dict[int, list[str]] = {}
+    for cidr in members:
+        parts.setdefault(_part_of(cidr, groups), []).append(cidr)
+    return {part: tuple(sorted(entries)) for part, entries in sorted(parts.items())}
+
+
+def _part_of(cidr: str, groups: int) -> int:
+    """1..groups from the CIDR's text alone: the same in every process (not Python's hash)."""
+    digest = hashlib.blake2b(cidr.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % groups + 1
+
+
+def slot_weights(rule: Rule, members: tuple[str, ...] | None = None) -> dict[Slot, int]:
+    """What one AWS rule counts, per (direction, family); `members`: the part of a set it references."""
     if rule.peer_kind == "role":
         return {(rule.direction, "IPv4"): 1, (rule.direction, "IPv6"): 1}
-    return {(rule.direction, rule.ethertype): prefix_list_max_entries(rule.members) if rule.peer_kind == "set" else 1}
+    if rule.peer_kind == "set":
+        return {(rule.direction, rule.ethertype): prefix_list_max_entries(rule.members if members is None else members)}
+    return {(rule.direction, rule.ethertype): 1}
 
 
-def aws_units(rules: Iterable[Rule]) -> dict[str, tuple[Rule, dict[Slot, int]]]:
-    """AWS name -> (its first rule, its weight): the rules EC2 holds, twins merged."""
-    units: dict[str, tuple[Rule, dict[Slot, int]]] = {}
+def aws_units(rules: Iterable[Rule], groups: int = 1, limit: int = 0) -> dict[str, Unit]:
+    """AWS name -> the rule EC2 holds: twins merged, a reference to a split set one per part
+    (`groups`, `limit`: the stack's groups per role and rules per group, as `set_parts` takes them)."""
+    units: dict[str, Unit] = {}
     for rule in sorted(rules, key=Rule.sort_key):
-        units.setdefault(aws_key(rule), (rule, slot_weights(rule)))
+        key = aws_key(rule)
+        if rule.peer_kind != "set":
+            units.setdefault(key, Unit(rule, slot_weights(rule)))
+            continue
+        for part, members in set_parts(rule.members, groups, limit).items():
+            units.setdefault(part_key(key, part), Unit(rule, slot_weights(rule, members), part))
     return units
 
 
@@ -78,7 +125,7 @@ def aws_placement(rules: Sequence[Rule], groups: int, limit: int,
     roles this stack makes groups for (None: every role)."""
     placed: dict[str, int] = {}
     for role, role_rules in _by_role(rules).items():
-        placed.update(_place(aws_units(role_rules), groups_of(role, groups, local), limit))
+        placed.update(_place(aws_units(role_rules, groups, limit), groups_of(role, groups, local), limit))
     return placed
 
 
@@ -92,7 +139,7 @@ def room(limit: int) -> int:
     return limit // 10
 
 
-def _place(units: dict[str, tuple[Rule, dict[Slot, int]]], groups: int, limit: int) -> dict[str, int]:
+def _place(units: dict[str, Unit], groups: int, limit: int) -> dict[str, int]:
     used = [Counter() for _ in range(max(1, groups))]
 
     def order(name: str) -> tuple:
@@ -105,7 +152,7 @@ def _place(units: dict[str, tuple[Rule, dict[Slot, int]]], groups: int, limit: i
     forward = list(range(len(used)))
     placed = {}
     for name in sorted(units, key=order):
-        rule, weight = units[name]
+        rule, weight, _ = units[name]
         candidates = forward[::-1] if rule.peer_kind == "set" else forward
         index = first_with(weight, limit - room(limit), candidates)
         index = first_with(weight, limit, candidates) if index is None else index
@@ -120,9 +167,9 @@ def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int,
     """(role, group index, direction, family) -> what EC2 counts there once the rules are placed."""
     counts: Counter = Counter()
     for role, role_rules in _by_role(rules).items():
-        units = aws_units(role_rules)
+        units = aws_units(role_rules, groups, limit)
         placed = _place(units, groups_of(role, groups, local), limit)
-        for name, (_, weight) in units.items():
+        for name, (_, weight, _) in units.items():
             for (direction, family), n in weight.items():
                 counts[(role, placed[name], direction, family)] += n
     return counts
@@ -130,10 +177,7 @@ def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int,
 
 def groups_needed(rules: Sequence[Rule], limit: int, most: int, local: Collection[str] | None = None) -> int | None:
     """The fewest groups per role in which every role's rules fit, trying up to `most`; None when
-    even `most` do not (or one rule alone counts more than a group holds)."""
-    units = [w for role_rules in _by_role(rules).values() for _, w in aws_units(role_rules).values()]
-    if any(n > limit for weight in units for n in weight.values()):
-        return None
+    even `most` do not (more groups also split a long set into more, shorter, parts)."""
     for groups in range(1, most + 1):
         counts = aws_group_counts(rules, groups, limit, local)
         if all(n <= limit for n in counts.values()):

@@ -304,9 +304,14 @@ def test_prefix_lists_of_dozens_fit_the_default_quota_over_several_groups():
     assert quota_problems("aws", rules, CLUSTER, groups=4) == []
 
 
-def test_a_reference_larger_than_a_group_gets_no_groups_advice():
+def test_a_set_larger_than_a_group_is_advised_the_groups_its_parts_fit():
+    """A list longer than a group's room is split over the groups (shards.set_parts): 61
+    entries fit 2 groups; 400 never fit 5 (one part holds at least 80, past 60)."""
     over = quota_problems("aws", (set_rule("big", 61, 22),), CLUSTER)
-    assert len(over) == 1 and "groupsPerRole" not in over[0] and "61 ingress IPv4 rules" in over[0]
+    assert len(over) == 1 and spread(2)[2:] in over[0] and "61 ingress IPv4 rules" in over[0]
+    assert quota_problems("aws", (set_rule("big", 61, 22),), CLUSTER, groups=2) == []
+    too_long = quota_problems("aws", (set_rule("big", 400, 22),), CLUSTER, groups=5)
+    assert too_long and all("groupsPerRole to" not in m for m in too_long)
 
 
 def test_groups_beyond_the_interface_quota_are_not_advised():
