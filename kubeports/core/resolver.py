@@ -17,6 +17,7 @@ Rules of this file:
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -453,7 +454,18 @@ def covers(wide: Rule, narrow: Rule) -> bool:
         return False
     if wide.peer_kind in ("role", "set"):
         return wide.peer == narrow.peer
-    return ipaddress.ip_network(narrow.peer).subnet_of(ipaddress.ip_network(wide.peer))  # type: ignore[arg-type]
+    low, high = _span(narrow.peer)
+    wide_low, wide_high = _span(wide.peer)
+    return wide_low <= low and high <= wide_high  # subnet_of, on one family (covers' contract)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _span(cidr: str) -> tuple[int, int]:
+    """A CIDR's first and last address as integers: collapse asks covers about every pair of
+    one flow's CIDR rules (a 200-entry set is 40,000 pairs), and parsing each peer once per
+    question cost seconds per plan."""
+    net = ipaddress.ip_network(cidr)
+    return int(net.network_address), int(net.broadcast_address)
 
 
 def _ports_cover(wide: Rule, narrow: Rule) -> bool:

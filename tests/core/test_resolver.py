@@ -656,3 +656,22 @@ def test_strict_and_open_egress(projects):
     # the flows' outbound halves are not lost: their sources fold into the allow-all rule
     out_all = by_key(opened.rules)["worker-out-all-to-anywhere-v4"]
     assert set(keys["worker-out-tcp-6443-to-control-plane-v4"].sources) <= set(out_all.sources)
+
+
+def _networks(version: int):
+    bits, kind = (32, ipaddress.IPv4Network) if version == 4 else (128, ipaddress.IPv6Network)
+    return st.tuples(st.integers(0, 2**bits - 1), st.integers(0, bits)).map(
+        lambda pair: kind((pair[0], pair[1]), strict=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([4, 6]).flatmap(lambda v: st.tuples(_networks(v), _networks(v))))
+def test_covers_on_cidr_peers_is_ipaddress_subnet_of(pair):
+    """covers compares a CIDR peer by its first and last address (resolver._span): the same
+    answer as ipaddress's subnet_of, in both families."""
+    wide, narrow = pair
+    family = "IPv4" if wide.version == 4 else "IPv6"
+    def rule(net):
+        return Rule("worker", "ingress", "tcp", 443, 443, "cidr", str(net), family, "x", ())
+    expected = narrow.subnet_of(wide) and wide != narrow  # a rule never covers itself
+    assert covers(rule(wide), rule(narrow)) == expected
