@@ -37,12 +37,19 @@ cloud creates), API objects (rule resources, security groups, address groups or 
 lists), quota use against each cloud's DEFAULT quota (Neutron: rules per project, the
 default group's 4 included, of 100; address groups have no quota; AWS: the fullest
 group, direction and family of 60, a prefix-list reference counting its max entries). The generated stacks raise their own
-quota so that the refused sizes still resolve and count.
+quota so that the refused sizes still resolve and count; on AWS, rule resources and prefix
+lists are counted as the AWS module renders them at the default quota (a set longer than a
+group's room split into one list per group, kubeports.core.shards `set_parts`).
+
+Third table: each AWS stack with one or two of the four sets at 200 entries per family, as
+split prefix lists over 5 groups per role: which fit EC2's default quota (at most 5 x 60
+per interface, direction and family, so one 200-entry flow per role, family and direction).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 import tempfile
@@ -53,10 +60,10 @@ from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name,
 
 from kubeports.core import resolver
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts, cidr_set_objects, group_label
+from kubeports.core.quota import aws_counts, cidr_set_objects, group_label, prefix_lists
 from kubeports.core.rules import Rule
 from kubeports.core.settings import QuotaSettings
-from kubeports.core.shards import aws_group_counts, groups_of
+from kubeports.core.shards import aws_group_counts, aws_units, groups_of
 
 
 class _CountingPending(dict):
@@ -218,25 +225,32 @@ def cidrs(set_index: int, k: int, families: list[str]) -> list[str]:
     return out
 
 
-def with_cidrs(stack: str, k: int, mode: dict, directory: str) -> str:
+def with_cidrs(stack: str, k: int, mode: dict, directory: str, listed: tuple[str, ...] = CIDR_SETS) -> str:
+    """The stack with k CIDRs per family in each set of `listed` (the others as the stack has them)."""
     doc = load_doc(os.path.join(ROOT, f"Pulumi.{stack}.yaml"))
     cluster = doc["config"]["kubeports:cluster"]
     families = cluster.get("ipFamilies", ["IPv4"])
     for index, name in enumerate(CIDR_SETS):
-        cluster.setdefault("cidrs", {})[name] = cidrs(index, k, families)
+        if name in listed:
+            cluster.setdefault("cidrs", {})[name] = cidrs(index, k, families)
     doc["config"][f"kubeports:{doc['config']['kubeports:cloud']}"].update(mode)
     cluster["quota"] = {**cluster.get("quota", {}), "neutronRules": 10**6, "awsRulesPerGroup": 10**6}
-    return write_stack(doc, directory, f"{stack}-k{k}")
+    return write_stack(doc, directory, f"{stack}-k{k}-{len(listed)}")
 
 
-def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspecs: str | None) -> dict:
-    project = load_project(with_cidrs(stack, k, MODES[mode][cloud], directory), portspecs)
+def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspecs: str | None,
+             listed: tuple[str, ...] = CIDR_SETS) -> dict:
+    project = load_project(with_cidrs(stack, k, MODES[mode][cloud], directory, listed), portspecs)
     rules = project.cloud_rules
-    resources = rule_resources(project)
     per_role = MODE_GROUPS.get(mode, 1)
-    # security groups, address groups / prefix lists
-    groups = sum(groups_of(role, per_role) for role in project.stack.cluster.roles) + len(cidr_set_objects(rules))
     quota = QuotaSettings()
+    if project.stack.cloud == "aws":  # as the AWS module renders them at the default quota: long sets split
+        resources = len(aws_units(rules, per_role, quota.aws_rules_per_group))
+        objects = len(prefix_lists(rules, per_role, quota.aws_rules_per_group))
+    else:
+        resources, objects = rule_resources(project), len(cidr_set_objects(rules))
+    # security groups, address groups / prefix lists
+    groups = sum(groups_of(role, per_role) for role in project.stack.cluster.roles) + objects
     if project.stack.cloud == "aws":
         local = tuple(project.stack.cluster.roles)
         counts = aws_group_counts(rules, per_role, quota.aws_rules_per_group, local)
@@ -246,7 +260,8 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
     else:
         use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
     return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),
-            "resources": resources, "objects": resources + groups, "use": use, "limit": limit, "where": where}
+            "resources": resources, "objects": resources + groups, "lists": objects, "use": use, "limit": limit,
+            "where": where}
 
 
 def cidr_table(portspecs: str | None) -> str:
@@ -264,6 +279,24 @@ def cidr_table(portspecs: str | None) -> str:
                         "Quota use (default quota)", "Fits"], rows, right=(3, 4, 5, 6)))
 
 
+FIT_MODE = "prefix lists, 5 groups per role"
+
+
+def fit_table(portspecs: str | None) -> str:
+    """Each AWS stack with one or two of its sets at 200 entries (the others as the stack has
+    them), as split prefix lists over 5 groups: which fit EC2's default quota."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kubeports-rules-") as tmp:
+        for cloud, stack in (s for s in SCALE_STACKS if s[0] == "aws"):
+            for listed in [(name,) for name in CIDR_SETS] + list(itertools.combinations(CIDR_SETS, 2)):
+                r = cidr_row(cloud, stack, FIT_MODE, 200, tmp, portspecs, listed)
+                rows.append((stack, ", ".join(listed), r["rules"], r["resources"], r["lists"],
+                             f"{r['use']}/{r['limit']}{r['where']}", "yes" if r["use"] <= r["limit"] else "**no**"))
+    return ("\n## 200-entry sets within EC2's default quota (prefix lists split over 5 groups per role)\n\n"
+            + md_table(["Stack", "Sets at 200 per family", "Rules", "Rule resources", "Prefix lists",
+                        "Quota use (default quota)", "Fits"], rows, right=(2, 3, 4)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=csv_arg, default=None, help="stack names, comma-separated (default: all)")
@@ -275,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(render(results, details=not args.no_details))
     if not args.no_cidr_table:
         sys.stdout.write(cidr_table(args.portspecs))
+        sys.stdout.write(fit_table(args.portspecs))
     return 0
 
 

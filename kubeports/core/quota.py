@@ -29,8 +29,16 @@ from collections import Counter
 
 from .rules import Rule
 from .settings import AWS_RULES_PER_INTERFACE, LOAD_BALANCER, ClusterSettings, QuotaSettings, RoleSettings
-from .shards import (aws_group_counts, aws_key, aws_placement, groups_needed, groups_of, part_key,
-                     prefix_list_max_entries, set_parts)
+from .shards import (
+    aws_group_counts,
+    aws_key,
+    aws_placement,
+    groups_needed,
+    groups_of,
+    part_key,
+    prefix_list_max_entries,
+    set_parts,
+)
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)

@@ -21,8 +21,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubeports.core.rules import Rule
-from kubeports.core.shards import (aws_group_counts, aws_key, aws_placement, aws_units, groups_needed, part_key,
-                                   room, set_parts, slot_weights)
+from kubeports.core.shards import (
+    aws_group_counts,
+    aws_key,
+    aws_placement,
+    aws_units,
+    groups_needed,
+    part_key,
+    room,
+    set_parts,
+    slot_weights,
+)
 from kubeports.core.siblings import SIBLING_SUFFIX
 
 LIMIT = 60
