@@ -43,6 +43,7 @@ from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
 AWS_PREFIX_LIST_ENTRIES_MAX = 1000  # AWS's "maximum number of entries per prefix list" (not adjustable)
+AWS_PREFIX_LISTS_PER_REGION = 100  # "Prefix lists per Region" (adjustable; the Region's other lists unknown offline)
 NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
                "and set it in kubeports:cluster.quota")
 
@@ -93,9 +94,11 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1, limi
         lists = prefix_lists(rules, groups, limit)
         entries = sum(prefix_list_max_entries(m) for m in lists.values())
         split = len({key[:2] for key in lists if key[2]})
-        parts = f", {split} sets split over the groups" if split else ""
-        return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}), "
-                f"referenced by {uses} rules; each reference counts its list's max entries in the group's quota"]
+        parts = f", {split} of the sets split over the groups" if split else ""
+        uses = sum(len(set_parts(r.members, groups, limit)) for r in rules if r.peer_kind == "set")
+        return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}; "
+                f"a Region holds {AWS_PREFIX_LISTS_PER_REGION} by default), referenced by {uses} rules; "
+                "each reference counts its list's max entries in the group's quota"]
     entries = sum(len(m) for m in objects.values())
     return [f"Neutron address groups: {len(objects)} groups ({entries} addresses), referenced by {uses} rules; "
             "each reference is one rule, and Neutron has no quota on address groups"]

@@ -314,6 +314,17 @@ def test_a_set_larger_than_a_group_is_advised_the_groups_its_parts_fit():
     assert too_long and all("groupsPerRole to" not in m for m in too_long)
 
 
+def test_headroom_counts_a_split_sets_parts_as_lists_and_rules():
+    rules = (set_rule("big", 200, 22), set_rule("big", 200, 80), set_rule("small", 5, 443))
+    assert quota_headroom("aws", rules, CLUSTER, groups=5)[-1] == (
+        "AWS prefix lists: 6 lists (205 entries, max entries = entries, 1 of the sets split over the groups; a Region "
+        "holds 100 by default), referenced by 11 rules; each reference counts its list's max entries in the group's "
+        "quota")
+    assert quota_headroom("aws", rules, CLUSTER)[-1].startswith("AWS prefix lists: 2 lists (205 entries, max entries "
+                                                                "= entries; a Region holds 100 by default), "
+                                                                "referenced by 3 rules")
+
+
 def test_groups_beyond_the_interface_quota_are_not_advised():
     rules = tuple(set_rule(f"s{i}", 50, 1000 + i) for i in range(6))  # six references of 50: six groups
     assert quota_problems("aws", rules, CLUSTER, groups=6) == []

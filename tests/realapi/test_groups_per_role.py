@@ -110,3 +110,46 @@ def test_moto_gap_13_groups_per_interface(ec2):
         assert exc.response["Error"]["Code"] == "SecurityGroupsPerInterfaceLimitExceeded"
         return
     pytest.skip(MOTO_GAP_13)
+
+
+def _api_clients_200(added: str | None = None):
+    """prod-aws with 200 API clients as prefix lists over five groups: the set is split (core/shards.py)."""
+    def edit(config):
+        config["kubeports:cluster"]["cidrs"]["api-clients"] = (
+            [f"100.64.{i // 250}.{i % 250 + 1}/32" for i in range(200)] + ([added] if added else []))
+        config["kubeports:aws"].update(prefixLists=True, groupsPerRole=5)
+    return edit
+
+
+def test_a_200_entry_set_split_over_five_groups_applies_audits_clean_and_grows_one_list(ec2, aws_chain,  # noqa: F811
+                                                                                         tmp_path):
+    from kubeports.live.aws import read_groups
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    stack = variant(tmp_path / "a", PROD_AWS, "prod", _api_clients_200())
+    grown = variant(tmp_path / "b", PROD_AWS, "prod", _api_clients_200("198.51.100.7/32"))
+    project = load_project(stack)  # within the default quota: the preflight passes
+    applier = aws_applier(ec2, [_doc(stack)])
+    first = applier.apply(plan_json(stack))
+    assert [str(e) for e in first.errors] == [] and first.skipped == []
+    assert applier.read_back([plan_json(stack)]) == []
+    lists = ec2.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name",
+                                                         "Values": ["prod-set-api-clients-v4-part-*"]}])["PrefixLists"]
+    held = [e["Cidr"] for pl in lists for e in ec2.get_managed_prefix_list_entries(
+        PrefixListId=pl["PrefixListId"], MaxResults=100)["Entries"]]
+    assert len(lists) == 5 and sorted(held) == sorted(f"100.64.{i // 250}.{i % 250 + 1}/32" for i in range(200))
+    assert all(pl["MaxEntries"] <= 54 for pl in lists)
+
+    vpc = applier.external[_doc(stack)["config"]["kubeports:aws"]["vpcId"]]
+    state = parse_text(json.dumps(read_groups(vpc), default=str), "live aws")
+    mapping = map_roles(state, list(project.stack.cluster.roles), {}, project.stack.cluster.name)
+    result = audit(project.stack, project.catalog, project.resolution.rules, state, mapping, project.cloud_rules)
+    assert result.findings == [] and result.exit_code == EXIT_CLEAN
+    counts = [int(line.split(": ")[1].split(" of ")[0]) for line in headroom(state, mapping, project.stack)]
+    assert max(counts) <= 60 and sum(counts) > 200  # the live groups, counted with the lists' max entries
+
+    change = applier.apply(plan_json(grown))
+    assert [str(e) for e in change.errors] == []
+    assert len(change.steps) == 1 and change.steps[0].startswith("update prod-set-api-clients-v4-part-")
+    assert applier.read_back([plan_json(grown)]) == []
+    assert applier.driver.gaps <= {MOTO_GAP_7, MOTO_GAP_9, MOTO_GAP_10}
