@@ -133,8 +133,8 @@ def test_a_200_entry_set_split_over_five_groups_applies_audits_clean_and_grows_o
     first = applier.apply(plan_json(stack))
     assert [str(e) for e in first.errors] == [] and first.skipped == []
     assert applier.read_back([plan_json(stack)]) == []
-    lists = ec2.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name",
-                                                         "Values": ["prod-set-api-clients-v4-part-*"]}])["PrefixLists"]
+    ids = [rid for name, (_, rid) in applier.state.items() if name.startswith("prod-set-api-clients-v4-part-")]
+    lists = ec2.describe_managed_prefix_lists(PrefixListIds=ids)["PrefixLists"]
     held = [e["Cidr"] for pl in lists for e in ec2.get_managed_prefix_list_entries(
         PrefixListId=pl["PrefixListId"], MaxResults=100)["Entries"]]
     assert len(lists) == 5 and sorted(held) == sorted(f"100.64.{i // 250}.{i % 250 + 1}/32" for i in range(200))
