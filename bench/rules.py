@@ -38,8 +38,8 @@ lists), quota use against each cloud's DEFAULT quota (Neutron: rules per project
 default group's 4 included, of 100; address groups have no quota; AWS: the fullest
 group, direction and family of 60, a prefix-list reference counting its max entries). The generated stacks raise their own
 quota so that the refused sizes still resolve and count; on AWS, rule resources and prefix
-lists are counted as the AWS module renders them at the default quota (a set longer than a
-group's room split into one list per group, kubeports.core.shards `set_parts`).
+lists are counted as the AWS module renders them (with several groups per role, every set
+split into one list per group, kubeports.core.shards `set_parts`).
 
 Third table: each AWS stack with one or two of the four sets at 200 entries per family, as
 split prefix lists over 5 groups per role: which fit EC2's default quota (at most 5 x 60
@@ -245,8 +245,8 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
     per_role = MODE_GROUPS.get(mode, 1)
     quota = QuotaSettings()
     if project.stack.cloud == "aws":  # as the AWS module renders them at the default quota: long sets split
-        resources = len(aws_units(rules, per_role, quota.aws_rules_per_group))
-        objects = len(prefix_lists(rules, per_role, quota.aws_rules_per_group))
+        resources = len(aws_units(rules, per_role))
+        objects = len(prefix_lists(rules, per_role))
     else:
         resources, objects = rule_resources(project), len(cidr_set_objects(rules))
     # security groups, address groups / prefix lists

@@ -20,7 +20,7 @@ AWS quirks kept here:
   changes in place with ModifyManagedPrefixList, `max_entries` raised before entries are
   added and lowered after they are removed). `max_entries` is the entries held, no
   headroom: every referencing rule counts it against its group's quota (core/quota.py);
-  a set longer than a group's room is split over the role's groups (`<list>-part-<n>`,
+  with several groups per role every set is split over them (`<list>-part-<n>`,
   core/shards.py), with one rule per part (`<rule>-part-<n>`), so 200 entries fit 5 groups;
 - `kubeports:aws.groupsPerRole` > 1: each role gets that many groups (`<name>-sg`, then
   `<name>-sg-2`...), every node of the role carries all of them, and each rule goes to
@@ -155,8 +155,8 @@ class AwsBackend(CloudBackend):
         return out
 
     def set_parts(self, members: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
-        """A set longer than a group's room: one prefix list per group of a role (core/shards.py)."""
-        return set_parts(members, self.stack.groups_per_role, self.cluster.quota.aws_rules_per_group)
+        """Several groups per role: one prefix list per group for every set (core/shards.py)."""
+        return set_parts(members, self.stack.groups_per_role)
 
     def cidr_set(self, name: str, family: str, members: Sequence[str], opts: pulumi.ResourceOptions,
                  part: int = 0) -> pulumi.Output[str]:

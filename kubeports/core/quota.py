@@ -52,7 +52,7 @@ def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
     """`groups`: security groups per role (kubeports:aws.groupsPerRole), the rules placed over
     them as the AWS module places them (kubeports.core.shards)."""
     if cloud == "aws":
-        return _aws(rules, cluster, groups) + prefix_list_problems(rules, groups, cluster.quota.aws_rules_per_group)
+        return _aws(rules, cluster, groups) + prefix_list_problems(rules, groups)
     return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
@@ -68,34 +68,34 @@ def cidr_set_objects(rules: tuple[Rule, ...]) -> dict[tuple[str, str], tuple[str
     return {(r.peer, r.ethertype): r.members for r in sorted(rules, key=Rule.sort_key) if r.peer_kind == "set"}
 
 
-def prefix_lists(rules: tuple[Rule, ...], groups: int, limit: int) -> dict[tuple[str, str, int], tuple[str, ...]]:
-    """(set, family, part) -> entries of every prefix list the AWS module creates: a set longer
-    than a group's room is split over the groups (kubeports.core.shards `set_parts`)."""
+def prefix_lists(rules: tuple[Rule, ...], groups: int) -> dict[tuple[str, str, int], tuple[str, ...]]:
+    """(set, family, part) -> entries of every prefix list the AWS module creates: with several
+    groups per role each set is split over them (kubeports.core.shards `set_parts`)."""
     return {(name, family, part): members
             for (name, family), whole in cidr_set_objects(rules).items()
-            for part, members in set_parts(whole, groups, limit).items()}
+            for part, members in set_parts(whole, groups).items()}
 
 
-def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1, limit: int = 0) -> list[str]:
+def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1) -> list[str]:
     return [f"AWS quota: CIDR set {name} has {len(members)} {fam} entries"
             + (f" in its part {part} of {groups}" if part else "") + "; a prefix list holds at most "
             f"{AWS_PREFIX_LIST_ENTRIES_MAX} (split the set, or set kubeports:aws.prefixLists false)"
-            for (name, fam, part), members in sorted(prefix_lists(rules, groups, limit).items())
+            for (name, fam, part), members in sorted(prefix_lists(rules, groups).items())
             if len(members) > AWS_PREFIX_LIST_ENTRIES_MAX]
 
 
-def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1, limit: int = 0) -> list[str]:
+def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1) -> list[str]:
     """One line on the sets rendered as one peer: what each cloud counts for them."""
     objects = cidr_set_objects(rules)
     if not objects:
         return []
     uses = len([r for r in rules if r.peer_kind == "set"])
     if cloud == "aws":
-        lists = prefix_lists(rules, groups, limit)
+        lists = prefix_lists(rules, groups)
         entries = sum(prefix_list_max_entries(m) for m in lists.values())
         split = len({key[:2] for key in lists if key[2]})
         parts = f", {split} of the sets split over the groups" if split else ""
-        uses = sum(len(set_parts(r.members, groups, limit)) for r in rules if r.peer_kind == "set")
+        uses = sum(len(set_parts(r.members, groups)) for r in rules if r.peer_kind == "set")
         return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}; "
                 f"a Region holds {AWS_PREFIX_LISTS_PER_REGION} by default), referenced by {uses} rules; "
                 "each reference counts its list's max entries in the group's quota"]
@@ -113,7 +113,7 @@ def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list
     listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
     for rule in rules:
         if rule.peer_kind == "set":
-            for part, members in set_parts(rule.members, groups, limit).items():
+            for part, members in set_parts(rule.members, groups).items():
                 where = (rule.role, placement[part_key(aws_key(rule), part)], rule.direction, rule.ethertype)
                 listed[where] += prefix_list_max_entries(members)
     # EC2 caps rules per group x groups per interface at 1,000: more groups only within it
@@ -244,7 +244,7 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
         label = group_label(role, index, groups_of(role, groups, local))
         return [f"AWS quota: fullest is security group {label}, {direction} {family}: {n} of "
                 f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left",
-                *cidr_set_headroom(cloud, rules, groups, quota.aws_rules_per_group)]
+                *cidr_set_headroom(cloud, rules, groups)]
     ours, groups = neutron_counts(rules, cluster)
     used_rules, used_groups = ours + quota.neutron_used_rules, groups + quota.neutron_used_groups
     members = nova_server_groups(cluster)

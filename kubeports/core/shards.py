@@ -29,13 +29,16 @@ Rules of this file:
   it, and kubeports diff reads a change of them as a replacement (a new API address);
   so does a role another stack manages (externalRoles): this stack's rules on it go to
   that stack's first group, the one its id names (`local`: the roles with groups here);
-- a set longer than a group's room (limit less `room`) is split, when the stack gives a
-  role several groups, into one prefix list per group (`<list>-part-<n>`, n = 1..groups),
-  each CIDR into the part a digest of its text names: the parts of a 200-entry set fit 5
-  groups where one list fits none, an entry added or removed changes one part in place
-  (no entry moves between lists, so none is missing while they update), and the split
-  never depends on the entries' order. Each part's reference is placed as a list of its
-  own; the split count changes only with `groupsPerRole` (the parts are then new lists);
+- with several groups per role, every CIDR set is split into one prefix list per group
+  (`<list>-part-<n>`, n = 1..groups, the empty ones left out), each CIDR into the part a
+  digest of its text names: the parts of a 200-entry set fit 5 groups where one list fits
+  none; an entry added or removed changes its own part in place (no entry moves between
+  lists, so none is missing while they update); the split never depends on the entries'
+  order. Short sets are split too: a set that changed from one list to parts as it grew
+  would need room for both in a group at once (Pulumi creates the parts' rules before it
+  deletes the old one), which a full group lacks, and the update would stop there every
+  time. Each part's reference is placed as a list of its own; the parts change only with
+  `groupsPerRole` (then they are new lists); one group per role keeps one list per set;
 - rules naming a sibling stack's group (kubeports.core.siblings) are placed after all
   others, so the groups of the rules the quota preflight counts never depend on them;
 - a rule that fits no group stays in group 0: the preflight refuses such a stack with
@@ -78,10 +81,10 @@ def prefix_list_max_entries(members: tuple[str, ...]) -> int:
     return max(1, len(members))
 
 
-def set_parts(members: tuple[str, ...], groups: int, limit: int) -> dict[int, tuple[str, ...]]:
-    """A set's prefix lists: part -> its entries, sorted (see the header). {0: members} when
-    the set fits a group's room or a role has one group; else parts 1..groups, empty ones left out."""
-    if groups <= 1 or len(members) <= limit - room(limit):
+def set_parts(members: tuple[str, ...], groups: int) -> dict[int, tuple[str, ...]]:
+    """A set's prefix lists: part -> its entries (see the header). {0: members} when a role has
+    one group; else parts 1..groups, each sorted, the empty ones left out."""
+    if groups <= 1:
         return {0: members}
     parts: dict[int, list[str]] = {}
     for cidr in members:
@@ -104,16 +107,16 @@ def slot_weights(rule: Rule, members: tuple[str, ...] | None = None) -> dict[Slo
     return {(rule.direction, rule.ethertype): 1}
 
 
-def aws_units(rules: Iterable[Rule], groups: int = 1, limit: int = 0) -> dict[str, Unit]:
+def aws_units(rules: Iterable[Rule], groups: int = 1) -> dict[str, Unit]:
     """AWS name -> the rule EC2 holds: twins merged, a reference to a split set one per part
-    (`groups`, `limit`: the stack's groups per role and rules per group, as `set_parts` takes them)."""
+    (`groups`: the stack's groups per role, as `set_parts` takes it)."""
     units: dict[str, Unit] = {}
     for rule in sorted(rules, key=Rule.sort_key):
         key = aws_key(rule)
         if rule.peer_kind != "set":
             units.setdefault(key, Unit(rule, slot_weights(rule)))
             continue
-        for part, members in set_parts(rule.members, groups, limit).items():
+        for part, members in set_parts(rule.members, groups).items():
             units.setdefault(part_key(key, part), Unit(rule, slot_weights(rule, members), part))
     return units
 
@@ -125,7 +128,7 @@ def aws_placement(rules: Sequence[Rule], groups: int, limit: int,
     roles this stack makes groups for (None: every role)."""
     placed: dict[str, int] = {}
     for role, role_rules in _by_role(rules).items():
-        placed.update(_place(aws_units(role_rules, groups, limit), groups_of(role, groups, local), limit))
+        placed.update(_place(aws_units(role_rules, groups), groups_of(role, groups, local), limit))
     return placed
 
 
@@ -167,7 +170,7 @@ def aws_group_counts(rules: Sequence[Rule], groups: int, limit: int,
     """(role, group index, direction, family) -> what EC2 counts there once the rules are placed."""
     counts: Counter = Counter()
     for role, role_rules in _by_role(rules).items():
-        units = aws_units(role_rules, groups, limit)
+        units = aws_units(role_rules, groups)
         placed = _place(units, groups_of(role, groups, local), limit)
         for name, (_, weight, _) in units.items():
             for (direction, family), n in weight.items():

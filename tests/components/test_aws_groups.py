@@ -127,7 +127,7 @@ def test_an_added_port_from_a_set_fits_a_fifth_group_and_touches_no_node(tmp_pat
     base = by_name(run_plan(variant(tmp_path, PROD_AWS, "k50-g5", with_sets(50, 5))))
     more = by_name(run_plan(variant(tmp_path, PROD_AWS, "k50-g5-admin", with_sets(50, 5, "admin"))))
     added, changed = changes(base, more)
-    assert added == ["prod-worker-in-tcp-9100-from-admin-v4"]
+    assert added == [f"prod-worker-in-tcp-9100-from-admin-v4-part-{n}" for n in range(1, 6)]  # one per part of admin
     assert changed and all(n.startswith("prod-worker-in-") for n in changed)
     for name in changed:
         moved = {k for k in base[name].inputs if base[name].inputs[k] != more[name].inputs.get(k)}

@@ -1,6 +1,6 @@
-"""AWS, a 200-entry CIDR set as prefix lists within EC2's default quota (issue 19): a list
-longer than a group's room is split over the role's groups (kubeports.core.shards
-`set_parts`), one list and one rule per part. Checked on what the AWS module registers:
+"""AWS, a 200-entry CIDR set as prefix lists within EC2's default quota (issue 19): with
+several groups per role every set is split over them (kubeports.core.shards `set_parts`),
+one list and one rule per part. Checked on what the AWS module registers:
 aws-cilium with 200 IPv4 and 200 IPv6 entries in `api-clients` and five groups per role
 plans, every group EC2 receives counts at most 60 per direction and family (a reference as
 its registered list's max entries), the parts of each set hold its entries exactly once,

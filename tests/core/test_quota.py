@@ -305,7 +305,7 @@ def test_prefix_lists_of_dozens_fit_the_default_quota_over_several_groups():
 
 
 def test_a_set_larger_than_a_group_is_advised_the_groups_its_parts_fit():
-    """A list longer than a group's room is split over the groups (shards.set_parts): 61
+    """With several groups a set is split over them (shards.set_parts): 61
     entries fit 2 groups; 400 never fit 5 (one part holds at least 80, past 60)."""
     over = quota_problems("aws", (set_rule("big", 61, 22),), CLUSTER)
     assert len(over) == 1 and spread(2)[2:] in over[0] and "61 ingress IPv4 rules" in over[0]
@@ -317,9 +317,9 @@ def test_a_set_larger_than_a_group_is_advised_the_groups_its_parts_fit():
 def test_headroom_counts_a_split_sets_parts_as_lists_and_rules():
     rules = (set_rule("big", 200, 22), set_rule("big", 200, 80), set_rule("small", 5, 443))
     assert quota_headroom("aws", rules, CLUSTER, groups=5)[-1] == (
-        "AWS prefix lists: 6 lists (205 entries, max entries = entries, 1 of the sets split over the groups; a Region "
-        "holds 100 by default), referenced by 11 rules; each reference counts its list's max entries in the group's "
-        "quota")
+        "AWS prefix lists: 8 lists (205 entries, max entries = entries, 2 of the sets split over the groups; a Region "
+        "holds 100 by default), referenced by 13 rules; each reference counts its list's max entries in the group's "
+        "quota")  # big: 5 parts, 2 flows; small: 3 of the 5 parts hold its entries
     assert quota_headroom("aws", rules, CLUSTER)[-1].startswith("AWS prefix lists: 2 lists (205 entries, max entries "
                                                                 "= entries; a Region holds 100 by default), "
                                                                 "referenced by 3 rules")

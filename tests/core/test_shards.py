@@ -4,8 +4,8 @@ Properties, over generated rule sets: the placement ignores input order; every r
 in one of the role's groups; what fits is placed within the limit; one group means
 today's rendering; a set that grows keeps every rule in its group while the groups,
 counted with the grown list, stay within the room (so AWS resizes the list with every rule
-where it was, within the limit). A set longer than a group's room is split over the groups:
-the parts partition it whatever its order, an entry added or removed changes only its own
+where it was, within the limit). With several groups, every set is split over them: the
+parts partition it whatever its order, an entry added or removed changes only its own
 part, and the split is the same in every process."""
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def role_rules(draw, role: str = "worker") -> list[Rule]:
 
 def weight_of(rules: list[Rule], name: str, groups: int) -> dict:
     """What the rule named `name` counts: a split set's part weighs the part's entries."""
-    unit = aws_units(rules, groups, LIMIT)[name]
-    assert unit.weight == slot_weights(unit.rule, set_parts(unit.rule.members, groups, LIMIT)[unit.part]
+    unit = aws_units(rules, groups)[name]
+    assert unit.weight == slot_weights(unit.rule, set_parts(unit.rule.members, groups)[unit.part]
                                        if unit.rule.peer_kind == "set" else None)
     return unit.weight
 
@@ -74,8 +74,8 @@ def test_placement_ignores_order_and_keeps_every_rule_in_a_group(rules, groups, 
     shuffled = list(rules)
     rnd.shuffle(shuffled)
     assert aws_placement(shuffled, groups, LIMIT) == placed
-    assert set(placed) == set(aws_units(rules, groups, LIMIT))
-    assert {aws_key(unit.rule) for unit in aws_units(rules, groups, LIMIT).values()} == {aws_key(r) for r in rules}
+    assert set(placed) == set(aws_units(rules, groups))
+    assert {aws_key(unit.rule) for unit in aws_units(rules, groups).values()} == {aws_key(r) for r in rules}
     assert all(0 <= index < groups for index in placed.values())
 
 
@@ -111,7 +111,7 @@ def test_a_set_grown_within_the_room_moves_nothing(rules, groups, grow, data):
     index = int(name[1:])
     old = aws_placement(rules, groups, LIMIT)
     grown = [replace(r, members=members(index, len(r.members) + grow)) if r.peer == name else r for r in rules]
-    if set(aws_units(grown, groups, LIMIT)) != set(old):
+    if set(aws_units(grown, groups)) != set(old):
         return  # the growth split the set or filled an empty part: new lists, new rules
     # the old placement with the list at its new size: what the groups hold while AWS resizes it
     during: Counter = Counter()
@@ -134,9 +134,12 @@ def test_prefix_list_references_fill_from_the_last_group_and_the_rest_from_the_f
     refs = [Rule("worker", "ingress", "tcp", 22 + i, 22 + i, "set", f"s{i}", "IPv4", "x", (), members(i, 50))
             for i in range(2)]
     singles = [Rule("worker", "ingress", "tcp", p, p, "cidr", f"10.0.{p}.0/24", "IPv4", "x", ()) for p in range(100, 160)]
-    placed = aws_placement(random.Random(1).sample(refs + singles, len(refs + singles)), 3, LIMIT)
-    assert [placed[aws_key(r)] for r in refs] == [2, 1]
-    assert Counter(placed[aws_key(r)] for r in singles) == {0: 54, 1: 4, 2: 2}  # the room kept in each
+    rules = random.Random(1).sample(refs + singles, len(refs + singles))
+    placed = aws_placement(rules, 3, LIMIT)
+    parts = [name for name, unit in aws_units(rules, 3).items() if unit.rule.peer_kind == "set"]
+    assert len(parts) == 6 and {placed[name] for name in parts} == {1, 2}  # the last groups, none in the first
+    assert Counter(placed[aws_key(r)] for r in singles)[0] == 54  # the first group, to its room
+    assert all(n <= LIMIT - room(LIMIT) for n in aws_group_counts(rules, 3, LIMIT).values())  # 160 of 3 x 54
 
 
 @settings(max_examples=150, deadline=None)
@@ -144,7 +147,7 @@ def test_prefix_list_references_fill_from_the_last_group_and_the_rest_from_the_f
 def test_an_added_cidr_rule_never_moves_a_prefix_list_reference(rules, groups, port):
     added = Rule("worker", "ingress", "tcp", port, port, "cidr", "192.0.2.0/24", "IPv4", "x", ())
     before, after = aws_placement(rules, groups, LIMIT), aws_placement([*rules, added], groups, LIMIT)
-    refs = {name for name, unit in aws_units(rules, groups, LIMIT).items() if unit.rule.peer_kind == "set"}
+    refs = {name for name, unit in aws_units(rules, groups).items() if unit.rule.peer_kind == "set"}
     assert {k: after[k] for k in refs} == {k: before[k] for k in refs}
 
 
@@ -157,29 +160,30 @@ def cidr_sets(least: int = 1):
 @settings(max_examples=200, deadline=None)
 @given(cidr_sets(), st.integers(1, 8), st.randoms(use_true_random=False))
 def test_a_sets_parts_partition_it_whatever_its_order(cidrs, groups, rnd):
-    parts = set_parts(cidrs, groups, LIMIT)
+    parts = set_parts(cidrs, groups)
     shuffled = list(cidrs)
     rnd.shuffle(shuffled)
-    assert {p: set(e) for p, e in set_parts(tuple(shuffled), groups, LIMIT).items()} == {
+    assert {p: set(e) for p, e in set_parts(tuple(shuffled), groups).items()} == {
         p: set(e) for p, e in parts.items()}
     assert sorted(c for part in parts.values() for c in part) == sorted(cidrs)  # each entry in one part
-    if groups == 1 or len(cidrs) <= LIMIT - room(LIMIT):
-        assert parts == {0: cidrs}  # not split: the list and its rule keep their names
+    if groups == 1:
+        assert parts == {0: cidrs}  # one group per role: one list, named as before groups existed
     else:
         assert set(parts) <= set(range(1, groups + 1))
         assert all(list(part) == sorted(part) and part for part in parts.values())
 
 
 @settings(max_examples=200, deadline=None)
-@given(cidr_sets(LIMIT + 1), st.integers(2, 8), st.data())
+@given(cidr_sets(), st.integers(2, 8), st.data())
 def test_an_entry_added_or_removed_changes_its_own_part_alone(cidrs, groups, data):
-    parts = set_parts(cidrs, groups, LIMIT)
+    """Whatever the set's length: a set never changes from one list to many as it grows."""
+    parts = set_parts(cidrs, groups)
     gone = data.draw(st.sampled_from(cidrs))
-    fewer = set_parts(tuple(c for c in cidrs if c != gone), groups, LIMIT)
+    fewer = set_parts(tuple(c for c in cidrs if c != gone), groups)
     changed = {p for p in set(parts) | set(fewer) if parts.get(p) != fewer.get(p)}
     assert len(changed) == 1 and gone in parts[changed.pop()]
     added = "198.51.100.0/24"
-    more = set_parts(tuple(sorted((*cidrs, added))), groups, LIMIT)
+    more = set_parts(tuple(sorted((*cidrs, added))), groups)
     changed = {p for p in set(parts) | set(more) if parts.get(p) != more.get(p)}
     assert len(changed) == 1 and added in more[changed.pop()]
 
@@ -188,11 +192,11 @@ def test_the_split_is_the_same_in_every_process():
     """Parts name cloud objects: Python's per-process string hash would reshuffle them."""
     cidrs = members(0, 200)
     script = ("import json; from kubeports.core.shards import set_parts; "
-              f"print(json.dumps(set_parts({cidrs!r}, 5, {LIMIT})))")
+              f"print(json.dumps(set_parts({cidrs!r}, 5)))")
     seen = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(seen) == 1
-    assert {int(k): tuple(v) for k, v in json.loads(seen.pop()).items()} == set_parts(cidrs, 5, LIMIT)
+    assert {int(k): tuple(v) for k, v in json.loads(seen.pop()).items()} == set_parts(cidrs, 5)
 
 
 def test_a_200_entry_set_fits_five_default_groups_as_parts_in_groups_of_their_own():
@@ -200,7 +204,7 @@ def test_a_200_entry_set_fits_five_default_groups_as_parts_in_groups_of_their_ow
     singles = [Rule("worker", "ingress", "tcp", p, p, "cidr", f"10.0.{p}.0/24", "IPv4", "x", ()) for p in range(1, 12)]
     assert aws_group_counts([ref, *singles], 1, LIMIT)[("worker", 0, "ingress", "IPv4")] == 211  # one list: over
     placed = aws_placement([ref, *singles], 5, LIMIT)
-    parts = set_parts(ref.members, 5, LIMIT)
+    parts = set_parts(ref.members, 5)
     assert sorted(placed[part_key(aws_key(ref), p)] for p in parts) == list(range(len(parts)))
     assert max(aws_group_counts([ref, *singles], 5, LIMIT).values()) <= LIMIT
     assert groups_needed([ref, *singles], LIMIT, 5) is not None
