@@ -69,3 +69,17 @@ def test_a_rule_naming_an_address_group_is_no_world_rule_by_itself():
     """The resource policy cannot see the set (another resource): only the stack policy judges it."""
     from tests.policy.test_policy import violations
     assert violations(*set_rule("openstack", "set-1")) == {}
+
+
+def test_the_parts_of_a_split_set_on_groups_one_node_carries_are_public_together():
+    """kubeports:aws.groupsPerRole splits a set into one prefix list per group (core/shards.py):
+    each part alone is narrow, the parts on the groups one instance carries are the set."""
+    part_1, part_2 = group_set("aws", "pl-1", ["10.0.0.0/8"]), group_set("aws", "pl-2", ["11.0.0.0/8"])
+    rule_1, rule_2 = set_rule("aws", "pl-1"), set_rule("aws", "pl-2")
+    rule_2[1]["securityGroupId"] = "sg-2"
+    apart = stack_violations([part_1, part_2, rule_1, rule_2])
+    assert apart == []  # two groups no interface is known to carry together: each alone is narrow
+    together = stack_violations([part_1, part_2, rule_1, rule_2,
+                                 ("aws:ec2/instance:Instance", {"vpcSecurityGroupIds": ["sg-1", "sg-2"]})])
+    assert together == ["groups sg-1 + sg-2: kubelet 10250 is reachable from 10.0.0.0/8 + 11.0.0.0/8, together "
+                        "10.0.0.0/7: public"]
