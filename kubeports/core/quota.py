@@ -16,10 +16,13 @@ Rules of this file:
   one goes), so while a step runs the group holds `count` + the nodes it replaces;
 - CIDR sets as one peer (`set` rules, issue 19): Neutron counts such a rule as one rule and
   has no quota on address groups (neutron 29.0.0 registers none in `neutron/conf/quota.py`);
-  AWS counts a rule referencing a prefix list as the list's `max_entries` in its family,
-  and a list holds at most 1,000 entries. kubeports sets `max_entries` to the entries the
-  list holds (`prefix_list_max_entries`): headroom would count against every group that
-  references the list, once per flow, and AWS changes `max_entries` in place;
+  AWS counts a rule referencing a prefix list as the list's `max_entries` in its family;
+  a list holds at most 1,000 entries, and EC2 takes at most 100 per request, which the
+  provider exceeds when it creates a longer list in one call (`prefix_list_problems`:
+  refused, with the groups per role that split it short enough). kubeports sets
+  `max_entries` to the entries the list holds (`prefix_list_max_entries`): headroom would
+  count against every group that references the list, once per flow, and AWS changes
+  `max_entries` in place;
 - the numbers come from the stack (`kubeports:cluster.quota`), defaults from the
   providers' documented defaults; `quota_headroom` says what is left, in the same terms.
 """
@@ -42,7 +45,7 @@ from .shards import (
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
-AWS_PREFIX_LIST_ENTRIES_MAX = 1000  # AWS's "maximum number of entries per prefix list" (not adjustable)
+AWS_ENTRIES_PER_REQUEST = 100  # EC2 API: entries per CreateManagedPrefixList / ModifyManagedPrefixList request
 AWS_PREFIX_LISTS_PER_REGION = 100  # "Prefix lists per Region" (adjustable; the Region's other lists unknown offline)
 NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
                "and set it in kubeports:cluster.quota")
@@ -52,7 +55,7 @@ def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
     """`groups`: security groups per role (kubeports:aws.groupsPerRole), the rules placed over
     them as the AWS module places them (kubeports.core.shards)."""
     if cloud == "aws":
-        return _aws(rules, cluster, groups) + prefix_list_problems(rules, groups)
+        return _aws(rules, cluster, groups) + prefix_list_problems(rules, groups, groups_most(cluster.quota))
     return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
@@ -76,12 +79,25 @@ def prefix_lists(rules: tuple[Rule, ...], groups: int) -> dict[tuple[str, str, i
             for part, members in set_parts(whole, groups).items()}
 
 
-def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1) -> list[str]:
-    return [f"AWS quota: CIDR set {name} has {len(members)} {fam} entries"
-            + (f" in its part {part} of {groups}" if part else "") + "; a prefix list holds at most "
-            f"{AWS_PREFIX_LIST_ENTRIES_MAX} (split the set, or set kubeports:aws.prefixLists false)"
-            for (name, fam, part), members in sorted(prefix_lists(rules, groups).items())
-            if len(members) > AWS_PREFIX_LIST_ENTRIES_MAX]
+def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1, most: int = 1) -> list[str]:
+    """Prefix lists the provider cannot create: EC2 takes at most 100 entries per request
+    (CreateManagedPrefixList's Entry.N, ModifyManagedPrefixList's AddEntry.N), and
+    terraform-provider-aws sends all of a list's entries in its one create call (its issue
+    #35371: "The number of entries per request cannot exceeds limit (100)"). `most`: the
+    groups per role an interface allows, for the advice."""
+    too_long = {key: members for key, members in sorted(prefix_lists(rules, groups).items())
+                if len(members) > AWS_ENTRIES_PER_REQUEST}
+    if not too_long:
+        return []
+    fits = next((n for n in range(max(2, groups + 1), most + 1)
+                 if all(len(m) <= AWS_ENTRIES_PER_REQUEST for m in prefix_lists(rules, n).values())), None)
+    remedy = (f"set kubeports:aws.groupsPerRole to {fits} (each set split into {fits} lists of at most "
+              f"{AWS_ENTRIES_PER_REQUEST}), or list fewer CIDRs in the set" if fits else
+              "list fewer CIDRs in the set, or set kubeports:aws.prefixLists false")
+    return [f"AWS API: the prefix list of CIDR set {name} ({fam}" + (f", part {part} of {groups}" if part else "")
+            + f") holds {len(members)} entries; EC2 takes at most {AWS_ENTRIES_PER_REQUEST} per request and the "
+            f"provider creates a list in one request (terraform-provider-aws#35371): {remedy}"
+            for (name, fam, part), members in too_long.items()]
 
 
 def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1) -> list[str]:
@@ -116,13 +132,18 @@ def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list
             for part, members in set_parts(rule.members, groups).items():
                 where = (rule.role, placement[part_key(aws_key(rule), part)], rule.direction, rule.ethertype)
                 listed[where] += prefix_list_max_entries(members)
-    # EC2 caps rules per group x groups per interface at 1,000: more groups only within it
-    most = min(quota.aws_groups_per_interface, max(1, AWS_RULES_PER_INTERFACE // limit))
+    most = groups_most(quota)
     spread = _groups_part(groups_needed(rules, limit, most, local), groups, quota)
     return [f"AWS quota: security group {group_label(role, index, groups_of(role, groups, local))} has {n} "
             f"{direction} {family} rules; the limit is {limit} (kubeports:cluster.quota.awsRulesPerGroup)"
             + _remedy(n, listed[(role, index, direction, family)], spread)
             for (role, index, direction, family), n in over]
+
+
+def groups_most(quota: QuotaSettings) -> int:
+    """The most groups per role an interface takes: EC2 caps groups per interface, and rules
+    per group x groups per interface at 1,000."""
+    return min(quota.aws_groups_per_interface, max(1, AWS_RULES_PER_INTERFACE // quota.aws_rules_per_group))
 
 
 def group_label(role: str, index: int, groups: int) -> str:

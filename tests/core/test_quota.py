@@ -314,6 +314,21 @@ def test_a_set_larger_than_a_group_is_advised_the_groups_its_parts_fit():
     assert too_long and all("groupsPerRole to" not in m for m in too_long)
 
 
+def test_a_prefix_list_over_100_entries_is_refused_at_any_quota_and_the_split_that_fits_is_named():
+    """EC2 takes 100 entries per CreateManagedPrefixList request and the provider sends a
+    list's entries in one (terraform-provider-aws#35371): a raised quota does not help."""
+    raised = limited(awsRulesPerGroup=500)  # 2 groups x 500 within EC2's 1,000 per interface
+    assert quota_problems("aws", (set_rule("big", 100, 22),), raised) == []
+    assert quota_problems("aws", (set_rule("big", 101, 22),), raised) == [
+        "AWS API: the prefix list of CIDR set big (IPv4) holds 101 entries; EC2 takes at most 100 per request and the "
+        "provider creates a list in one request (terraform-provider-aws#35371): set kubeports:aws.groupsPerRole to 2 "
+        "(each set split into 2 lists of at most 100), or list fewer CIDRs in the set"]
+    assert quota_problems("aws", (set_rule("big", 101, 22),), raised, groups=2) == []
+    alone = limited(awsRulesPerGroup=1000)  # one group per interface: no split can be advised
+    assert quota_problems("aws", (set_rule("big", 101, 22),), alone)[0].endswith(
+        "(terraform-provider-aws#35371): list fewer CIDRs in the set, or set kubeports:aws.prefixLists false")
+
+
 def test_headroom_counts_a_split_sets_parts_as_lists_and_rules():
     rules = (set_rule("big", 200, 22), set_rule("big", 200, 80), set_rule("small", 5, 443))
     assert quota_headroom("aws", rules, CLUSTER, groups=5)[-1] == (

@@ -101,7 +101,9 @@ def test_200_entry_sets_do_not_fit_aws_default_quota(tmp_path):
     for grouped in (True, False):
         with pytest.raises(KubeportsError) as refused:
             load_project(variant(tmp_path, PROD_AWS, "k200-aws", _sized(200, "aws", grouped)))
-        refusals.append([p.message for p in refused.value.problems])
+        refusals.append([p.message for p in refused.value.problems if not p.message.startswith("AWS API: ")])
+        if grouped:  # and 200 entries are past EC2's 100 per request, at any quota
+            assert len(refused.value.problems) - len(refusals[-1]) == len(CLIENT_SETS)
     counted = ("AWS quota: security group control-plane has 615 ingress IPv4 rules; the limit is 60 "
                "(kubeports:cluster.quota.awsRulesPerGroup)")
     assert refusals[1][0] == counted  # one rule per CIDR
@@ -157,6 +159,22 @@ def test_moto_gap_8_prefix_list_counts_as_max_entries(ec2):
         assert exc.response["Error"]["Code"] == "RulesPerSecurityGroupLimitExceeded"
         return
     pytest.skip(MOTO_GAP_8)
+
+
+MOTO_GAP_14 = ("moto-gap-14: moto creates a prefix list with more than 100 entries in one CreateManagedPrefixList "
+               "request (real EC2: InvalidParameterValue, 'The number of entries per request cannot exceeds limit "
+               "(100)'), so the preflight's refusal of such lists is not proven on moto")
+
+
+def test_moto_gap_14_entries_per_request(ec2):
+    from botocore.exceptions import ClientError
+    try:
+        ec2.create_managed_prefix_list(PrefixListName="probe-101", AddressFamily="IPv4", MaxEntries=101,
+                                       Entries=[{"Cidr": f"100.64.0.{i}/32"} for i in range(101)])
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "InvalidParameterValue"
+        return
+    pytest.skip(MOTO_GAP_14)
 
 
 def test_moto_gap_9_prefix_list_rule_description(ec2):
