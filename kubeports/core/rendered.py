@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from .resolver import describe
 from .rules import Rule, cidr_label
 from .settings import LOAD_BALANCER, StackConfig
+from .shards import set_parts
 
 # A sensitive port of a stack (safety.sensitive_ports): protocol, low, high, purpose, listening roles.
 Guarded = tuple[str, int, int, str, frozenset[str]]
@@ -237,9 +238,15 @@ def mode_notes(stack: StackConfig, resolved: Sequence[Rule], set_rules: Sequence
         kept = [r for r in sets if per_cidr(stack, r, guarded)]
         lists = len({(r.peer, r.ethertype) for r in sets if r not in kept})
         if stack.cloud == "aws":
+            split = ""
+            if stack.groups_per_role > 1:  # each set one list per group (shards.set_parts): what EC2 holds
+                parts = {(r.peer, r.ethertype): set_parts(r.members, stack.groups_per_role) for r in sets if r not in kept}
+                split = (f", split over the {stack.groups_per_role} groups per role into "
+                         f"{sum(len(p) for p in parts.values())} lists and "
+                         f"{sum(len(parts[(r.peer, r.ethertype)]) for r in sets if r not in kept)} rules")
             notes.append(f"prefix lists: {len(sets) - len(kept)} rules reference {lists} managed prefix lists instead "
-                         "of one rule per CIDR; each reference counts as the list's max entries (its entries) against "
-                         "the group's rules quota")
+                         f"of one rule per CIDR{split}; each reference counts as the list's max entries (its entries) "
+                         "against the group's rules quota")
         else:
             firewall = stack.openstack.address_groups.firewall  # type: ignore[union-attr]
             said = ("kubeports:openstack.addressGroups.firewall is unstated, so rules reaching sensitive ports stay "

@@ -86,3 +86,33 @@ def test_an_entry_added_changes_one_list_and_no_rule(tmp_path, k200):
     changed = sorted(n for n in k200 if k200[n].inputs != grown[n].inputs)
     assert len(changed) == 1 and k200[changed[0]].type == PREFIX_LIST
     assert "198.51.100.7/32" in [e["cidr"] for e in grown[changed[0]].inputs["entries"]]
+
+
+PARTNERS = os.path.join(ROOT, "examples", "partner-api-clients")
+
+
+def test_the_partner_example_plans_within_ec2s_defaults_and_its_note_counts_what_is_registered():
+    """examples/partner-api-clients/Pulumi.partners-aws.yaml: 200 API clients over 5 groups per role;
+    the note `rules` and `plan` print counts the lists and rules the AWS module registers."""
+    path = os.path.join(PARTNERS, "Pulumi.partners-aws.yaml")
+    project = load_project(path)  # the preflight passes at EC2's default quotas
+    resources = by_name(run_plan(path))
+    counts, _ = ec2_counts(resources)
+    assert max(counts.values()) <= 60
+    lists = [r for r in resources.values() if r.type == PREFIX_LIST]
+    referencing = [r for r in resources.values() if "prefixListId" in r.inputs]
+    note = next(n for n in project.resolution.notes if n.startswith("prefix lists: "))
+    assert f"split over the 5 groups per role into {len(lists)} lists and {len(referencing)} rules" in note
+    api = [r for r in lists if r.inputs["tags"]["kubeports/cidr-set"] == "api-clients"]
+    assert len(api) == 5 and sum(len(r.inputs["entries"]) for r in api) == 200
+
+
+def test_the_partner_example_on_openstack_is_one_address_group_within_neutrons_default():
+    from kubeports.core.quota import neutron_counts
+    project = load_project(os.path.join(PARTNERS, "Pulumi.partners.yaml"))
+    rules, _ = neutron_counts(project.cloud_rules, project.stack.cluster)
+    assert rules + project.stack.cluster.quota.neutron_used_rules <= 100  # the default project quota
+    groups = [r for r in run_plan(os.path.join(PARTNERS, "Pulumi.partners.yaml")).resources
+              if r.type == "openstack:networking/addressGroupV2:AddressGroupV2"]
+    api = next(r for r in groups if r.name == "partners-set-api-clients-v4")
+    assert len(api.inputs["addresses"]) == 200
