@@ -141,11 +141,10 @@ class AwsBackend(CloudBackend):
             if rule.peer_kind == "set":  # one rule per prefix list of the set (one unless split)
                 lists = self.cidr_sets([rule], opts_for(rule))
                 for part in self.set_parts(rule.members):
-                    key = part_key(aws_key(rule), part)
                     peer = lists[(rule.peer, rule.ethertype, part)]
-                    out[f"{self.cluster.name}-{key}"] = kind(f"{self.cluster.name}-{key}",
-                                                             **rule_args(rule, groups[placement[key]], peer),
-                                                             opts=opts_for(rule))
+                    name = part_key(self.rule_name(rule), part)
+                    out[name] = kind(name, **rule_args(rule, groups[placement[part_key(aws_key(rule), part)]], peer),
+                                     opts=opts_for(rule))
                 continue
             name = self.rule_name(rule)
             if name in out:

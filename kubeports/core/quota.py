@@ -34,11 +34,10 @@ from .rules import Rule
 from .settings import AWS_RULES_PER_INTERFACE, LOAD_BALANCER, ClusterSettings, QuotaSettings, RoleSettings
 from .shards import (
     aws_group_counts,
-    aws_key,
     aws_placement,
+    aws_units,
     groups_needed,
     groups_of,
-    part_key,
     prefix_list_max_entries,
     set_parts,
 )
@@ -111,7 +110,7 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1) -> l
         entries = sum(prefix_list_max_entries(m) for m in lists.values())
         split = len({key[:2] for key in lists if key[2]})
         parts = f", {split} of the sets split over the groups" if split else ""
-        uses = sum(len(set_parts(r.members, groups)) for r in rules if r.peer_kind == "set")
+        uses = len([u for u in aws_units(rules, groups).values() if u.rule.peer_kind == "set"])
         return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}; "
                 f"a Region holds {AWS_PREFIX_LISTS_PER_REGION} by default), referenced by {uses} rules; "
                 "each reference counts its list's max entries in the group's quota"]
@@ -127,11 +126,10 @@ def _aws(rules: tuple[Rule, ...], cluster: ClusterSettings, groups: int) -> list
         return []
     placement = aws_placement(rules, groups, limit, local)  # what the remedy needs: only when a group is over
     listed = Counter()  # (role, group, direction, family) -> what prefix-list references count there
-    for rule in rules:
+    for name, (rule, weight, _) in aws_units(rules, groups).items():
         if rule.peer_kind == "set":
-            for part, members in set_parts(rule.members, groups).items():
-                where = (rule.role, placement[part_key(aws_key(rule), part)], rule.direction, rule.ethertype)
-                listed[where] += prefix_list_max_entries(members)
+            for slot, n in weight.items():
+                listed[(rule.role, placement[name], *slot)] += n
     most = groups_most(quota)
     spread = _groups_part(groups_needed(rules, limit, most, local), groups, quota)
     return [f"AWS quota: security group {group_label(role, index, groups_of(role, groups, local))} has {n} "

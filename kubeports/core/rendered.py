@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from .resolver import describe
 from .rules import Rule, cidr_label
 from .settings import LOAD_BALANCER, StackConfig
-from .shards import set_parts
+from .shards import aws_units
 
 # A sensitive port of a stack (safety.sensitive_ports): protocol, low, high, purpose, listening roles.
 Guarded = tuple[str, int, int, str, frozenset[str]]
@@ -240,10 +240,9 @@ def mode_notes(stack: StackConfig, resolved: Sequence[Rule], set_rules: Sequence
         if stack.cloud == "aws":
             split = ""
             if stack.groups_per_role > 1:  # each set one list per group (shards.set_parts): what EC2 holds
-                parts = {(r.peer, r.ethertype): set_parts(r.members, stack.groups_per_role) for r in sets if r not in kept}
-                split = (f", split over the {stack.groups_per_role} groups per role into "
-                         f"{sum(len(p) for p in parts.values())} lists and "
-                         f"{sum(len(parts[(r.peer, r.ethertype)]) for r in sets if r not in kept)} rules")
+                units = aws_units([r for r in sets if r not in kept], stack.groups_per_role).values()
+                parts = {(u.rule.peer, u.rule.ethertype, u.part) for u in units}
+                split = f", split over the {stack.groups_per_role} groups per role into {len(parts)} lists and {len(units)} rules"
             notes.append(f"prefix lists: {len(sets) - len(kept)} rules reference {lists} managed prefix lists instead "
                          f"of one rule per CIDR{split}; each reference counts as the list's max entries (its entries) "
                          "against the group's rules quota")

@@ -71,13 +71,17 @@ def test_the_parts_of_each_set_hold_its_entries_once(k200):
 
 
 def test_each_part_has_its_own_rule_in_a_group_of_the_role(k200):
+    """Every part of every split list is referenced, each rule names the part it carries
+    (`<rule>-part-<n>` -> `<list>-part-<n>`), and sits in a group of its own role."""
     lists = {f"{r.name}-id": r.name for r in k200.values() if r.type == PREFIX_LIST}
-    referenced = sorted(lists[r.inputs["prefixListId"]] for r in k200.values() if "prefixListId" in r.inputs)
-    api = [n for n in referenced if n.startswith("edge-set-api-clients-v4-part-")]
-    assert set(api) == {n for n in lists.values() if n.startswith("edge-set-api-clients-v4-part-")}
-    for r in k200.values():
-        if "prefixListId" in r.inputs and "-part-" in r.name:
-            assert r.name.endswith(lists[r.inputs["prefixListId"]][lists[r.inputs["prefixListId"]].index("-part-"):])
+    groups = {f"{r.name}-id": r.inputs["tags"]["kubeports/role"] for r in k200.values()
+              if r.type == "aws:ec2/securityGroup:SecurityGroup"}
+    split = [r for r in k200.values() if "prefixListId" in r.inputs and "-part-" in lists[r.inputs["prefixListId"]]]
+    assert {lists[r.inputs["prefixListId"]] for r in split} == {n for n in lists.values() if "-part-" in n}
+    for r in split:
+        part = lists[r.inputs["prefixListId"]].rsplit("-part-", 1)[1]
+        assert r.name.endswith(f"-part-{part}"), r.name
+        assert r.name.startswith(f"edge-{groups[r.inputs['securityGroupId']]}-in-"), r.name
 
 
 def test_an_entry_added_changes_one_list_and_no_rule(tmp_path, k200):
