@@ -20,7 +20,7 @@ from kubeports.core.lifecycle import NodeSlot
 from kubeports.core.rendered import Listener  # the core's: safety.py expands peers with the same listeners
 from kubeports.core.rules import Rule
 from kubeports.core.settings import DEFAULT_POOL, STATEFUL_ROLES, ClusterSettings, RoleSettings, StackConfig, pool_prefix
-from kubeports.core.shards import part_key
+from kubeports.core.shards import set_object_name
 from kubeports.core.stackvalues import Secret
 
 SetKey = tuple[str, str, int]  # a CIDR set's cloud object: (set, family, part; 0 when not split)
@@ -191,9 +191,8 @@ class CloudBackend(ABC):
         raise NotImplementedError(f"{self.cloud}: CIDR sets cannot be one peer here")
 
     def cidr_set_name(self, name: str, family: str, part: int = 0) -> str:
-        """From content: the set, its family and its part if split (`dev-set-api-clients-v4`,
-        `dev-set-api-clients-v4-part-2`)."""
-        return part_key(f"{self.cluster.name}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}", part)
+        """From content (kubeports.core.shards.set_object_name): `dev-set-api-clients-v4`."""
+        return set_object_name(self.cluster.name, name, family, part)
 
 
 def node_options(opts: pulumi.ResourceOptions) -> Callable[[bool, Sequence[str] | None], pulumi.ResourceOptions]:

@@ -56,7 +56,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     roles = [r for r in stack.cluster.roles if not (r == LOAD_BALANCER and stack.cloud == "openstack")]
     mapping = map_roles(state, roles, role_map(args.map), stack.cluster.name)
     result = audit(stack, project.catalog, project.resolution.rules, state, mapping, project.cloud_rules)
-    room = headroom(state, mapping, stack)
+    room = headroom(state, mapping, stack, project.cloud_rules)
     if args.format == "json":
         sys.stdout.write(report.as_json(result, room))
     elif args.format == "markdown":

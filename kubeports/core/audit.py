@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from .catalog import Catalog
 from .errors import KubeportsError, Problem
 from .live import LiveGroup, LiveRule, LiveSet, LiveState
+from .quota import prefix_list_names
 from .rules import Rule
 from .safety import sensitive_ports
 from .settings import LOAD_BALANCER, StackConfig
@@ -473,8 +474,10 @@ def aws_counts(state: LiveState) -> Counter:
     return counts
 
 
-def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> list[str]:
-    """One line per quota the cloud counts: what the live groups use of it."""
+def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig,
+             rules: tuple[Rule, ...] = ()) -> list[str]:
+    """One line per quota the cloud counts: what the live groups use of it. `rules`: the
+    stack's rules as its cloud receives them, for the prefix lists it creates."""
     quota = stack.cluster.quota
     if state.cloud == "openstack":
         used, where = neutron_used(state, roles)
@@ -483,5 +486,26 @@ def headroom(state: LiveState, roles: Mapping[str, str], stack: StackConfig) -> 
     counts = aws_counts(state)
     return [f"{role} ({group}) {direction} {family}: {counts[(group, direction, family)]} of {quota.aws_rules_per_group}"
             for role, group in _every_group(state, roles) for direction in ("ingress", "egress")
-            for family in ("IPv4", "IPv6")]
+            for family in ("IPv4", "IPv6")] + region_headroom(state, stack, rules)
+
+
+def region_headroom(state: LiveState, stack: StackConfig, rules: tuple[Rule, ...]) -> list[str]:
+    """EC2's "Prefix lists per Region" as the account holds it (`RegionPrefixLists`, read by
+    `audit --live`): the live lists besides this stack's (known by the names the AWS module
+    gives them), plus the stack's own, against the quota; and the `awsUsedPrefixLists` the
+    preflight should be told, when the stack says otherwise."""
+    ours = prefix_list_names(rules, stack.cluster.name, stack.groups_per_role)
+    if state.region_lists is None or not ours:  # not read, or not this stack's concern: it creates none
+        return []
+    quota = stack.cluster.quota
+    live = set(state.region_lists.values())
+    besides = sum(1 for name in state.region_lists.values() if name not in ours)
+    total = besides + len(ours)
+    line = (f"prefix lists in the Region: {len(state.region_lists)} customer-managed live, {len(live & ours)} of them "
+            f"this stack's; with this stack's {len(ours)}, {total} of {quota.aws_prefix_lists_per_region} "
+            f"({quota.aws_prefix_lists_per_region - total} left)")
+    if quota.aws_used_prefix_lists != besides:
+        line += (f"; kubeports:cluster.quota.awsUsedPrefixLists is {quota.aws_used_prefix_lists}, the Region holds "
+                 f"{besides} besides this stack's: set it to {besides}")
+    return [line]
 

@@ -24,6 +24,8 @@ Formats read:
   each carry the `Entries` of `get-managed-prefix-list-entries` for that list (kubeports'
   bundle, alone or beside `SecurityGroups`, what kubeports.live.aws reads). A list without
   `Entries` is known by name only: a rule naming it cannot be checked (kubeports.core.audit).
+  `RegionPrefixLists` (kubeports' bundle): every customer-managed list the account holds in
+  the Region, id and name only, for EC2's "Prefix lists per Region" (audit's headroom).
 """
 from __future__ import annotations
 
@@ -135,6 +137,7 @@ class LiveState:
     rules: list[LiveRule] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sets: dict[str, LiveSet] = field(default_factory=dict)  # address groups / prefix lists by id
+    region_lists: dict[str, str] | None = None  # AWS: id -> name of the account's lists in the Region; None: not read
 
 
 def protocol_of(raw: Any) -> str:
@@ -408,12 +411,28 @@ def _read_prefix_lists(reader: _Reader, rows: Any, state: LiveState) -> None:
                                    max_entries, reader.where(loc), tags=_tags(row.get("Tags")))
 
 
+def _read_region_lists(reader: _Reader, rows: Any, state: LiveState) -> None:
+    """The account's customer-managed prefix lists in the Region: ids and names, no entries."""
+    if not isinstance(rows, list):
+        reader.bad(("RegionPrefixLists",), "expected a list of prefix lists")
+        return
+    found = state.region_lists if state.region_lists is not None else {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "PrefixListId" not in row:
+            reader.bad(("RegionPrefixLists", i), "expected a prefix list with PrefixListId")
+            continue
+        found[str(row["PrefixListId"])] = str(row.get("PrefixListName") or "")
+    state.region_lists = found
+
+
 def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
     if not isinstance(data, dict):
         reader.bad((), "expected the JSON of `aws ec2 describe-security-groups` or `describe-security-group-rules`")
         return
     if "PrefixLists" in data:
         _read_prefix_lists(reader, data["PrefixLists"], state)
+    if "RegionPrefixLists" in data:
+        _read_region_lists(reader, data["RegionPrefixLists"], state)
     for i, group in enumerate(data.get("SecurityGroups") or []):
         loc = ("SecurityGroups", i)
         if not isinstance(group, dict) or "GroupId" not in group:
@@ -434,7 +453,8 @@ def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
 
 
 def cloud_of(data: Any) -> str | None:
-    if isinstance(data, dict) and any(k in data for k in ("SecurityGroups", "SecurityGroupRules", "PrefixLists")):
+    if isinstance(data, dict) and any(k in data for k in ("SecurityGroups", "SecurityGroupRules", "PrefixLists",
+                                                       "RegionPrefixLists")):
         return "aws"
     if isinstance(data, dict) and any(k in data for k in ("security_groups", "security_group_rules", "address_groups")) \
             or _is_osc_group(data):

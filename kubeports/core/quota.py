@@ -23,6 +23,9 @@ Rules of this file:
   `max_entries` to the entries the list holds (`prefix_list_max_entries`): headroom would
   count against every group that references the list, once per flow, and AWS changes
   `max_entries` in place;
+- EC2 counts customer-managed prefix lists per Region (100 by default, adjustable): this
+  stack's lists and those the Region holds besides (`awsUsedPrefixLists`, 0 unless set:
+  offline nothing else is known; `kubeports audit --live` counts them);
 - the numbers come from the stack (`kubeports:cluster.quota`), defaults from the
   providers' documented defaults; `quota_headroom` says what is left, in the same terms.
 """
@@ -39,13 +42,13 @@ from .shards import (
     groups_needed,
     groups_of,
     prefix_list_max_entries,
+    set_object_name,
     set_parts,
 )
 from .siblings import sibling_rules
 
 NEUTRON_GROUP_DEFAULT_RULES = 2  # egress IPv4 and IPv6 of every non-default group (Neutron's templates)
 AWS_ENTRIES_PER_REQUEST = 100  # EC2 API: entries per CreateManagedPrefixList / ModifyManagedPrefixList request
-AWS_PREFIX_LISTS_PER_REGION = 100  # "Prefix lists per Region" (adjustable; the Region's other lists unknown offline)
 NOVA_REMEDY = ("raise the project's Nova quota (`openstack quota set --server-groups N --server-group-members N`) "
                "and set it in kubeports:cluster.quota")
 
@@ -54,7 +57,8 @@ def quota_problems(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
     """`groups`: security groups per role (kubeports:aws.groupsPerRole), the rules placed over
     them as the AWS module places them (kubeports.core.shards)."""
     if cloud == "aws":
-        return _aws(rules, cluster, groups) + prefix_list_problems(rules, groups, groups_most(cluster.quota))
+        return (_aws(rules, cluster, groups) + prefix_list_problems(rules, groups, groups_most(cluster.quota))
+                + region_list_problems(rules, cluster.quota, groups))
     return _neutron(rules, cluster) + _nova(cluster) + _nova_rollout(cluster)
 
 
@@ -78,6 +82,11 @@ def prefix_lists(rules: tuple[Rule, ...], groups: int) -> dict[tuple[str, str, i
             for part, members in set_parts(whole, groups).items()}
 
 
+def prefix_list_names(rules: tuple[Rule, ...], cluster: str, groups: int) -> set[str]:
+    """The names (PrefixListName) of the prefix lists the AWS module creates for these rules."""
+    return {set_object_name(cluster, name, family, part) for name, family, part in prefix_lists(rules, groups)}
+
+
 def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1, most: int = 1) -> list[str]:
     """Prefix lists the provider cannot create: EC2 takes at most 100 entries per request
     (CreateManagedPrefixList's Entry.N, ModifyManagedPrefixList's AddEntry.N), and
@@ -99,7 +108,24 @@ def prefix_list_problems(rules: tuple[Rule, ...], groups: int = 1, most: int = 1
             for (name, fam, part), members in too_long.items()]
 
 
-def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1) -> list[str]:
+def region_list_problems(rules: tuple[Rule, ...], quota: QuotaSettings, groups: int = 1) -> list[str]:
+    """EC2's "Prefix lists per Region": the lists this stack creates and the others the Region
+    holds (kubeports:cluster.quota.awsUsedPrefixLists) within awsPrefixListsPerRegion."""
+    ours = len(prefix_lists(rules, groups))
+    total = ours + quota.aws_used_prefix_lists
+    if not ours or total <= quota.aws_prefix_lists_per_region:
+        return []
+    split = (f"; with kubeports:aws.groupsPerRole {groups} every set is {groups} lists per family"
+             if groups > 1 else "")
+    return [f"AWS quota: this stack creates {ours} prefix lists and the Region holds {quota.aws_used_prefix_lists} "
+            f"more (kubeports:cluster.quota.awsUsedPrefixLists): {total}; the Region allows "
+            f"{quota.aws_prefix_lists_per_region} (kubeports:cluster.quota.awsPrefixListsPerRegion){split}: raise "
+            "'Prefix lists per Region' in Service Quotas and set the new limit there, or set "
+            "kubeports:aws.prefixLists false"]
+
+
+def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1,
+                      quota: QuotaSettings | None = None) -> list[str]:
     """One line on the sets rendered as one peer: what each cloud counts for them."""
     objects = cidr_set_objects(rules)
     if not objects:
@@ -111,9 +137,12 @@ def cidr_set_headroom(cloud: str, rules: tuple[Rule, ...], groups: int = 1) -> l
         split = len({key[:2] for key in lists if key[2]})
         parts = f", {split} of the sets split over the groups" if split else ""
         uses = len([u for u in aws_units(rules, groups).values() if u.rule.peer_kind == "set"])
-        return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}; "
-                f"a Region holds {AWS_PREFIX_LISTS_PER_REGION} by default), referenced by {uses} rules; "
-                "each reference counts its list's max entries in the group's quota"]
+        quota = quota or QuotaSettings()
+        region = len(lists) + quota.aws_used_prefix_lists
+        return [f"AWS prefix lists: {len(lists)} lists ({entries} entries, max entries = entries{parts}), "
+                f"referenced by {uses} rules; each reference counts its list's max entries in the group's quota; "
+                f"the Region: {region} of {quota.aws_prefix_lists_per_region} lists ({len(lists)} of this stack, "
+                f"{quota.aws_used_prefix_lists} besides), {quota.aws_prefix_lists_per_region - region} left"]
     entries = sum(len(m) for m in objects.values())
     return [f"Neutron address groups: {len(objects)} groups ({entries} addresses), referenced by {uses} rules; "
             "each reference is one rule, and Neutron has no quota on address groups"]
@@ -263,7 +292,7 @@ def quota_headroom(cloud: str, rules: tuple[Rule, ...], cluster: ClusterSettings
         label = group_label(role, index, groups_of(role, groups, local))
         return [f"AWS quota: fullest is security group {label}, {direction} {family}: {n} of "
                 f"{quota.aws_rules_per_group} rules, {quota.aws_rules_per_group - n} left",
-                *cidr_set_headroom(cloud, rules, groups)]
+                *cidr_set_headroom(cloud, rules, groups, quota)]
     ours, groups = neutron_counts(rules, cluster)
     used_rules, used_groups = ours + quota.neutron_used_rules, groups + quota.neutron_used_groups
     members = nova_server_groups(cluster)

@@ -210,6 +210,10 @@ class QuotaSettings(_Model):
     aws_rules_per_group: int = Field(60, alias="awsRulesPerGroup", ge=1, description="per direction and family")
     aws_groups_per_interface: int = Field(5, alias="awsGroupsPerInterface", ge=1, le=16, description=(
         "security groups a network interface may carry (kubeports:aws.groupsPerRole at most this)"))
+    aws_prefix_lists_per_region: int = Field(100, alias="awsPrefixListsPerRegion", ge=1, description=(
+        "customer-managed prefix lists the account may hold in the Region (EC2's 'Prefix lists per Region')"))
+    aws_used_prefix_lists: int = Field(0, alias="awsUsedPrefixLists", ge=0, description=(
+        "customer-managed prefix lists the Region holds outside this stack (`kubeports audit --live` counts them)"))
 
 
 class ClusterSettings(_Model):

@@ -76,6 +76,12 @@ def part_key(key: str, part: int) -> str:
     return f"{key}-part-{part}" if part else key
 
 
+def set_object_name(cluster: str, name: str, family: str, part: int = 0) -> str:
+    """An address group's or prefix list's name, from content: the cluster, the set, its family
+    and its part if split (`dev-set-api-clients-v4`, `dev-set-api-clients-v4-part-2`)."""
+    return part_key(f"{cluster}-set-{name}-{'v4' if family == 'IPv4' else 'v6'}", part)
+
+
 def prefix_list_max_entries(members: tuple[str, ...]) -> int:
     """`max_entries` of a set's prefix list: its entries, no headroom (kubeports.core.quota's header)."""
     return max(1, len(members))

@@ -1,6 +1,7 @@
 """EC2's security groups and rules through boto3: the describe-* documents, merged, with the
-customer-managed prefix lists the rules reference (`PrefixLists`, each with its `Entries`:
-kubeports' bundle, see kubeports.core.live)."""
+customer-managed prefix lists the rules reference (`PrefixLists`, each with its `Entries`)
+and every customer-managed list the account holds in the Region (`RegionPrefixLists`, for
+the per-Region quota): kubeports' bundle, see kubeports.core.live."""
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,21 @@ def read_groups(vpc_id: str | None = None) -> dict[str, Any]:
         pager = ec2.get_paginator("describe_security_group_rules")
         for page in pager.paginate(Filters=[{"Name": "group-id", "Values": ids}]):
             rules += page["SecurityGroupRules"]
-    return {"SecurityGroups": groups, "SecurityGroupRules": rules, **prefix_lists(ec2, rules)}
+    return {"SecurityGroups": groups, "SecurityGroupRules": rules, **prefix_lists(ec2, rules),
+            "RegionPrefixLists": region_prefix_lists(ec2, boto3.client("sts"))}
+
+
+def region_prefix_lists(ec2: Any, sts: Any) -> list[dict[str, Any]]:
+    """Every customer-managed prefix list this account holds in the Region, without entries:
+    what EC2's "Prefix lists per Region" counts. Owned by the caller's account (an AWS-managed
+    list's owner is `AWS`; a list another account shares counts against that account)."""
+    account = sts.get_caller_identity()["Account"]
+    lists: list[dict[str, Any]] = []
+    pager = ec2.get_paginator("describe_managed_prefix_lists")
+    for page in pager.paginate(Filters=[{"Name": "owner-id", "Values": [account]}]):
+        lists += [{k: found[k] for k in ("PrefixListId", "PrefixListName", "OwnerId", "Tags") if k in found}
+                  for found in page["PrefixLists"]]
+    return lists
 
 
 def prefix_lists(ec2: Any, rules: list[dict[str, Any]]) -> dict[str, Any]:

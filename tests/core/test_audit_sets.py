@@ -16,6 +16,8 @@ from kubeports.core.audit import audit as run_audit
 from kubeports.core.errors import KubeportsError
 from kubeports.core.live import LiveSet, parse_text
 from kubeports.core.project import load_project
+from kubeports.core.quota import prefix_list_names
+from kubeports.core.settings import QuotaSettings
 from tests.plans import variant
 
 ADMIN = ["198.51.100.0/24", "203.0.113.7/32"]
@@ -230,7 +232,35 @@ def test_a_prefix_list_without_its_entries_is_named(aws):
         for cidr in ("198.51.100.0-24", "203.0.113.7-32")}
 
 
+def test_the_regions_prefix_lists_are_counted_besides_this_stacks(aws):
+    """`RegionPrefixLists` (audit --live): EC2's 'Prefix lists per Region' counts every list of
+    the account; this stack's are known by the names its AWS module gives them."""
+    ours = sorted(prefix_list_names(aws.cloud_rules, aws.stack.cluster.name, aws.stack.groups_per_role))
+    assert len(ours) == 6 and "prod-set-admin-v4" in ours  # IPv4 only, one group per role: one list per set
+    region = [{"PrefixListId": "pl-ours", "PrefixListName": ours[0]},
+              *({"PrefixListId": f"pl-other-{i}", "PrefixListName": f"team-{i}"} for i in range(3))]
+    doc = {**aws_doc(aws), "RegionPrefixLists": region}
+    _, state, mapping = audit_of(aws, doc)
+    assert state.region_lists == {r["PrefixListId"]: r["PrefixListName"] for r in region}
+    assert headroom(state, mapping, aws.stack, aws.cloud_rules)[-1] == (
+        "prefix lists in the Region: 4 customer-managed live, 1 of them this stack's; with this stack's 6, 9 of 100 "
+        "(91 left); kubeports:cluster.quota.awsUsedPrefixLists is 0, the Region holds 3 besides this stack's: set it "
+        "to 3")
+    told = aws.stack.model_copy(update={"cluster": aws.stack.cluster.model_copy(update={
+        "quota": QuotaSettings.model_validate({"awsUsedPrefixLists": 3, "awsPrefixListsPerRegion": 9})})})
+    assert headroom(state, mapping, told, aws.cloud_rules)[-1] == (
+        "prefix lists in the Region: 4 customer-managed live, 1 of them this stack's; with this stack's 6, 9 of 9 "
+        "(0 left)")
+    without = audit_of(aws, aws_doc(aws))  # a dump without the Region's listing: no such line
+    assert without[1].region_lists is None
+    assert not any(line.startswith("prefix lists") for line in headroom(without[1], without[2], aws.stack,
+                                                                          aws.cloud_rules))
+
+
 @pytest.mark.parametrize(("text", "message"), [
+    ('{"RegionPrefixLists": [\n {"PrefixListName": "x"}\n]}\n',
+     "dump.json:2: RegionPrefixLists[0]: expected a prefix list with PrefixListId"),
+    ('{"RegionPrefixLists": {"PrefixListId": "pl-1"}}\n', "dump.json:1: RegionPrefixLists: expected a list of prefix lists"),
     ('{"address_groups": [\n {"name": "x", "addresses": []}\n]}\n',
      "dump.json:2: address_groups[0]: expected an address group with an id"),
     ('{"address_groups": [\n {"id": "ag", "name": "x"}\n]}\n', "dump.json:2: address_groups[0].addresses: missing"),

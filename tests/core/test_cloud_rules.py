@@ -158,8 +158,8 @@ def test_aws_counts_a_prefix_list_as_its_entries(tmp_path):
     assert aws_counts(grouped.cloud_rules) == aws_counts(plain.resolution.rules)
     assert len(grouped.cloud_rules) < len(plain.resolution.rules)
     assert quota_headroom("aws", grouped.cloud_rules, grouped.stack.cluster)[-1] == (
-        "AWS prefix lists: 8 lists (44 entries, max entries = entries; a Region holds 100 by default), referenced "
-        "by 27 rules; each reference counts its list's max entries in the group's quota")
+        "AWS prefix lists: 8 lists (44 entries, max entries = entries), referenced by 27 rules; each reference counts "
+        "its list's max entries in the group's quota; the Region: 8 of 100 lists (8 of this stack, 0 besides), 92 left")
 
 
 def test_address_groups_shorthand_and_refused_firewall(tmp_path):

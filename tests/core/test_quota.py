@@ -332,12 +332,30 @@ def test_a_prefix_list_over_100_entries_is_refused_at_any_quota_and_the_split_th
 def test_headroom_counts_a_split_sets_parts_as_lists_and_rules():
     rules = (set_rule("big", 200, 22), set_rule("big", 200, 80), set_rule("small", 5, 443))
     assert quota_headroom("aws", rules, CLUSTER, groups=5)[-1] == (
-        "AWS prefix lists: 8 lists (205 entries, max entries = entries, 2 of the sets split over the groups; a Region "
-        "holds 100 by default), referenced by 13 rules; each reference counts its list's max entries in the group's "
-        "quota")  # big: 5 parts, 2 flows; small: 3 of the 5 parts hold its entries
+        "AWS prefix lists: 8 lists (205 entries, max entries = entries, 2 of the sets split over the groups), "
+        "referenced by 13 rules; each reference counts its list's max entries in the group's quota; the Region: 8 of "
+        "100 lists (8 of this stack, 0 besides), 92 left")  # big: 5 parts, 2 flows; small: 3 of the 5 parts hold it
     assert quota_headroom("aws", rules, CLUSTER)[-1].startswith("AWS prefix lists: 2 lists (205 entries, max entries "
-                                                                "= entries; a Region holds 100 by default), "
-                                                                "referenced by 3 rules")
+                                                                "= entries), referenced by 3 rules")
+    assert quota_headroom("aws", rules, limited(awsUsedPrefixLists=90))[-1].endswith(
+        "the Region: 92 of 100 lists (2 of this stack, 90 besides), 8 left")
+
+
+def test_prefix_lists_per_region_count_this_stacks_lists_and_the_others():
+    """EC2's 'Prefix lists per Region' (100): each part of a split set is a list of its own."""
+    rules = tuple(set_rule(f"s{i}", 5, 1000 + i) for i in range(4))  # 4 sets: 4 lists, or 20 over 5 groups
+    assert quota_problems("aws", rules, limited(awsUsedPrefixLists=96)) == []
+    assert quota_problems("aws", rules, limited(awsUsedPrefixLists=97)) == [
+        "AWS quota: this stack creates 4 prefix lists and the Region holds 97 more "
+        "(kubeports:cluster.quota.awsUsedPrefixLists): 101; the Region allows 100 "
+        "(kubeports:cluster.quota.awsPrefixListsPerRegion): raise 'Prefix lists per Region' in Service Quotas and set "
+        "the new limit there, or set kubeports:aws.prefixLists false"]
+    rules = tuple(set_rule(f"s{i}", 50, 1000 + i) for i in range(4))  # 50 entries: every part of 5 holds some
+    split = quota_problems("aws", rules, limited(awsUsedPrefixLists=81), groups=5)
+    assert [p.split(":")[1] for p in split] == [" this stack creates 20 prefix lists and the Region holds 81 more (kubeports"]
+    assert "with kubeports:aws.groupsPerRole 5 every set is 5 lists per family" in split[0]
+    assert quota_problems("aws", rules, limited(awsUsedPrefixLists=81, awsPrefixListsPerRegion=101), groups=5) == []
+    assert quota_problems("aws", (), limited(awsUsedPrefixLists=500)) == []  # no lists of ours: not this stack's to refuse
 
 
 def test_groups_beyond_the_interface_quota_are_not_advised():

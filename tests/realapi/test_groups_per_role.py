@@ -15,6 +15,7 @@ from kubeports.core.audit import EXIT_CLEAN, audit, headroom, map_roles
 from kubeports.core.live import parse_text
 from kubeports.core.paths import ROOT
 from kubeports.core.project import load_project
+from kubeports.core.quota import prefix_list_names
 from tests.plans import variant
 from tests.realapi.apply import MOTO_GAP_7, MOTO_GAP_9, MOTO_GAP_10
 from tests.realapi.conftest import aws_applier
@@ -70,8 +71,9 @@ def test_four_groups_per_role_apply_read_back_and_audit_clean(ec2, aws_chain, tm
     mapping = map_roles(state, list(project.stack.cluster.roles), {}, project.stack.cluster.name)
     result = audit(project.stack, project.catalog, project.resolution.rules, state, mapping, project.cloud_rules)
     assert result.findings == [] and result.exit_code == EXIT_CLEAN
-    lines = headroom(state, mapping, project.stack)
+    *lines, region = headroom(state, mapping, project.stack, project.cloud_rules)
     assert len(lines) == 3 * 4 * 4  # three roles, four groups each, two directions x two families
+    assert region.startswith("prefix lists in the Region: ")
     assert max(int(line.split(": ")[1].split(" of ")[0]) for line in lines) <= 60
     assert max(int(line.split(": ")[1].split(" of ")[0]) for line in lines) >= 50  # a 50-entry list in a group
 
@@ -145,8 +147,13 @@ def test_a_200_entry_set_split_over_five_groups_applies_audits_clean_and_grows_o
     mapping = map_roles(state, list(project.stack.cluster.roles), {}, project.stack.cluster.name)
     result = audit(project.stack, project.catalog, project.resolution.rules, state, mapping, project.cloud_rules)
     assert result.findings == [] and result.exit_code == EXIT_CLEAN
-    counts = [int(line.split(": ")[1].split(" of ")[0]) for line in headroom(state, mapping, project.stack)]
+    *lines, region = headroom(state, mapping, project.stack, project.cloud_rules)
+    counts = [int(line.split(": ")[1].split(" of ")[0]) for line in lines]
     assert max(counts) <= 60 and sum(counts) > 200  # the live groups, counted with the lists' max entries
+    ours = len(prefix_list_names(project.cloud_rules, "prod", 5))
+    assert ours >= 5 + 5  # api-clients in five parts, the other sets in as many parts as hold an entry
+    assert region == (f"prefix lists in the Region: {ours} customer-managed live, {ours} of them this stack's; with "
+                      f"this stack's {ours}, {ours} of 100 ({100 - ours} left)")  # moto's AWS-managed lists not counted
 
     change = applier.apply(plan_json(grown))
     assert [str(e) for e in change.errors] == []
