@@ -44,6 +44,8 @@ split into one list per group, kubeports.core.shards `set_parts`).
 Third table: each AWS stack with one or two of the four sets at 200 entries per family, as
 split prefix lists over 5 groups per role: which fit EC2's default quota (at most 5 x 60
 per interface, direction and family, so one 200-entry flow per role, family and direction).
+A row also needs its prefix lists within EC2's 100 per Region (an empty Region assumed:
+kubeports:cluster.quota.awsUsedPrefixLists 0).
 """
 from __future__ import annotations
 
@@ -62,7 +64,14 @@ from _util import ROOT, csv_arg, example_stacks, load_doc, md_table, stack_name,
 from kubeports.core import quota as quota_module
 from kubeports.core import resolver
 from kubeports.core.project import load_project
-from kubeports.core.quota import aws_counts, cidr_set_objects, group_label, prefix_list_problems, prefix_lists
+from kubeports.core.quota import (
+    aws_counts,
+    cidr_set_objects,
+    group_label,
+    prefix_list_problems,
+    prefix_lists,
+    region_list_problems,
+)
 from kubeports.core.rules import Rule
 from kubeports.core.settings import QuotaSettings
 from kubeports.core.shards import aws_group_counts, aws_units, groups_of
@@ -243,13 +252,15 @@ def with_cidrs(stack: str, k: int, mode: dict, directory: str, listed: tuple[str
 def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspecs: str | None,
              listed: tuple[str, ...] = CIDR_SETS) -> dict:
     path = with_cidrs(stack, k, MODES[mode][cloud], directory, listed)
-    with mock.patch.object(quota_module, "prefix_list_problems", lambda *_: []):  # counted below, not raised
+    with mock.patch.object(quota_module, "prefix_list_problems", lambda *_: []), \
+            mock.patch.object(quota_module, "region_list_problems", lambda *_: []):  # counted below, not raised
         project = load_project(path, portspecs)
     rules = project.cloud_rules
     per_role = MODE_GROUPS.get(mode, 1)
     quota = QuotaSettings()
     # EC2 takes 100 entries per request, and the provider creates a list in one: refused at any quota
     too_long = project.stack.cloud == "aws" and bool(prefix_list_problems(rules, per_role))
+    region_over = project.stack.cloud == "aws" and bool(region_list_problems(rules, quota, per_role))  # 100 per Region
     if project.stack.cloud == "aws":  # as the AWS module renders them at the default quota: long sets split
         resources = len(aws_units(rules, per_role))
         objects = len(prefix_lists(rules, per_role))
@@ -267,8 +278,9 @@ def cidr_row(cloud: str, stack: str, mode: str, k: int, directory: str, portspec
         use, limit, where = resources + quota.neutron_used_rules, quota.neutron_rules, ""
     return {"cloud": project.stack.cloud, "stack": stack, "mode": mode, "k": k, "rules": len(project.resolution.rules),
             "resources": resources, "objects": resources + groups, "lists": objects, "use": use, "limit": limit,
-            "where": where + ("; a list over 100 entries" if too_long else ""),
-            "fits": use <= limit and not too_long}
+            "where": where + ("; a list over 100 entries" if too_long else "")
+            + (f"; {objects} prefix lists, {quota.aws_prefix_lists_per_region} per Region" if region_over else ""),
+            "fits": use <= limit and not too_long and not region_over}
 
 
 def cidr_table(portspecs: str | None) -> str:
