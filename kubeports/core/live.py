@@ -433,6 +433,9 @@ def _read_aws(reader: _Reader, data: Any, state: LiveState) -> None:
         _read_prefix_lists(reader, data["PrefixLists"], state)
     if "RegionPrefixLists" in data:
         _read_region_lists(reader, data["RegionPrefixLists"], state)
+    if "RegionPrefixListsError" in data:
+        state.notes.append(f"the Region's prefix lists could not be read ({data['RegionPrefixListsError']}): "
+                           "the per-Region count (kubeports:cluster.quota.awsUsedPrefixLists) is not shown")
     for i, group in enumerate(data.get("SecurityGroups") or []):
         loc = ("SecurityGroups", i)
         if not isinstance(group, dict) or "GroupId" not in group:

@@ -21,8 +21,11 @@ def read_groups(vpc_id: str | None = None) -> dict[str, Any]:
         pager = ec2.get_paginator("describe_security_group_rules")
         for page in pager.paginate(Filters=[{"Name": "group-id", "Values": ids}]):
             rules += page["SecurityGroupRules"]
-    return {"SecurityGroups": groups, "SecurityGroupRules": rules, **prefix_lists(ec2, rules),
-            "RegionPrefixLists": region_prefix_lists(ec2, boto3.client("sts"))}
+    try:
+        region: dict[str, Any] = {"RegionPrefixLists": region_prefix_lists(ec2, boto3.client("sts"))}
+    except Exception as exc:  # noqa: BLE001 - the count is an extra: the groups' audit goes on without it
+        region = {"RegionPrefixListsError": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    return {"SecurityGroups": groups, "SecurityGroupRules": rules, **prefix_lists(ec2, rules), **region}
 
 
 def region_prefix_lists(ec2: Any, sts: Any) -> list[dict[str, Any]]:

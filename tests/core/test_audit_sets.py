@@ -251,6 +251,9 @@ def test_the_regions_prefix_lists_are_counted_besides_this_stacks(aws):
     assert headroom(state, mapping, told, aws.cloud_rules)[-1] == (
         "prefix lists in the Region: 4 customer-managed live, 1 of them this stack's; with this stack's 6, 9 of 9 "
         "(0 left)")
+    failed = audit_of(aws, {**aws_doc(aws), "RegionPrefixListsError": "AccessDenied: not allowed"})
+    assert failed[0].notes == ["the Region's prefix lists could not be read (AccessDenied: not allowed): the per-Region "
+                               "count (kubeports:cluster.quota.awsUsedPrefixLists) is not shown"]
     without = audit_of(aws, aws_doc(aws))  # a dump without the Region's listing: no such line
     assert without[1].region_lists is None
     assert not any(line.startswith("prefix lists") for line in headroom(without[1], without[2], aws.stack,

@@ -314,7 +314,7 @@ def test_audit_reads_prefix_lists_on_moto(ec2, aws_chain, tmp_path):  # noqa: F8
 
 
 def test_audit_live_counts_the_regions_prefix_lists_and_the_preflight_refuses_past_them(ec2, aws_chain, run_cli,  # noqa: F811
-                                                                                         tmp_path):
+                                                                                         tmp_path, monkeypatch):
     """EC2's 'Prefix lists per Region' (100 by default) counts every customer-managed list of the
     account: `audit --live` reads them (owner-id: the caller's account, so moto's AWS-managed
     lists are left out), names how many are not this stack's, and the preflight counts those
@@ -339,6 +339,19 @@ def test_audit_live_counts_the_regions_prefix_lists_and_the_preflight_refuses_pa
         f"prefix lists in the Region: {ours + 3} customer-managed live, {ours} of them this stack's; with this "
         f"stack's {ours}, {ours + 3} of 100 ({97 - ours} left); kubeports:cluster.quota.awsUsedPrefixLists is 0, "
         "the Region holds 3 besides this stack's: set it to 3")
+
+    from botocore.exceptions import EndpointConnectionError
+
+    from kubeports.live import aws as live_aws
+
+    def unreachable(*_):  # e.g. no route to STS: the groups' audit goes on, the count is named as missing
+        raise EndpointConnectionError(endpoint_url="https://sts.eu-central-1.amazonaws.com/")
+    monkeypatch.setattr(live_aws, "region_prefix_lists", unreachable)
+    code, without = run_audit(run_cli, live_stack, "--live")
+    assert code == EXIT_CLEAN and without["headroom"] == report["headroom"][:-1]
+    assert without["notes"] == ["the Region's prefix lists could not be read (EndpointConnectionError: Could not connect "
+                                "to the endpoint URL: \"https://sts.eu-central-1.amazonaws.com/\"): the per-Region "
+                                "count (kubeports:cluster.quota.awsUsedPrefixLists) is not shown"]
 
     def told(limit: int):
         def edit(config):
