@@ -73,7 +73,10 @@ def test_four_groups_per_role_apply_read_back_and_audit_clean(ec2, aws_chain, tm
     assert result.findings == [] and result.exit_code == EXIT_CLEAN
     *lines, region = headroom(state, mapping, project.stack, project.cloud_rules)
     assert len(lines) == 3 * 4 * 4  # three roles, four groups each, two directions x two families
-    assert region.startswith("prefix lists in the Region: ")
+    ours = len(prefix_list_names(project.cloud_rules, "prod", 4))
+    assert ours >= 4 * 4  # four 50-entry sets, each split over the four groups
+    assert region == (f"prefix lists in the Region: {ours} customer-managed live, {ours} of them this stack's; with "
+                      f"this stack's {ours}, {ours} of 100 ({100 - ours} left)")
     assert max(int(line.split(": ")[1].split(" of ")[0]) for line in lines) <= 60
     assert max(int(line.split(": ")[1].split(" of ")[0]) for line in lines) >= 50  # a 50-entry list in a group
 
