@@ -371,6 +371,17 @@ def render_heap(heaps: list[tuple[str, int, dict, dict]]) -> str:
     return "".join(out)
 
 
+def floor_spreads(rows: list[dict]) -> list[str]:
+    """Each floor measured at every size: its ms/res per size and their spread. A bare floor
+    that stays flat while the typed one rises says the rise is the resources' own cost."""
+    out = []
+    for kind, label in FLOORS:
+        if all(kind in r for r in rows):
+            per = [r[kind]["cpu"] * 1000 / r[kind]["resources"] for r in rows]
+            out.append(f"{label} " + " -> ".join(f"{p:.2f}" for p in per) + f" ({max(per) / min(per) - 1:.0%})")
+    return out
+
+
 def verdict(rows: list[dict]) -> str:
     lines = []
     if all("pair" in r for r in rows):
@@ -407,6 +418,11 @@ def verdict(rows: list[dict]) -> str:
                         for a, b in zip(mine, mine[1:], strict=False)]
             lines.append("  CPU ms per added node between those sizes: "
                          + " -> ".join(f"{m:.2f}" for m in marginal) + ".")
+            floors = floor_spreads(mine)
+            if floors:
+                lines.append("  The floors' own ms/res over the same sizes (what registering these resources costs "
+                             "without kubeports; the mix of servers and rules moves them as it moves the plan): "
+                             + "; ".join(floors) + ".")
             added_kb = [(b["plan"]["rss_mb"] - a["plan"]["rss_mb"]) * 1024 / (b["plan"]["resources"] - a["plan"]["resources"])
                         for a, b in zip(mine, mine[1:], strict=False)]
             lines.append("  Peak KB per added resource between those sizes: "
